@@ -1,0 +1,131 @@
+import { BLOCK_TOKENS } from './constants';
+import type { Entry } from './entry';
+import { buildFeatures, meanVector, QueryEvidence } from './features';
+import { BudgetTooSmallError, DEFAULT_FOCUS, FocusAllocator, type FocusSettings, type FocusTelemetry, type Hold, type Scorer } from './focus';
+import { checkWorkingContext, type Violation } from './invariants';
+import { CostModel, renderWorkingContext, type Rendered } from './render';
+import type { ModelRuntime } from './runtime';
+import { countPromptTokens, tokenize } from './tokenizer';
+import type { Tree, TreeDocument } from './tree';
+
+export type ScorerKind = 'lens' | 'lexical';
+
+export interface FocusRequest {
+  query: string;
+  budget: number;
+  holds?: Hold[];
+  settings?: Partial<Omit<FocusSettings, 'budget'>>;
+  scorer?: ScorerKind;
+  displayPath?: (doc: TreeDocument) => string;
+  /** Called when a run-time invariant check fails and the context is rebuilt from a cold start. */
+  onViolation?: (violations: Violation[]) => void;
+}
+
+export interface FocusTimings {
+  tailMs: number;
+  scoreMs: number;
+  allocateMs: number;
+  renderMs: number;
+  totalMs: number;
+}
+
+export interface WorkingContext {
+  query: string;
+  budget: number;
+  perDoc: Entry[][];
+  rendered: Rendered;
+  telemetry: FocusTelemetry & { trims: number; coldRebuilds: number };
+  timings: FocusTimings;
+}
+
+/** Max query blocks turned into tail gists (the most recent ones win). */
+const TAIL_BLOCKS = 8;
+
+/** Orders documents: files by path, then memory documents (chat, notes) so recent talk sits last. */
+export function documentOrder(docs: Iterable<TreeDocument>): TreeDocument[] {
+  return [...docs].sort((a, b) => Number(a.kind !== 'file') - Number(b.kind !== 'file') || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/** Turns a tree plus a question into a focused, budgeted working context. */
+export class FocusEngine {
+  constructor(readonly tree: Tree, readonly runtime: ModelRuntime) {}
+
+  async tailGists(query: string): Promise<{ tail: Float32Array; count: number }> {
+    const tokens = tokenize(query);
+    const blocks = Math.max(1, Math.ceil(tokens.length / BLOCK_TOKENS));
+    const first = Math.max(0, blocks - TAIL_BLOCKS);
+    const count = blocks - first;
+    const ids = new Int32Array(count * BLOCK_TOKENS);
+    const mask = new Float32Array(count * BLOCK_TOKENS);
+    for (let r = 0; r < count; r++) {
+      const s = (first + r) * BLOCK_TOKENS;
+      for (let k = 0; k < BLOCK_TOKENS && s + k < tokens.length; k++) {
+        ids[r * BLOCK_TOKENS + k] = tokens[s + k];
+        mask[r * BLOCK_TOKENS + k] = 1;
+      }
+      if (tokens.length === 0) mask[r * BLOCK_TOKENS] = 1;
+    }
+    const out = await this.runtime.gistBlocks(ids, mask, count);
+    return { tail: out.gists, count };
+  }
+
+  async focus(req: FocusRequest): Promise<WorkingContext> {
+    const t0 = performance.now();
+    const settings: FocusSettings = { ...DEFAULT_FOCUS, ...req.settings, budget: req.budget };
+    const displayPath = req.displayPath ?? ((d: TreeDocument) => d.id);
+    const docs = documentOrder(this.tree.documents.values());
+    const { tail, count } = await this.tailGists(req.query);
+    const tailMean = meanVector(tail, count, this.runtime.dim);
+    const tailMs = performance.now() - t0;
+    const ev = new QueryEvidence(this.tree, req.query);
+    const relevance = (doc: TreeDocument) => {
+      const g = doc.rootGist();
+      let cos = 0;
+      for (let d = 0; d < g.length; d++) cos += g[d] * tailMean[d];
+      return ev.of(doc).docMax + cos;
+    };
+    const costModel = new CostModel(displayPath);
+    const scorer: Scorer =
+      req.scorer === 'lexical'
+        ? async (entries) => lexicalScores(entries, ev)
+        : async (entries) =>
+            this.runtime.scoreEntries(buildFeatures(entries, ev, tailMean), entries.length, tail, count);
+    let allocator = new FocusAllocator(docs, settings, costModel, req.holds, relevance);
+    const telemetry = { ...(await allocator.run(scorer)), trims: 0, coldRebuilds: 0 };
+    let r0 = performance.now();
+    let rendered = renderWorkingContext(allocator.state, { displayPath });
+    // The allocator works from estimated costs; the rendered prompt's exact count decides.
+    while (rendered.tokens > settings.budget) {
+      if (!allocator.shrinkOnce()) throw new BudgetTooSmallError(rendered.tokens, settings.budget);
+      telemetry.trims++;
+      rendered = renderWorkingContext(allocator.state, { displayPath });
+    }
+    const violations = checkWorkingContext(allocator.state, rendered, settings.budget);
+    if (violations.length > 0) {
+      req.onViolation?.(violations);
+      telemetry.coldRebuilds++;
+      allocator = new FocusAllocator(docs, settings, costModel, [], relevance);
+      rendered = renderWorkingContext(allocator.state, { displayPath });
+      while (rendered.tokens > settings.budget && allocator.shrinkOnce()) rendered = renderWorkingContext(allocator.state, { displayPath });
+    }
+    const renderMs = performance.now() - r0;
+    telemetry.budgetUtilisation = rendered.tokens / settings.budget;
+    return {
+      query: req.query,
+      budget: settings.budget,
+      perDoc: allocator.state,
+      rendered,
+      telemetry,
+      timings: { tailMs, scoreMs: telemetry.scoreMs, allocateMs: telemetry.allocateMs, renderMs, totalMs: performance.now() - t0 },
+    };
+  }
+}
+
+/** Degraded-mode and baseline scorer: BM25 evidence in the span, relative to the best entry, in [-1, 1]. */
+export function lexicalScores(entries: Entry[], ev: QueryEvidence): Float32Array {
+  const lex = entries.map((e) => ev.span(e).max);
+  const top = Math.max(0, ...lex);
+  return Float32Array.from(lex, (x) => (top > 0 ? (2 * x) / top - 1 : -1));
+}
+
+export { countPromptTokens };

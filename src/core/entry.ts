@@ -1,0 +1,26 @@
+import type { Lod } from './constants';
+import type { TreeDocument } from './tree';
+
+/** One entry of the working context: a node of one document shown at one level of detail. */
+export interface Entry {
+  doc: TreeDocument;
+  lod: Lod;
+  /** Node index at its level (block index for LOD0/LOD1, group index for LOD2, 0 for a root). */
+  index: number;
+  /** Token span [start, end). */
+  start: number;
+  end: number;
+  /** Last score LensNet (or the lexical scorer) gave this entry. */
+  score: number;
+  /** Held at LOD0: pinned by the user, the active editor, or the recent chat tail. */
+  held?: boolean;
+}
+
+export function entryKey(e: { doc: { id: string }; lod: number; index: number }): string {
+  return `${e.lod}:${e.index}:${e.doc.id}`;
+}
+
+export function makeEntry(doc: TreeDocument, lod: Lod, index: number): Entry {
+  const [start, end] = doc.span(lod, index);
+  return { doc, lod, index, start, end, score: 0 };
+}

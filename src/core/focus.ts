@@ -1,0 +1,362 @@
+import { BLOCK_TOKENS, GROUP_BLOCKS, type Lod } from './constants';
+import { entryKey, makeEntry, type Entry } from './entry';
+import type { CostModel } from './render';
+import type { TreeDocument } from './tree';
+
+/** Allocator parameters (DESIGN.md "The focus allocator"); defaults from the reference design. */
+export interface FocusSettings {
+  budget: number;
+  tauExpand: number;
+  tauCollapse: number;
+  /** At most this many actions per iteration. */
+  nDiff: number;
+  /** Iterations during which a node's last action may not be undone. */
+  cooldown: number;
+  maxIterations: number;
+  /** NTM interpolation gate g: s <- g*s_new + (1-g)*s_prev. 1 turns it off. */
+  gate: number;
+  /** NTM shift kernel over neighbouring entries (weights for -1, 0, +1); null turns it off. */
+  shift: [number, number, number] | null;
+  /** NTM sharpening: s <- sign(s)*|s|^gamma. 1 turns it off. */
+  sharpen: number;
+}
+
+export const DEFAULT_FOCUS: Omit<FocusSettings, 'budget'> = {
+  tauExpand: 0.2,
+  tauCollapse: 0.2,
+  nDiff: 4,
+  cooldown: 2,
+  maxIterations: 64,
+  gate: 1,
+  shift: null,
+  sharpen: 1,
+};
+
+/** A token range of a document held at LOD0 (a pin, the active editor, the recent chat tail). */
+export interface Hold {
+  docId: string;
+  start: number;
+  end: number;
+}
+
+export type Scorer = (entries: Entry[]) => Promise<Float32Array>;
+
+export interface FocusAction {
+  iteration: number;
+  kind: 'expand' | 'collapse';
+  docId: string;
+  /** The node replaced (expand) or created (collapse). */
+  lod: Lod;
+  index: number;
+}
+
+export interface FocusTelemetry {
+  iterations: number;
+  expands: number;
+  collapses: number;
+  /** Actions over entries at the end: how much of the map changed. */
+  swapRate: number;
+  /** Nodes whose action reversed an earlier one of theirs. */
+  oscillations: number;
+  /** Mean, over iterations, of expanded nodes' survival to the end (0..1). */
+  residency: number;
+  budgetUtilisation: number;
+  coldStartRoots: number;
+  scoreMs: number;
+  allocateMs: number;
+}
+
+export class BudgetTooSmallError extends Error {
+  constructor(readonly needed: number, readonly budget: number) {
+    super(`budget ${budget} is too small: listing every document as one line already needs ${needed} tokens`);
+  }
+}
+
+/** Top-level entries of a document below its root: LOD2 nodes, then (while appending) LOD1 and LOD0 tail. */
+export function topEntries(doc: TreeDocument): Entry[] {
+  const out: Entry[] = [];
+  for (let g = 0; g < doc.nLod2; g++) out.push(makeEntry(doc, 2, g));
+  for (let b = doc.nLod2 * GROUP_BLOCKS; b < doc.nLod1; b++) out.push(makeEntry(doc, 1, b));
+  for (let b = doc.nLod1; b < doc.nBlocks; b++) out.push({ ...makeEntry(doc, 0, b), held: doc.appending });
+  return out;
+}
+
+function children(e: Entry): Entry[] {
+  const doc = e.doc;
+  if (e.lod === 3) return topEntries(doc);
+  if (e.lod === 2) {
+    const out: Entry[] = [];
+    for (let b = e.index * GROUP_BLOCKS; b < Math.min(doc.nLod1, (e.index + 1) * GROUP_BLOCKS); b++) out.push(makeEntry(doc, 1, b));
+    return out;
+  }
+  return [makeEntry(doc, 0, e.index)];
+}
+
+function canExpand(e: Entry): boolean {
+  if (e.lod === 0) return false;
+  if (e.lod === 3) return e.doc.tokenCount > 0;
+  return true;
+}
+
+interface CollapseGroup {
+  docIdx: number;
+  /** The members, in order; stale once any of them has been replaced. */
+  members: Entry[];
+  parent: Entry;
+  score: number;
+}
+
+function byCollapseOrder(a: CollapseGroup, b: CollapseGroup): number {
+  return a.score - b.score || a.docIdx - b.docIdx || a.members[0].start - b.members[0].start || b.parent.lod - a.parent.lod;
+}
+
+/** Allocates the focus: which entries of each document are shown at which LOD, under the budget. */
+export class FocusAllocator {
+  readonly state: Entry[][];
+  private readonly costs: number[];
+  private used: number;
+  private readonly lastAction = new Map<string, { iteration: number; kind: 'expand' | 'collapse' }>();
+  private readonly prevScores = new Map<string, number>();
+  readonly actions: FocusAction[] = [];
+  private coldRoots = 0;
+
+  constructor(
+    readonly docs: TreeDocument[],
+    private readonly settings: FocusSettings,
+    private readonly costModel: CostModel,
+    holds: Hold[] = [],
+    relevance?: (doc: TreeDocument) => number,
+  ) {
+    this.state = docs.map((d) => (d.tokenCount === 0 ? [makeEntry(d, 3, 0)] : topEntries(d)));
+    for (const h of holds) this.hold(h);
+    this.costs = this.state.map((entries) => costModel.documentCost(entries));
+    this.used = costModel.preamble + this.costs.reduce((a, b) => a + b, 0);
+    if (this.used > settings.budget) this.coldCollapse(relevance ?? (() => 0));
+  }
+
+  get usedTokens(): number {
+    return this.used;
+  }
+
+  private hold(h: Hold): void {
+    const di = this.docs.findIndex((d) => d.id === h.docId);
+    if (di < 0) return;
+    const doc = this.docs[di];
+    const b0 = Math.floor(Math.max(0, h.start) / BLOCK_TOKENS);
+    const b1 = Math.ceil(Math.min(doc.tokenCount, h.end) / BLOCK_TOKENS);
+    for (let b = b0; b < b1; b++) {
+      for (;;) {
+        const entries = this.state[di];
+        const i = entries.findIndex((e) => e.start <= b * BLOCK_TOKENS && b * BLOCK_TOKENS < Math.max(e.end, e.start + 1));
+        if (i < 0) break;
+        const e = entries[i];
+        if (e.lod === 0) {
+          e.held = true;
+          break;
+        }
+        entries.splice(i, 1, ...children(e));
+      }
+    }
+  }
+
+  /** Cold start when LOD2 of everything does not fit: whole documents to their root line, least relevant first. */
+  private coldCollapse(relevance: (doc: TreeDocument) => number): void {
+    const order = this.docs
+      .map((d, i) => ({ i, r: relevance(d), held: this.state[i].some((e) => e.held) }))
+      .sort((a, b) => Number(a.held) - Number(b.held) || a.r - b.r || a.i - b.i);
+    for (const { i } of order) {
+      if (this.used <= this.settings.budget) break;
+      if (this.state[i].length === 1 && this.state[i][0].lod === 3) continue;
+      this.replaceDocument(i, [makeEntry(this.docs[i], 3, 0)]);
+      this.coldRoots++;
+    }
+    if (this.used > this.settings.budget) throw new BudgetTooSmallError(this.used, this.settings.budget);
+  }
+
+  private replaceDocument(di: number, entries: Entry[]): void {
+    this.state[di] = entries;
+    const c = this.costModel.documentCost(entries);
+    this.used += c - this.costs[di];
+    this.costs[di] = c;
+  }
+
+  private expandDelta(di: number, e: Entry, kids: Entry[]): number {
+    const entries = this.state[di];
+    const i = entries.indexOf(e);
+    const next = [...entries.slice(0, i), ...kids, ...entries.slice(i + 1)];
+    return this.costModel.documentCost(next) - this.costs[di];
+  }
+
+  /** Applies a collapse unless one of its members was replaced earlier in this iteration. */
+  private collapse(iteration: number, c: CollapseGroup): boolean {
+    const entries = this.state[c.docIdx];
+    const from = entries.indexOf(c.members[0]);
+    if (from < 0 || c.members.some((m, k) => entries[from + k] !== m)) return false;
+    this.record(iteration, 'collapse', c.parent, [c.parent]);
+    this.splice(c.docIdx, from, from + c.members.length, [c.parent]);
+    return true;
+  }
+
+  private splice(di: number, from: number, to: number, insert: Entry[]): void {
+    this.replaceDocument(di, [...this.state[di].slice(0, from), ...insert, ...this.state[di].slice(to)]);
+  }
+
+  private cooling(key: string, undo: 'expand' | 'collapse', iteration: number): boolean {
+    const last = this.lastAction.get(key);
+    return !!last && last.kind !== undo && iteration - last.iteration < this.settings.cooldown;
+  }
+
+  /** Sibling groups whose parent could replace them, with the mean score of the members. */
+  private collapseGroups(): CollapseGroup[] {
+    const out: CollapseGroup[] = [];
+    this.state.forEach((entries, di) => {
+      const doc = this.docs[di];
+      // LOD0 -> LOD1 (one block).
+      entries.forEach((e, i) => {
+        if (e.lod === 0 && !e.held && e.index < doc.nLod1) {
+          out.push({ docIdx: di, members: [e], parent: makeEntry(doc, 1, e.index), score: e.score });
+        }
+      });
+      // LOD1 x 32 -> LOD2.
+      for (let i = 0; i < entries.length; i++) {
+        const e = entries[i];
+        if (e.lod !== 1 || e.index % GROUP_BLOCKS !== 0) continue;
+        const g = e.index / GROUP_BLOCKS;
+        if (g >= doc.nLod2) continue;
+        const n = Math.min(doc.nLod1, (g + 1) * GROUP_BLOCKS) - e.index;
+        let ok = i + n <= entries.length;
+        let sum = 0;
+        for (let k = 0; ok && k < n; k++) {
+          const c = entries[i + k];
+          ok = c.lod === 1 && c.index === e.index + k;
+          sum += c.score;
+        }
+        if (ok) out.push({ docIdx: di, members: entries.slice(i, i + n), parent: makeEntry(doc, 2, g), score: sum / n });
+      }
+      // Top level -> root.
+      const top = topEntries(doc);
+      if (entries.length === top.length && entries.length > 0 && entries[0].lod !== 3 &&
+          entries.every((e, k) => e.lod === top[k].lod && e.index === top[k].index && !e.held)) {
+        const sum = entries.reduce((a, e) => a + e.score, 0);
+        out.push({ docIdx: di, members: entries.slice(), parent: makeEntry(doc, 3, 0), score: sum / entries.length });
+      }
+    });
+    return out;
+  }
+
+  private transform(flat: Entry[], raw: Float32Array): Float32Array {
+    const { gate, shift, sharpen } = this.settings;
+    const s = Float32Array.from(raw);
+    if (gate < 1) {
+      for (let i = 0; i < flat.length; i++) {
+        const prev = this.prevScores.get(entryKey(flat[i]));
+        if (prev !== undefined) s[i] = gate * s[i] + (1 - gate) * prev;
+      }
+    }
+    if (shift) {
+      const src = Float32Array.from(s);
+      for (let i = 0; i < flat.length; i++) {
+        let acc = shift[1] * src[i];
+        let w = shift[1];
+        if (i > 0 && flat[i - 1].doc === flat[i].doc) { acc += shift[0] * src[i - 1]; w += shift[0]; }
+        if (i + 1 < flat.length && flat[i + 1].doc === flat[i].doc) { acc += shift[2] * src[i + 1]; w += shift[2]; }
+        s[i] = w > 0 ? acc / w : src[i];
+      }
+    }
+    if (sharpen !== 1) for (let i = 0; i < s.length; i++) s[i] = Math.sign(s[i]) * Math.abs(s[i]) ** sharpen;
+    for (let i = 0; i < flat.length; i++) this.prevScores.set(entryKey(flat[i]), s[i]);
+    return s;
+  }
+
+  private record(iteration: number, kind: 'expand' | 'collapse', e: Entry, created: Entry[]): void {
+    this.actions.push({ iteration, kind, docId: e.doc.id, lod: e.lod, index: e.index });
+    for (const c of created) this.lastAction.set(entryKey(c), { iteration, kind });
+  }
+
+  /** Iterates score -> act until no legal action remains or the iteration cap is hit. */
+  async run(score: Scorer): Promise<FocusTelemetry> {
+    const { budget, tauExpand, tauCollapse, nDiff, maxIterations } = this.settings;
+    let scoreMs = 0;
+    let allocateMs = 0;
+    let iterations = 0;
+    for (let it = 0; it < maxIterations; it++) {
+      iterations = it + 1;
+      const flat = this.state.flat();
+      let t0 = performance.now();
+      const raw = await score(flat);
+      scoreMs += performance.now() - t0;
+      t0 = performance.now();
+      const s = this.transform(flat, raw);
+      flat.forEach((e, i) => (e.score = s[i]));
+      const expands = flat
+        .map((e, order) => ({ e, order }))
+        .filter(({ e }) => canExpand(e) && e.score > tauExpand && !this.cooling(entryKey(e), 'expand', it))
+        .sort((a, b) => b.e.score - a.e.score || a.order - b.order);
+      const collapses = this.collapseGroups()
+        .filter((g) => g.score < -tauCollapse && !g.members.some((m) => this.cooling(entryKey(m), 'collapse', it)))
+        .sort(byCollapseOrder);
+      let taken = 0;
+      let ci = 0;
+      for (const { e } of expands) {
+        if (taken >= nDiff) break;
+        const di = this.docs.indexOf(e.doc);
+        if (this.state[di].indexOf(e) < 0) continue;
+        const kids = children(e);
+        // Free budget by collapsing what scores lowest, but never trade for something that scores higher.
+        while (this.used + this.expandDelta(di, e, kids) > budget && ci < collapses.length && taken < nDiff - 1) {
+          const c = collapses[ci++];
+          if (c.score >= e.score || c.members.includes(e)) continue;
+          if (this.collapse(it, c)) taken++;
+        }
+        if (this.used + this.expandDelta(di, e, kids) > budget) continue;
+        const idx = this.state[di].indexOf(e);
+        this.record(it, 'expand', e, kids);
+        this.splice(di, idx, idx + 1, kids);
+        taken++;
+      }
+      for (; ci < collapses.length && taken < nDiff; ci++) if (this.collapse(it, collapses[ci])) taken++;
+      allocateMs += performance.now() - t0;
+      if (taken === 0) break;
+    }
+    return this.telemetry(iterations, scoreMs, allocateMs);
+  }
+
+  /** Collapses the lowest-scoring collapsible group; false when nothing can collapse. */
+  shrinkOnce(): boolean {
+    const groups = this.collapseGroups().sort(byCollapseOrder);
+    return groups.length > 0 && this.collapse(-1, groups[0]);
+  }
+
+  private telemetry(iterations: number, scoreMs: number, allocateMs: number): FocusTelemetry {
+    const expands = this.actions.filter((a) => a.kind === 'expand').length;
+    const collapses = this.actions.length - expands;
+    const seen = new Map<string, string>();
+    let oscillations = 0;
+    for (const a of this.actions) {
+      const k = `${a.docId}:${a.lod}:${a.index}`;
+      const prev = seen.get(k);
+      if (prev && prev !== a.kind) oscillations++;
+      seen.set(k, a.kind);
+    }
+    const expanded = this.actions.filter((a) => a.kind === 'expand');
+    let resident = 0;
+    for (const a of expanded) {
+      const di = this.docs.findIndex((d) => d.id === a.docId);
+      const node = makeEntry(this.docs[di], a.lod, a.index);
+      if (this.state[di].some((f) => f.lod < node.lod && f.start >= node.start && f.end <= node.end)) resident++;
+    }
+    const entries = this.state.reduce((n, s) => n + s.length, 0);
+    return {
+      iterations,
+      expands,
+      collapses,
+      swapRate: entries > 0 ? this.actions.length / entries : 0,
+      oscillations,
+      residency: expanded.length > 0 ? resident / expanded.length : 1,
+      budgetUtilisation: this.used / this.settings.budget,
+      coldStartRoots: this.coldRoots,
+      scoreMs,
+      allocateMs,
+    };
+  }
+}

@@ -1,0 +1,50 @@
+import { BLOCK_TOKENS, GROUP_TOKENS } from './constants';
+import type { Entry } from './entry';
+import type { Rendered } from './render';
+
+/** A broken invariant of DESIGN.md, named by number. */
+export interface Violation {
+  invariant: 'coverage' | 'alignment' | 'budget' | 'exactness' | 'legality';
+  message: string;
+}
+
+/**
+ * Checks coverage, alignment, budget and exactness of a working context and its rendering.
+ * Legality of individual actions is enforced by construction in the allocator and checked by its tests;
+ * here an entry that is not a node of its level (e.g. an LOD2 entry of an appending document's
+ * unfinished group) is reported as a legality violation.
+ */
+export function checkWorkingContext(perDoc: Entry[][], rendered: Rendered | undefined, budget: number): Violation[] {
+  const out: Violation[] = [];
+  for (const entries of perDoc) {
+    if (entries.length === 0) continue;
+    const doc = entries[0].doc;
+    const n = doc.tokenCount;
+    let pos = 0;
+    for (const e of entries) {
+      if (e.doc !== doc) out.push({ invariant: 'coverage', message: `${doc.id}: entry of another document in its list` });
+      if (e.start !== pos) out.push({ invariant: 'coverage', message: `${doc.id}: gap or overlap at token ${pos} (entry starts at ${e.start})` });
+      pos = e.end;
+      const width = e.lod === 2 ? GROUP_TOKENS : BLOCK_TOKENS;
+      if (e.lod === 3) {
+        if (e.start !== 0 || e.end !== n || entries.length !== 1) out.push({ invariant: 'alignment', message: `${doc.id}: a root entry must be the document's only entry` });
+        continue;
+      }
+      if (e.start % width !== 0 || e.start !== e.index * width) out.push({ invariant: 'alignment', message: `${doc.id}: LOD${e.lod} entry ${e.index} starts at ${e.start}` });
+      const full = e.end - e.start === width;
+      if (!full && e.end !== n) out.push({ invariant: 'alignment', message: `${doc.id}: short LOD${e.lod} entry ${e.index} is not the document's last` });
+      if (e.lod === 1 && e.index >= doc.nLod1) out.push({ invariant: 'legality', message: `${doc.id}: block ${e.index} has no LOD1 node` });
+      if (e.lod === 2 && e.index >= doc.nLod2) out.push({ invariant: 'legality', message: `${doc.id}: group ${e.index} has no LOD2 node` });
+    }
+    if (pos !== n) out.push({ invariant: 'coverage', message: `${doc.id}: entries end at ${pos}, document has ${n} tokens` });
+  }
+  if (rendered) {
+    if (rendered.tokens > budget) out.push({ invariant: 'budget', message: `rendered ${rendered.tokens} tokens > budget ${budget}` });
+    for (const r of rendered.exactRuns) {
+      if (rendered.prompt.slice(r.promptStart, r.promptEnd) !== r.doc.text.slice(r.charStart, r.charEnd)) {
+        out.push({ invariant: 'exactness', message: `${r.doc.id}: exact text at chars ${r.charStart}-${r.charEnd} differs in the prompt` });
+      }
+    }
+  }
+  return out;
+}

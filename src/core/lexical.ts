@@ -1,0 +1,151 @@
+/**
+ * Exact lexical evidence: BM25 of query terms over each block's full text, aggregated to any span.
+ * It is computed over the underlying text, never over a gist rendering, so a collapsed node that
+ * hides the answer still shows the evidence to LensNet and to the allocator.
+ */
+
+const STOP = new Set(
+  ('a an and are as at be been but by can could did do does for from had has have how i if in into is it its ' +
+    'me my no not of on or our she he so than that the their them then there these they this those to too ' +
+    'was we were what when where which who whom why will with would you your self none true false return ' +
+    'def function const let var new null undefined').split(' '),
+);
+
+function stem(w: string): string {
+  if (w.length > 5 && w.endsWith('ing')) return w.slice(0, -3);
+  if (w.length > 4 && w.endsWith('ed')) return w.slice(0, -2);
+  if (w.length > 4 && w.endsWith('es')) return w.slice(0, -2);
+  if (w.length > 3 && w.endsWith('s') && !w.endsWith('ss')) return w.slice(0, -1);
+  return w;
+}
+
+const WORD = /[\p{L}\p{N}_]+/gu;
+const CAMEL = /[\p{Lu}]?[\p{Ll}\p{N}]+|[\p{Lu}]+(?![\p{Ll}])|[\p{N}]+/gu;
+
+/** Search terms of a text: words and identifier parts, lower-cased and lightly stemmed. */
+export function terms(text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.matchAll(WORD)) {
+    const word = m[0];
+    const lower = word.toLowerCase();
+    const parts = word.split('_').flatMap((p) => p.match(CAMEL) ?? []);
+    if (parts.length > 1 && lower.length >= 2 && !STOP.has(lower)) out.push(stem(lower.replace(/_/g, '')));
+    for (const p of parts) {
+      const t = p.toLowerCase();
+      if (t.length < 2 || STOP.has(t)) continue;
+      out.push(stem(t));
+    }
+  }
+  return out;
+}
+
+/** Per-document postings: term -> packed [block, tf, block, tf, ...]. */
+export class BlockPostings {
+  readonly blockLengths: Uint16Array;
+  private readonly postings = new Map<string, Uint32Array>();
+
+  constructor(blockTexts: string[]) {
+    this.blockLengths = new Uint16Array(blockTexts.length);
+    const acc = new Map<string, number[]>();
+    for (let b = 0; b < blockTexts.length; b++) {
+      const ts = terms(blockTexts[b]);
+      this.blockLengths[b] = Math.min(ts.length, 65535);
+      const tf = new Map<string, number>();
+      for (const t of ts) tf.set(t, (tf.get(t) ?? 0) + 1);
+      for (const [t, n] of tf) {
+        let list = acc.get(t);
+        if (!list) acc.set(t, (list = []));
+        list.push(b, n);
+      }
+    }
+    for (const [t, list] of acc) this.postings.set(t, Uint32Array.from(list));
+  }
+
+  get(term: string): Uint32Array | undefined {
+    return this.postings.get(term);
+  }
+
+  /** Distinct terms with the number of blocks holding each (for corpus document frequency). */
+  *blockFrequencies(): IterableIterator<[string, number]> {
+    for (const [t, list] of this.postings) yield [t, list.length / 2];
+  }
+
+  totalLength(): number {
+    let n = 0;
+    for (const l of this.blockLengths) n += l;
+    return n;
+  }
+}
+
+/** Corpus statistics over all blocks of all documents, kept current as documents come and go. */
+export class LexicalStats {
+  private readonly df = new Map<string, number>();
+  blocks = 0;
+  totalLength = 0;
+
+  add(p: BlockPostings, sign: 1 | -1 = 1): void {
+    for (const [t, n] of p.blockFrequencies()) {
+      const v = (this.df.get(t) ?? 0) + sign * n;
+      if (v > 0) this.df.set(t, v);
+      else this.df.delete(t);
+    }
+    this.blocks += sign * p.blockLengths.length;
+    this.totalLength += sign * p.totalLength();
+  }
+
+  idf(term: string): number {
+    const n = this.df.get(term) ?? 0;
+    return Math.log(1 + (this.blocks - n + 0.5) / (n + 0.5));
+  }
+
+  avgLength(): number {
+    return this.blocks > 0 ? this.totalLength / this.blocks : 1;
+  }
+}
+
+export interface QueryTerms {
+  terms: string[];
+  idf: Float64Array;
+}
+
+export function queryTerms(query: string, stats: LexicalStats): QueryTerms {
+  const uniq = [...new Set(terms(query))];
+  return { terms: uniq, idf: Float64Array.from(uniq.map((t) => stats.idf(t))) };
+}
+
+const K1 = 1.2;
+const B = 0.75;
+
+/**
+ * BM25 of the query for every block of a document, and for each block a bitmask of which query
+ * terms (first 32) occur in it, so span coverage can be computed by OR-ing masks.
+ */
+export function scoreBlocks(
+  p: BlockPostings,
+  q: QueryTerms,
+  avgLength: number,
+): { scores: Float32Array; masks: Uint32Array } {
+  const n = p.blockLengths.length;
+  const scores = new Float32Array(n);
+  const masks = new Uint32Array(n);
+  for (let i = 0; i < q.terms.length; i++) {
+    const list = p.get(q.terms[i]);
+    if (!list) continue;
+    const idf = q.idf[i];
+    const bit = i < 32 ? 1 << i : 0;
+    for (let j = 0; j < list.length; j += 2) {
+      const b = list[j];
+      const tf = list[j + 1];
+      const norm = tf + K1 * (1 - B + (B * p.blockLengths[b]) / avgLength);
+      scores[b] += (idf * tf * (K1 + 1)) / norm;
+      masks[b] |= bit;
+    }
+  }
+  return { scores, masks };
+}
+
+export function popcount(x: number): number {
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+}

@@ -1,0 +1,199 @@
+import { BLOCK_TOKENS, GROUP_BLOCKS } from './constants';
+import type { Entry } from './entry';
+import { countPromptTokens, detokenize, lineOf } from './tokenizer';
+import type { TreeDocument } from './tree';
+
+/**
+ * The prompt form of a working context. Exact text is verbatim between an `[[exact La-b]]` line and
+ * an `[[/exact]]` line; `~` lines are block gists (32 tokens), `≈` lines group gists (1,024 tokens);
+ * a document collapsed to its root is its header line alone.
+ */
+export const PREAMBLE =
+  'MegaContext working context. Every document is listed. Text between [[exact Lx-y]] and [[/exact]] is verbatim; ' +
+  'lines starting with ~ (one block) or ≈ (about 1,000 tokens) are extractive gists of spans not shown in full.\n';
+
+const OPEN = (a: number, b: number) => `[[exact L${a}-${b}]]\n`;
+const CLOSE = '[[/exact]]\n';
+
+export interface RenderOptions {
+  displayPath: (doc: TreeDocument) => string;
+}
+
+export interface ExactRun {
+  doc: TreeDocument;
+  charStart: number;
+  charEnd: number;
+  promptStart: number;
+  promptEnd: number;
+}
+
+export interface Rendered {
+  prompt: string;
+  tokens: number;
+  exactRuns: ExactRun[];
+}
+
+const WORDY = /[\p{L}\p{N}]/u;
+
+/** Gist text of an LOD1 node: its most salient wordy tokens, in order, runs joined with ` … `. */
+export function blockGistText(doc: TreeDocument, b: number, keep = 8): string {
+  const cached = doc.gistText1.get(b);
+  if (cached !== undefined) return cached;
+  const s = b * BLOCK_TOKENS;
+  const e = Math.min(doc.tokenCount, s + BLOCK_TOKENS);
+  const cand: { k: number; w: number; text: string }[] = [];
+  for (let k = s; k < e; k++) {
+    const text = detokenize([doc.tokens[k]]);
+    if (!WORDY.test(text)) continue;
+    cand.push({ k, w: doc.lod1Salience[b * BLOCK_TOKENS + (k - s)], text });
+  }
+  cand.sort((x, y) => y.w - x.w || x.k - y.k);
+  const chosen = cand.slice(0, keep).sort((x, y) => x.k - y.k);
+  let out = '';
+  let prev = -2;
+  for (const c of chosen) {
+    if (out && c.k !== prev + 1) out += ' …';
+    out += out && c.k !== prev + 1 ? ' ' + c.text.trimStart() : out ? c.text : c.text.trimStart();
+    prev = c.k;
+  }
+  out = out.replace(/[\r\n\t]+/g, ' ').replace(/\uFFFD/g, '').trim();
+  doc.gistText1.set(b, out);
+  return out;
+}
+
+/** Gist text of an LOD2 node: the gist texts of its most salient children, in order. */
+export function groupGistText(doc: TreeDocument, g: number, children = 3): string {
+  const cached = doc.gistText2.get(g);
+  if (cached !== undefined) return cached;
+  const b0 = g * GROUP_BLOCKS;
+  const b1 = Math.min(doc.nLod1, b0 + GROUP_BLOCKS);
+  const idx: number[] = [];
+  for (let b = b0; b < b1; b++) idx.push(b);
+  idx.sort((x, y) => doc.lod2Salience[g * GROUP_BLOCKS + (y - b0)] - doc.lod2Salience[g * GROUP_BLOCKS + (x - b0)] || x - y);
+  const out = idx
+    .slice(0, children)
+    .sort((x, y) => x - y)
+    .map((b) => blockGistText(doc, b, 4))
+    .filter((t) => t.length > 0)
+    .join(' … ');
+  doc.gistText2.set(g, out);
+  return out;
+}
+
+const DEFINITION = /^[ \t]*(?:export\s+)?(?:async\s+)?(?:def|class|function|interface|type|struct|enum|fn|func)\s+([A-Za-z_$][\w$]*)/gm;
+
+/** The names a document defines, in order of appearance (at most `max`). */
+export function salientNames(doc: TreeDocument, max = 4): string[] {
+  const names: string[] = [];
+  const seen = new Set<string>();
+  for (const m of doc.text.matchAll(DEFINITION)) {
+    if (seen.has(m[1]) || m[1].startsWith('_')) continue;
+    seen.add(m[1]);
+    names.push(m[1]);
+    if (names.length >= max) break;
+  }
+  if (names.length === 0 && doc.nLod2 > 0) return [groupGistText(doc, 0, 2)].filter(Boolean);
+  return names;
+}
+
+function lineSpan(doc: TreeDocument, e: { start: number; end: number }): [number, number] {
+  const [c0, c1] = doc.charRange(e.start, e.end);
+  return [lineOf(doc.lines, c0), lineOf(doc.lines, Math.max(c0, c1 - 1))];
+}
+
+export function headerLine(doc: TreeDocument, path: string): string {
+  return `## ${path} (${doc.tokenCount} tokens, ${doc.lines.length} lines)\n`;
+}
+
+export function rootLine(doc: TreeDocument, path: string): string {
+  const names = salientNames(doc);
+  return `## ${path} (${doc.tokenCount} tokens, ${doc.lines.length} lines) — collapsed${names.length ? ': ' + names.join(', ') : ''}\n`;
+}
+
+export function gistLine(e: Entry): string {
+  const [a, b] = lineSpan(e.doc, e);
+  const text = e.lod === 1 ? blockGistText(e.doc, e.index) : groupGistText(e.doc, e.index);
+  return `${e.lod === 1 ? '~' : '≈'} L${a}-${b}: ${text}\n`;
+}
+
+/** Renders one document's entries (already in order) and appends exact-run positions. */
+function renderDocument(entries: Entry[], path: string, base: number, runs: ExactRun[]): string {
+  const doc = entries[0].doc;
+  if (entries.length === 1 && entries[0].lod === 3) return rootLine(doc, path);
+  let out = headerLine(doc, path);
+  for (let i = 0; i < entries.length; ) {
+    const e = entries[i];
+    if (e.lod !== 0) {
+      out += gistLine(e);
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j + 1 < entries.length && entries[j + 1].lod === 0) j++;
+    const [c0, c1] = doc.charRange(e.start, entries[j].end);
+    const [a, b] = lineSpan(doc, { start: e.start, end: entries[j].end });
+    out += OPEN(a, b);
+    const text = doc.text.slice(c0, c1);
+    runs.push({ doc, charStart: c0, charEnd: c1, promptStart: base + out.length, promptEnd: base + out.length + text.length });
+    out += text;
+    if (!text.endsWith('\n')) out += '\n';
+    out += CLOSE;
+    i = j + 1;
+  }
+  return out;
+}
+
+export function renderWorkingContext(perDoc: Entry[][], options: RenderOptions): Rendered {
+  let prompt = PREAMBLE;
+  const exactRuns: ExactRun[] = [];
+  for (const entries of perDoc) {
+    if (entries.length === 0) continue;
+    prompt += renderDocument(entries, options.displayPath(entries[0].doc), prompt.length, exactRuns);
+  }
+  return { prompt, tokens: countPromptTokens(prompt), exactRuns };
+}
+
+/** Cost model used while allocating; the rendered prompt's exact count is checked afterwards. */
+export class CostModel {
+  private readonly lineCost = new Map<string, number>();
+  readonly preamble = countPromptTokens(PREAMBLE);
+
+  constructor(private readonly displayPath: (doc: TreeDocument) => string) {}
+
+  private cached(key: string, make: () => string): number {
+    let c = this.lineCost.get(key);
+    if (c === undefined) {
+      c = countPromptTokens(make());
+      this.lineCost.set(key, c);
+    }
+    return c;
+  }
+
+  /** Token cost of one entry's own line(s): its tokens at LOD0, its gist or root line otherwise. */
+  entryCost(e: Entry): number {
+    const doc = e.doc;
+    if (e.lod === 0) return e.end - e.start;
+    if (e.lod === 3) return this.cached('r:' + doc.id, () => rootLine(doc, this.displayPath(doc)));
+    return this.cached(`${e.lod}:${e.index}:${doc.id}`, () => gistLine(e));
+  }
+
+  /** Estimated token cost of one document's rendering. */
+  documentCost(entries: Entry[]): number {
+    const doc = entries[0].doc;
+    if (entries.length === 1 && entries[0].lod === 3) return this.entryCost(entries[0]);
+    let cost = this.cached('h:' + doc.id, () => headerLine(doc, this.displayPath(doc)));
+    let inRun = false;
+    for (const e of entries) {
+      if (e.lod === 0) {
+        // Open + close markers per run, and a token of slack at each run edge for re-tokenization.
+        if (!inRun) cost += 16;
+        cost += e.end - e.start;
+        inRun = true;
+      } else {
+        inRun = false;
+        cost += this.entryCost(e);
+      }
+    }
+    return cost;
+  }
+}

@@ -1,0 +1,85 @@
+import { encode, decode, countTokens } from 'gpt-tokenizer/encoding/o200k_base';
+import enc from 'gpt-tokenizer/encoding/o200k_base';
+import { BLOCK_TOKENS } from './constants';
+
+/** o200k_base token ids for `text`; special-token strings are encoded as plain text. */
+export function tokenize(text: string): Uint32Array {
+  return Uint32Array.from(encode(text, { allowedSpecial: new Set(), disallowedSpecial: new Set() }));
+}
+
+export function detokenize(tokens: ArrayLike<number>): string {
+  return decode(Array.from(tokens));
+}
+
+/** Token count of a rendered string (what the budget counts). */
+export function countPromptTokens(text: string): number {
+  return countTokens(text, { allowedSpecial: new Set(), disallowedSpecial: new Set() });
+}
+
+const byteLengthCache = new Map<number, number>();
+const core = enc.bytePairEncodingCoreProcessor;
+
+/** UTF-8 byte length of one token's bytes. */
+export function tokenByteLength(id: number): number {
+  let n = byteLengthCache.get(id);
+  if (n === undefined) {
+    n = 0;
+    for (const piece of core.decodeNativeGenerator([id])) {
+      n += typeof piece === 'string' ? Buffer.byteLength(piece) : piece.length;
+    }
+    byteLengthCache.set(id, n);
+  }
+  return n;
+}
+
+/**
+ * JavaScript string offsets of every block boundary: result[k] is where block k starts, result[nb]
+ * is text.length. A boundary that falls inside a multi-byte character (a token can end mid-character)
+ * moves to the end of that character, so each block's text is a whole-character slice of the
+ * document and consecutive blocks tile it exactly.
+ */
+export function blockCharOffsets(text: string, tokens: Uint32Array, blockTokens = BLOCK_TOKENS): Uint32Array {
+  const nb = Math.ceil(tokens.length / blockTokens);
+  const out = new Uint32Array(nb + 1);
+  // Byte offsets of each block start.
+  const byteStarts = new Float64Array(nb + 1);
+  let bytes = 0;
+  for (let i = 0; i < tokens.length; i++) {
+    if (i % blockTokens === 0) byteStarts[i / blockTokens] = bytes;
+    bytes += tokenByteLength(tokens[i]);
+  }
+  byteStarts[nb] = bytes;
+  // Walk code points once, mapping each byte boundary to the first char boundary at or after it.
+  let k = 0;
+  let byte = 0;
+  let ch = 0;
+  while (k <= nb && byteStarts[k] <= 0) out[k++] = 0;
+  while (ch < text.length && k <= nb) {
+    const cp = text.codePointAt(ch)!;
+    const units = cp > 0xffff ? 2 : 1;
+    byte += cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+    ch += units;
+    while (k <= nb && byteStarts[k] <= byte) out[k++] = ch;
+  }
+  while (k <= nb) out[k++] = text.length;
+  return out;
+}
+
+/** Offsets (string indices) where each line starts; used to name line ranges. */
+export function lineStarts(text: string): Uint32Array {
+  const starts = [0];
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+  return Uint32Array.from(starts);
+}
+
+/** 1-based line number containing string offset `pos`. */
+export function lineOf(starts: Uint32Array, pos: number): number {
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (starts[mid] <= pos) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo + 1;
+}

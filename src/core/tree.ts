@@ -1,0 +1,371 @@
+import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import { BLOCK_TOKENS, GROUP_BLOCKS } from './constants';
+import type { DocumentKind, StoredDocument } from './document';
+import { BlockPostings, LexicalStats } from './lexical';
+import type { ModelRuntime } from './runtime';
+import { blockCharOffsets, detokenize, lineStarts, tokenize } from './tokenizer';
+
+/** A document of the MegaContext tree: its text, tokens, blocks, and LOD1/LOD2 nodes. */
+export class TreeDocument {
+  /** String offsets of block boundaries (nBlocks+1). */
+  readonly blockChar: Uint32Array;
+  readonly lines: Uint32Array;
+  readonly nBlocks: number;
+  /** Blocks that have an LOD1 node (all of them for a file; only complete ones while appending). */
+  readonly nLod1: number;
+  readonly nLod2: number;
+  postings!: BlockPostings;
+  /** Lazily rendered gist texts. */
+  readonly gistText1 = new Map<number, string>();
+  readonly gistText2 = new Map<number, string>();
+  rootLine?: string;
+  private docGist?: Float32Array;
+
+  constructor(
+    readonly id: string,
+    readonly kind: DocumentKind,
+    readonly appending: boolean,
+    readonly text: string,
+    readonly tokens: Uint32Array,
+    readonly contentHash: string,
+    readonly mtimeMs: number,
+    readonly dim: number,
+    public lod1Gists: Float32Array,
+    public lod1Salience: Float32Array,
+    public lod2Gists: Float32Array,
+    public lod2Salience: Float32Array,
+  ) {
+    this.blockChar = blockCharOffsets(text, tokens);
+    this.lines = lineStarts(text);
+    this.nBlocks = Math.ceil(tokens.length / BLOCK_TOKENS);
+    const counts = nodeCounts(tokens.length, appending);
+    this.nLod1 = counts.lod1;
+    this.nLod2 = counts.lod2;
+  }
+
+  get tokenCount(): number {
+    return this.tokens.length;
+  }
+
+  blockText(b: number): string {
+    return this.text.slice(this.blockChar[b], this.blockChar[b + 1]);
+  }
+
+  /** Token range [start,end) of a node. */
+  span(lod: number, index: number): [number, number] {
+    const n = this.tokens.length;
+    if (lod === 3) return [0, n];
+    const w = lod === 2 ? BLOCK_TOKENS * GROUP_BLOCKS : BLOCK_TOKENS;
+    return [index * w, Math.min(n, (index + 1) * w)];
+  }
+
+  /** String range of a token range whose ends are block-aligned (or the document end). */
+  charRange(start: number, end: number): [number, number] {
+    const b0 = Math.floor(start / BLOCK_TOKENS);
+    const b1 = Math.ceil(end / BLOCK_TOKENS);
+    return [this.blockChar[b0], this.blockChar[b1]];
+  }
+
+  gist(lod: 1 | 2, index: number): Float32Array {
+    const src = lod === 1 ? this.lod1Gists : this.lod2Gists;
+    return src.subarray(index * this.dim, (index + 1) * this.dim);
+  }
+
+  /** Normalised mean of the LOD2 gists (or LOD1 when there is no LOD2 node): the root's vector. */
+  rootGist(): Float32Array {
+    if (this.docGist) return this.docGist;
+    const g = new Float32Array(this.dim);
+    const [src, count] = this.nLod2 > 0 ? [this.lod2Gists, this.nLod2] : [this.lod1Gists, this.nLod1];
+    for (let i = 0; i < count; i++) for (let d = 0; d < this.dim; d++) g[d] += src[i * this.dim + d];
+    let norm = 0;
+    for (let d = 0; d < this.dim; d++) norm += g[d] * g[d];
+    norm = Math.sqrt(norm) || 1;
+    for (let d = 0; d < this.dim; d++) g[d] /= norm;
+    this.docGist = g;
+    return g;
+  }
+
+  toStored(): StoredDocument {
+    return {
+      id: this.id,
+      kind: this.kind,
+      appending: this.appending,
+      contentHash: this.contentHash,
+      mtimeMs: this.mtimeMs,
+      tokens: this.tokens,
+      lod1Gists: this.lod1Gists,
+      lod1Salience: this.lod1Salience,
+      lod2Gists: this.lod2Gists,
+      lod2Salience: this.lod2Salience,
+    };
+  }
+}
+
+/** LOD1/LOD2 node counts: a complete file gists its short tail; an appending one waits for it to fill. */
+export function nodeCounts(tokens: number, appending: boolean): { lod1: number; lod2: number } {
+  const lod1 = appending ? Math.floor(tokens / BLOCK_TOKENS) : Math.ceil(tokens / BLOCK_TOKENS);
+  const lod2 = appending ? Math.floor(lod1 / GROUP_BLOCKS) : Math.ceil(lod1 / GROUP_BLOCKS);
+  return { lod1, lod2 };
+}
+
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+function hashTokens(tokens: Uint32Array, start: number, end: number): string {
+  return createHash('sha1').update(Buffer.from(tokens.buffer, tokens.byteOffset + start * 4, (end - start) * 4)).digest('base64');
+}
+
+export interface DocumentInput {
+  id: string;
+  text: string;
+  kind?: DocumentKind;
+  appending?: boolean;
+  mtimeMs?: number;
+}
+
+export interface IngestProgress {
+  documents: number;
+  totalDocuments: number;
+  tokens: number;
+  blocksGisted: number;
+  blocksReused: number;
+}
+
+interface CachedNode {
+  gist: Float32Array;
+  salience: Float32Array;
+}
+
+const GIST_BATCH = 256;
+
+/** The MegaContext tree: every document, its nodes, and the lexical index over its blocks. */
+export class Tree {
+  readonly documents = new Map<string, TreeDocument>();
+  readonly stats = new LexicalStats();
+  /** Gists by block (or group) content hash: serves unchanged blocks, moves and duplicates. */
+  private readonly cache: LRUCache<string, CachedNode>;
+  counters = { blocksGisted: 0, blocksReused: 0, groupsGisted: 0, groupsReused: 0 };
+
+  constructor(readonly runtime: ModelRuntime, cacheEntries = 65536) {
+    this.cache = new LRUCache<string, CachedNode>({ max: cacheEntries });
+  }
+
+  get dim(): number {
+    return this.runtime.dim;
+  }
+
+  totalTokens(): number {
+    let n = 0;
+    for (const d of this.documents.values()) n += d.tokenCount;
+    return n;
+  }
+
+  remove(id: string): boolean {
+    const doc = this.documents.get(id);
+    if (!doc) return false;
+    this.stats.add(doc.postings, -1);
+    this.documents.delete(id);
+    return true;
+  }
+
+  /** Adds a document restored from the store (no model calls). */
+  restore(s: StoredDocument): TreeDocument {
+    const text = detokenize(s.tokens);
+    const doc = new TreeDocument(s.id, s.kind, s.appending, text, s.tokens, s.contentHash, s.mtimeMs, this.dim,
+      s.lod1Gists, s.lod1Salience, s.lod2Gists, s.lod2Salience);
+    this.attach(doc);
+    return doc;
+  }
+
+  private attach(doc: TreeDocument): void {
+    if (this.documents.has(doc.id)) this.remove(doc.id);
+    const blockTexts: string[] = [];
+    for (let b = 0; b < doc.nBlocks; b++) blockTexts.push(doc.blockText(b));
+    doc.postings = new BlockPostings(blockTexts);
+    this.stats.add(doc.postings);
+    this.documents.set(doc.id, doc);
+  }
+
+  /**
+   * Adds or updates documents. Unchanged documents (same content hash) are kept as they are;
+   * changed ones recompute only blocks and groups whose content hash is new.
+   */
+  async ingest(
+    inputs: DocumentInput[],
+    options: { signal?: AbortSignal; onProgress?: (p: IngestProgress) => void } = {},
+  ): Promise<{ added: number; updated: number; unchanged: number }> {
+    let added = 0;
+    let updated = 0;
+    let unchanged = 0;
+    let tokens = 0;
+    let done = 0;
+    const pending: { input: DocumentInput; tokens: Uint32Array; hash: string }[] = [];
+    for (const input of inputs) {
+      options.signal?.throwIfAborted();
+      const hash = sha256Hex(input.text);
+      const old = this.documents.get(input.id);
+      if (old && old.contentHash === hash && old.appending === (input.appending ?? false)) {
+        unchanged++;
+        done++;
+        continue;
+      }
+      if (old) {
+        updated++;
+        this.seedCache(old);
+      } else added++;
+      const t = tokenize(input.text);
+      tokens += t.length;
+      pending.push({ input, tokens: t, hash });
+    }
+    // Gist in batches that span documents, so small files still fill a batch.
+    for (let i = 0; i < pending.length; ) {
+      let j = i;
+      let blocks = 0;
+      while (j < pending.length && (j === i || blocks < GIST_BATCH * 4)) {
+        blocks += Math.ceil(pending[j].tokens.length / BLOCK_TOKENS);
+        j++;
+      }
+      const slice = pending.slice(i, j);
+      const built = await this.buildDocuments(slice, options.signal);
+      for (const doc of built) this.attach(doc);
+      done += slice.length;
+      options.onProgress?.({
+        documents: done,
+        totalDocuments: inputs.length,
+        tokens,
+        blocksGisted: this.counters.blocksGisted,
+        blocksReused: this.counters.blocksReused,
+      });
+      i = j;
+    }
+    return { added, updated, unchanged };
+  }
+
+  private seedCache(doc: TreeDocument): void {
+    for (let b = 0; b < doc.nLod1; b++) {
+      const [s, e] = doc.span(1, b);
+      this.cache.set('1:' + hashTokens(doc.tokens, s, e), {
+        gist: doc.gist(1, b),
+        salience: doc.lod1Salience.subarray(b * BLOCK_TOKENS, (b + 1) * BLOCK_TOKENS),
+      });
+    }
+    for (let g = 0; g < doc.nLod2; g++) {
+      const [s, e] = doc.span(2, g);
+      this.cache.set('2:' + hashTokens(doc.tokens, s, e), {
+        gist: doc.gist(2, g),
+        salience: doc.lod2Salience.subarray(g * GROUP_BLOCKS, (g + 1) * GROUP_BLOCKS),
+      });
+    }
+  }
+
+  private async buildDocuments(
+    items: { input: DocumentInput; tokens: Uint32Array; hash: string }[],
+    signal?: AbortSignal,
+  ): Promise<TreeDocument[]> {
+    const D = this.dim;
+    const plans = items.map(({ input, tokens }) => {
+      const { lod1, lod2 } = nodeCounts(tokens.length, input.appending ?? false);
+      return {
+        tokens,
+        lod1,
+        lod2,
+        g1: new Float32Array(lod1 * D),
+        s1: new Float32Array(lod1 * BLOCK_TOKENS),
+        g2: new Float32Array(lod2 * D),
+        s2: new Float32Array(lod2 * GROUP_BLOCKS),
+      };
+    });
+    // LOD1: collect blocks missing from the cache.
+    const todo: { p: number; b: number; key: string }[] = [];
+    const seen = new Map<string, { p: number; b: number }[]>();
+    plans.forEach((plan, p) => {
+      for (let b = 0; b < plan.lod1; b++) {
+        const s = b * BLOCK_TOKENS;
+        const e = Math.min(plan.tokens.length, s + BLOCK_TOKENS);
+        const key = '1:' + hashTokens(plan.tokens, s, e);
+        const hit = this.cache.get(key);
+        if (hit) {
+          plan.g1.set(hit.gist, b * D);
+          plan.s1.set(hit.salience, b * BLOCK_TOKENS);
+          this.counters.blocksReused++;
+          continue;
+        }
+        const dup = seen.get(key);
+        if (dup) dup.push({ p, b });
+        else {
+          seen.set(key, []);
+          todo.push({ p, b, key });
+        }
+      }
+    });
+    for (let i = 0; i < todo.length; i += GIST_BATCH) {
+      signal?.throwIfAborted();
+      const batch = todo.slice(i, i + GIST_BATCH);
+      const ids = new Int32Array(batch.length * BLOCK_TOKENS);
+      const mask = new Float32Array(batch.length * BLOCK_TOKENS);
+      batch.forEach(({ p, b }, r) => {
+        const t = plans[p].tokens;
+        const s = b * BLOCK_TOKENS;
+        const e = Math.min(t.length, s + BLOCK_TOKENS);
+        for (let k = s; k < e; k++) {
+          ids[r * BLOCK_TOKENS + k - s] = t[k];
+          mask[r * BLOCK_TOKENS + k - s] = 1;
+        }
+      });
+      const out = await this.runtime.gistBlocks(ids, mask, batch.length);
+      batch.forEach(({ p, b, key }, r) => {
+        const gist = out.gists.slice(r * D, (r + 1) * D);
+        const sal = out.salience.slice(r * BLOCK_TOKENS, (r + 1) * BLOCK_TOKENS);
+        for (const { p: pp, b: bb } of [{ p, b }, ...(seen.get(key) ?? [])]) {
+          plans[pp].g1.set(gist, bb * D);
+          plans[pp].s1.set(sal, bb * BLOCK_TOKENS);
+        }
+        this.cache.set(key, { gist, salience: sal });
+      });
+      this.counters.blocksGisted += batch.length;
+    }
+    // LOD2 from LOD1.
+    const todo2: { p: number; g: number; key: string }[] = [];
+    plans.forEach((plan, p) => {
+      for (let g = 0; g < plan.lod2; g++) {
+        const s = g * BLOCK_TOKENS * GROUP_BLOCKS;
+        const e = Math.min(plan.tokens.length, s + BLOCK_TOKENS * GROUP_BLOCKS);
+        const key = '2:' + hashTokens(plan.tokens, s, e);
+        const hit = this.cache.get(key);
+        if (hit) {
+          plan.g2.set(hit.gist, g * D);
+          plan.s2.set(hit.salience, g * GROUP_BLOCKS);
+          this.counters.groupsReused++;
+        } else todo2.push({ p, g, key });
+      }
+    });
+    for (let i = 0; i < todo2.length; i += GIST_BATCH) {
+      signal?.throwIfAborted();
+      const batch = todo2.slice(i, i + GIST_BATCH);
+      const children = new Float32Array(batch.length * GROUP_BLOCKS * D);
+      const mask = new Float32Array(batch.length * GROUP_BLOCKS);
+      batch.forEach(({ p, g }, r) => {
+        const plan = plans[p];
+        const b0 = g * GROUP_BLOCKS;
+        const b1 = Math.min(plan.lod1, b0 + GROUP_BLOCKS);
+        children.set(plan.g1.subarray(b0 * D, b1 * D), r * GROUP_BLOCKS * D);
+        for (let b = b0; b < b1; b++) mask[r * GROUP_BLOCKS + b - b0] = 1;
+      });
+      const out = await this.runtime.gistGroups(children, mask, batch.length);
+      batch.forEach(({ p, g, key }, r) => {
+        const gist = out.gists.slice(r * D, (r + 1) * D);
+        const sal = out.salience.slice(r * GROUP_BLOCKS, (r + 1) * GROUP_BLOCKS);
+        plans[p].g2.set(gist, g * D);
+        plans[p].s2.set(sal, g * GROUP_BLOCKS);
+        this.cache.set(key, { gist, salience: sal });
+      });
+      this.counters.groupsGisted += batch.length;
+    }
+    return items.map(({ input, tokens, hash }, p) =>
+      new TreeDocument(input.id, input.kind ?? 'file', input.appending ?? false, input.text, tokens, hash,
+        input.mtimeMs ?? 0, D, plans[p].g1, plans[p].s1, plans[p].g2, plans[p].s2),
+    );
+  }
+}

@@ -1,0 +1,163 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import type { GistBatch, ModelRuntime, RuntimeInfo } from '../core/runtime';
+
+/** Execution providers in the order DESIGN.md tries them; each falls back to the next. */
+export const DEFAULT_PROVIDERS = ['cuda', 'dml', 'coreml', 'webgpu', 'cpu'] as const;
+
+export interface ModelsManifest {
+  modelId: string;
+  dim: number;
+  blockTokens: number;
+  groupBlocks: number;
+  lensFeatures: number;
+  files: { lod1: string; lod2: string; lens: string };
+}
+
+export interface LoadOptions {
+  providers?: readonly string[];
+  /** Intra-op threads for the CPU provider (default: onnxruntime's choice). */
+  threads?: number;
+}
+
+export class ModelLoadError extends Error {}
+
+export interface OnnxRuntimeInfo extends RuntimeInfo {
+  ortVersion: string;
+  providersTried: { provider: string; error?: string }[];
+  modelsDir: string;
+}
+
+function readManifest(modelsDir: string): ModelsManifest {
+  let raw: string;
+  try {
+    raw = readFileSync(join(modelsDir, 'models.json'), 'utf8');
+  } catch {
+    throw new ModelLoadError(`models not found: ${join(modelsDir, 'models.json')} is missing (run \`npm run train\` or reinstall)`);
+  }
+  try {
+    const m = JSON.parse(raw) as Partial<ModelsManifest>;
+    if (typeof m.dim !== 'number' || typeof m.lensFeatures !== 'number' || typeof m.modelId !== 'string') throw new Error('fields');
+    return {
+      modelId: m.modelId,
+      dim: m.dim,
+      blockTokens: m.blockTokens ?? 32,
+      groupBlocks: m.groupBlocks ?? 32,
+      lensFeatures: m.lensFeatures,
+      files: { lod1: 'gistnet-lod1.onnx', lod2: 'gistnet-lod2.onnx', lens: 'lensnet.onnx', ...(m.files ?? {}) },
+    };
+  } catch {
+    throw new ModelLoadError(`models manifest ${join(modelsDir, 'models.json')} is malformed`);
+  }
+}
+
+/** GistNet and LensNet in onnxruntime-node, on the first execution provider that loads. */
+export class OnnxModels implements ModelRuntime {
+  private constructor(
+    private readonly lod1: ort.InferenceSession,
+    private readonly lod2: ort.InferenceSession,
+    private readonly lens: ort.InferenceSession,
+    private readonly manifest: ModelsManifest,
+    private readonly runtimeInfo: OnnxRuntimeInfo,
+  ) {}
+
+  get dim(): number {
+    return this.manifest.dim;
+  }
+  get modelId(): string {
+    return this.manifest.modelId;
+  }
+  get lensFeatures(): number {
+    return this.manifest.lensFeatures;
+  }
+
+  static async load(modelsDir: string, options: LoadOptions = {}): Promise<OnnxModels> {
+    const manifest = readManifest(modelsDir);
+    const bytes = (f: string): Buffer => {
+      try {
+        return readFileSync(join(modelsDir, f));
+      } catch {
+        throw new ModelLoadError(`model file missing: ${join(modelsDir, f)}`);
+      }
+    };
+    const files = [bytes(manifest.files.lod1), bytes(manifest.files.lod2), bytes(manifest.files.lens)];
+    const digest = createHash('sha256');
+    for (const f of files) digest.update(f);
+    if (digest.digest('hex').slice(0, 16) !== manifest.modelId) {
+      throw new ModelLoadError(`model files in ${modelsDir} do not match models.json (corrupt or mixed versions)`);
+    }
+    const supported = new Set(ort.listSupportedBackends().map((b) => b.name));
+    const tried: { provider: string; error?: string }[] = [];
+    for (const provider of options.providers ?? DEFAULT_PROVIDERS) {
+      if (!supported.has(provider)) {
+        tried.push({ provider, error: 'not available in this onnxruntime-node build' });
+        continue;
+      }
+      const opts: ort.InferenceSession.SessionOptions = {
+        executionProviders: [provider],
+        graphOptimizationLevel: 'all',
+        ...(options.threads ? { intraOpNumThreads: options.threads, interOpNumThreads: 1 } : {}),
+      };
+      try {
+        const sessions = await Promise.all(files.map((f) => ort.InferenceSession.create(f, opts)));
+        tried.push({ provider });
+        const info: OnnxRuntimeInfo = {
+          executionProvider: provider,
+          modelId: manifest.modelId,
+          dim: manifest.dim,
+          lensFeatures: manifest.lensFeatures,
+          ortVersion: ort.env.versions.common,
+          providersTried: tried,
+          modelsDir,
+        };
+        return new OnnxModels(sessions[0], sessions[1], sessions[2], manifest, info);
+      } catch (err) {
+        tried.push({ provider, error: err instanceof Error ? err.message.split('\n')[0] : String(err) });
+      }
+    }
+    throw new ModelLoadError(`no execution provider could load the models: ${tried.map((t) => `${t.provider}: ${t.error}`).join('; ')}`);
+  }
+
+  async gistBlocks(tokens: Int32Array, mask: Float32Array, count: number): Promise<GistBatch> {
+    const ids = BigInt64Array.from(tokens, (t) => BigInt(t));
+    const out = await this.lod1.run({
+      tokens: new ort.Tensor('int64', ids, [count, 32]),
+      mask: new ort.Tensor('float32', mask, [count, 32]),
+    });
+    return { gists: out.gist.data as Float32Array, salience: out.salience.data as Float32Array };
+  }
+
+  async gistGroups(children: Float32Array, mask: Float32Array, count: number): Promise<GistBatch> {
+    const out = await this.lod2.run({
+      children: new ort.Tensor('float32', children, [count, 32, this.dim]),
+      mask: new ort.Tensor('float32', mask, [count, 32]),
+    });
+    return { gists: out.gist.data as Float32Array, salience: out.salience.data as Float32Array };
+  }
+
+  async scoreEntries(entries: Float32Array, n: number, tail: Float32Array, t: number): Promise<Float32Array> {
+    if (n === 0) return new Float32Array(0);
+    const out = await this.lens.run({
+      entries: new ort.Tensor('float32', entries, [1, n, this.lensFeatures]),
+      entry_mask: new ort.Tensor('float32', new Float32Array(n).fill(1), [1, n]),
+      tail: new ort.Tensor('float32', tail, [1, t, this.dim]),
+      tail_mask: new ort.Tensor('float32', new Float32Array(t).fill(1), [1, t]),
+    });
+    return out.scores.data as Float32Array;
+  }
+
+  info(): OnnxRuntimeInfo {
+    return this.runtimeInfo;
+  }
+
+  async dispose(): Promise<void> {
+    await Promise.all([this.lod1.release(), this.lod2.release(), this.lens.release()]);
+  }
+}
+
+/** The contract the engine host uses. */
+export async function loadModels(modelsDir: string, options: LoadOptions = {}): Promise<OnnxModels> {
+  return OnnxModels.load(modelsDir, options);
+}

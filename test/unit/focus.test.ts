@@ -1,0 +1,132 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { FocusEngine } from '../../src/core/engine';
+import { checkWorkingContext } from '../../src/core/invariants';
+import { BudgetTooSmallError, DEFAULT_FOCUS, FocusAllocator, topEntries } from '../../src/core/focus';
+import { CostModel } from '../../src/core/render';
+import { syntheticSource, treeOf } from './support/corpus';
+
+const QUERY = 'focus budget render';
+const r_includes = (a: string, b: string) => a.includes(b);
+
+test('the focused context satisfies every invariant and shows the best evidence exactly', async () => {
+  const docs = [
+    { id: '/w/a.py', text: syntheticSource(1, 500) },
+    { id: '/w/b.py', text: syntheticSource(2, 300) + 'def needle_function(haystack):\n    return unique_marker_zebra\n' + syntheticSource(3, 300) },
+    { id: '/w/c.md', text: '# Notes\n\nshort file\n' },
+  ];
+  const tree = await treeOf(docs);
+  const engine = new FocusEngine(tree, tree.runtime);
+  const wc = await engine.focus({ query: 'needle_function unique_marker_zebra', budget: 2048 });
+  assert.deepEqual(checkWorkingContext(wc.perDoc, wc.rendered, 2048), []);
+  assert.ok(wc.rendered.tokens <= 2048);
+  const run = wc.rendered.exactRuns.find((r) => r.doc.id === '/w/b.py');
+  assert.ok(run && r_includes(run.doc.text.slice(run.charStart, run.charEnd), 'return unique_marker_zebra'), 'the evidence is at LOD0');
+  // Every document is listed.
+  for (const d of docs) assert.ok(wc.rendered.prompt.includes(d.id), d.id);
+  const lods = new Set(wc.perDoc.flat().map((e) => e.lod));
+  assert.ok(lods.has(0) && (lods.has(1) || lods.has(2)));
+});
+
+test('invariants hold for random documents, queries, budgets, allocator options and edits (property)', async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.record({ seed: fc.integer({ min: 0, max: 50 }), lines: fc.integer({ min: 0, max: 400 }), appending: fc.boolean() }), { minLength: 1, maxLength: 4 }),
+      fc.constantFrom('alpha beta', 'render_7 focus', 'gist tree lens', 'nothing matches qqq', ''),
+      fc.integer({ min: 300, max: 6000 }),
+      fc.record({
+        nDiff: fc.integer({ min: 1, max: 8 }),
+        cooldown: fc.integer({ min: 0, max: 3 }),
+        gate: fc.constantFrom(1, 0.5),
+        shift: fc.constantFrom(null, [0.3, 1, 0.3] as [number, number, number]),
+        sharpen: fc.constantFrom(1, 2),
+      }),
+      fc.integer({ min: 0, max: 200 }),
+      async (specs, query, budget, options, editAt) => {
+        const docs = specs.map((s, i) => ({ id: `/p/d${i}.py`, text: syntheticSource(s.seed, s.lines), appending: s.appending }));
+        const tree = await treeOf(docs);
+        // An edit in the middle of one document, re-ingested incrementally.
+        const t = docs[0].text;
+        const at = Math.min(t.length, editAt * 7);
+        await tree.ingest([{ id: docs[0].id, text: t.slice(0, at) + 'edited = 1\n' + t.slice(at), kind: docs[0].appending ? 'chat' : 'file', appending: docs[0].appending }]);
+        const engine = new FocusEngine(tree, tree.runtime);
+        try {
+          const wc = await engine.focus({ query, budget, settings: options });
+          const v = checkWorkingContext(wc.perDoc, wc.rendered, budget);
+          assert.deepEqual(v, []);
+          assert.equal(wc.telemetry.coldRebuilds, 0);
+        } catch (err) {
+          if (!(err instanceof BudgetTooSmallError)) throw err;
+        }
+      },
+    ),
+    { numRuns: 40 },
+  );
+});
+
+test('the same tree, query and settings give the same working context', async () => {
+  const tree = await treeOf([{ id: '/a.py', text: syntheticSource(9, 800) }, { id: '/b.py', text: syntheticSource(10, 300) }]);
+  const engine = new FocusEngine(tree, tree.runtime);
+  const a = await engine.focus({ query: QUERY, budget: 3000 });
+  const b = await engine.focus({ query: QUERY, budget: 3000 });
+  assert.equal(a.rendered.prompt, b.rendered.prompt);
+});
+
+test('when LOD2 of everything does not fit, the least relevant documents collapse to their root line', async () => {
+  const docs = Array.from({ length: 30 }, (_, i) => ({ id: `/m/f${String(i).padStart(2, '0')}.py`, text: syntheticSource(i, 300) }));
+  docs[17].text += 'def zebra_quagga():\n    pass\n';
+  const tree = await treeOf(docs);
+  const engine = new FocusEngine(tree, tree.runtime);
+  const wc = await engine.focus({ query: 'zebra_quagga', budget: 2000 });
+  assert.deepEqual(checkWorkingContext(wc.perDoc, wc.rendered, 2000), []);
+  assert.ok(wc.telemetry.coldStartRoots > 0);
+  const byId = new Map(wc.perDoc.map((es) => [es[0].doc.id, es]));
+  assert.equal(byId.size, 30, 'every document is still listed');
+  assert.notEqual(byId.get('/m/f17.py')![0].lod, 3, 'the relevant document is not collapsed to its root');
+  assert.ok(wc.rendered.exactRuns.some((r) => r.doc.id === '/m/f17.py' && r.doc.text.slice(r.charStart, r.charEnd).includes('def zebra')));
+});
+
+test('a budget that cannot list every document is a clear error', async () => {
+  const docs = Array.from({ length: 20 }, (_, i) => ({ id: `/m/f${i}.py`, text: syntheticSource(i, 50) }));
+  const tree = await treeOf(docs);
+  const engine = new FocusEngine(tree, tree.runtime);
+  await assert.rejects(engine.focus({ query: 'x', budget: 100 }), (e: unknown) => e instanceof BudgetTooSmallError && /too small/.test(e.message));
+});
+
+test('held spans (pins, recent chat) stay at LOD0 and are never collapsed', async () => {
+  const tree = await treeOf([{ id: '/a.py', text: syntheticSource(11, 600) }, { id: 'chat:s1', text: syntheticSource(12, 100) + 'tail words', appending: true }]);
+  const engine = new FocusEngine(tree, tree.runtime);
+  const wc = await engine.focus({ query: 'nothing relevant qqq', budget: 1500, holds: [{ docId: '/a.py', start: 320, end: 400 }] });
+  assert.deepEqual(checkWorkingContext(wc.perDoc, wc.rendered, 1500), []);
+  const a = wc.perDoc.find((es) => es[0].doc.id === '/a.py')!;
+  for (const b of [10, 11, 12]) assert.ok(a.some((e) => e.lod === 0 && e.index === b), `block ${b} held at LOD0`);
+  const chat = wc.perDoc.find((es) => es[0].doc.id === 'chat:s1')!;
+  const last = chat[chat.length - 1];
+  if (chat[0].doc.tokenCount % 32 !== 0) assert.equal(last.lod, 0, 'the unfinished chat tail stays at LOD0');
+});
+
+test('cooldown forbids undoing a node\'s last action for that many iterations', async () => {
+  const tree = await treeOf([{ id: '/a.py', text: syntheticSource(13, 400) }]);
+  const doc = tree.documents.get('/a.py')!;
+  for (const cooldown of [0, 3]) {
+    const alloc = new FocusAllocator([doc], { ...DEFAULT_FOCUS, budget: 100000, cooldown, maxIterations: 8 }, new CostModel((d) => d.id));
+    // A scorer whose sign flips on every call drives expand/collapse oscillation.
+    let call = 0;
+    await alloc.run(async (entries) => {
+      const sign = call++ % 2 === 0 ? 1 : -1;
+      return Float32Array.from(entries, () => sign);
+    });
+    assert.deepEqual(checkWorkingContext(alloc.state, undefined, 100000), []);
+    // A collapse that recreates node X must come at least `cooldown` iterations after X was expanded.
+    let reversals = 0;
+    for (const c of alloc.actions.filter((a) => a.kind === 'collapse')) {
+      const e = alloc.actions.find((a) => a.kind === 'expand' && a.lod === c.lod && a.index === c.index && a.iteration < c.iteration);
+      if (!e) continue;
+      reversals++;
+      assert.ok(c.iteration - e.iteration >= cooldown, `node ${c.lod}:${c.index} undone after ${c.iteration - e.iteration} < ${cooldown}`);
+    }
+    if (cooldown === 0) assert.ok(reversals > 0, 'without cooldown the flipping scorer does oscillate');
+  }
+  assert.ok(topEntries(doc).length > 0);
+});

@@ -1,0 +1,53 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { blockCharOffsets, detokenize, lineOf, lineStarts, tokenize, countPromptTokens } from '../../src/core/tokenizer';
+
+test('o200k round-trips text exactly, special-token strings included', () => {
+  const text = 'def f(x):\n    return x  # héllo 😀 日本語 <|endoftext|>\r\n';
+  const ids = tokenize(text);
+  assert.equal(detokenize(ids), text);
+  assert.equal(countPromptTokens(text), ids.length);
+});
+
+test('block offsets tile the text even when a block boundary splits a multi-byte character', () => {
+  // Emoji and CJK are several bytes; with 1- and 3-token blocks many boundaries fall mid-character.
+  const text = '😀😀 日本語のテキスト 🇫🇷 ñandú ' + 'ж'.repeat(17);
+  const ids = tokenize(text);
+  for (const size of [1, 2, 3, 32]) {
+    const off = blockCharOffsets(text, ids, size);
+    assert.equal(off.length, Math.ceil(ids.length / size) + 1);
+    assert.equal(off[0], 0);
+    assert.equal(off[off.length - 1], text.length);
+    let joined = '';
+    for (let k = 0; k + 1 < off.length; k++) {
+      assert.ok(off[k] <= off[k + 1]);
+      const piece = text.slice(off[k], off[k + 1]);
+      assert.ok(!/[\uD800-\uDBFF]$/.test(piece), 'a block never ends inside a surrogate pair');
+      joined += piece;
+    }
+    assert.equal(joined, text);
+  }
+});
+
+test('block offsets tile any string (property)', () => {
+  fc.assert(
+    fc.property(fc.string({ unit: 'grapheme', maxLength: 200 }), fc.integer({ min: 1, max: 40 }), (text, size) => {
+      const ids = tokenize(text);
+      const off = blockCharOffsets(text, ids, size);
+      let joined = '';
+      for (let k = 0; k + 1 < off.length; k++) joined += text.slice(off[k], off[k + 1]);
+      return joined === text && off[off.length - 1] === text.length;
+    }),
+    { numRuns: 200 },
+  );
+});
+
+test('line numbers of offsets', () => {
+  const starts = lineStarts('a\nbb\n\nccc');
+  assert.deepEqual([...starts], [0, 2, 5, 6]);
+  assert.equal(lineOf(starts, 0), 1);
+  assert.equal(lineOf(starts, 3), 2);
+  assert.equal(lineOf(starts, 5), 3);
+  assert.equal(lineOf(starts, 8), 4);
+});
