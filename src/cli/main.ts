@@ -1,0 +1,184 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { FocusEngine, documentOrder, type ScorerKind, type WorkingContext } from '../core/engine';
+import { BudgetTooSmallError } from '../core/focus';
+import { indexFolders, openTree, saveTree, type IndexSummary } from '../core/indexer';
+import { CostModel } from '../core/render';
+import type { Tree, TreeDocument } from '../core/tree';
+import { loadModels, ModelLoadError } from '../models/onnxRuntime';
+import { intOption, parseArgs, stringOption, UsageError, type ParsedArgs } from './args';
+import { lodStrip, STRIP_LEGEND } from './strip';
+
+const USAGE = `usage:
+  megacontext index <path>... [--store DIR]
+  megacontext focus <path>... (--query TEXT | --queries FILE.jsonl) [--budget N] [--store DIR] [--json] [--no-prompt]
+options:
+  --store DIR      where the tree is persisted (default: ~/.cache/megacontext/<hash of the paths>)
+  --budget N       token budget of the working context (default 2048)
+  --scorer KIND    lens (LensNet, default) or lexical (BM25 evidence only)
+  --models DIR     folder holding models.json and the ONNX files (default: the package's models/)
+  --providers LIST execution providers to try in order (default cuda,dml,coreml,webgpu,cpu)
+  --threads N      CPU threads for inference
+  --max-file-bytes N  skip larger files (default 1000000)`;
+
+const VALUED = new Set(['store', 'query', 'queries', 'budget', 'scorer', 'models', 'providers', 'threads', 'max-file-bytes']);
+const SWITCHES = new Set(['json', 'no-prompt', 'help', 'quiet']);
+
+class CliError extends Error {}
+
+interface Query {
+  id: string;
+  query: string;
+}
+
+function defaultStore(paths: string[]): string {
+  const key = createHash('sha256').update(paths.join('\0')).digest('hex').slice(0, 16);
+  const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
+  return join(base, 'megacontext', key);
+}
+
+function modelsDir(args: ParsedArgs): string {
+  return resolve(stringOption(args, 'models') ?? join(__dirname, '..', 'models'));
+}
+
+function readQueries(args: ParsedArgs): Query[] {
+  const q = stringOption(args, 'query');
+  const file = stringOption(args, 'queries');
+  if (q !== undefined && file !== undefined) throw new UsageError('give either --query or --queries, not both');
+  if (q !== undefined) return [{ id: 'q1', query: q }];
+  if (file === undefined) throw new UsageError('focus needs --query TEXT or --queries FILE.jsonl');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new CliError(`cannot read queries file ${file}`);
+  }
+  const out: Query[] = [];
+  text.split('\n').forEach((line, i) => {
+    if (line.trim() === '') return;
+    let v: unknown;
+    try {
+      v = JSON.parse(line);
+    } catch {
+      throw new CliError(`${file}:${i + 1}: not valid JSON`);
+    }
+    const o = v as { id?: unknown; query?: unknown };
+    if (typeof o !== 'object' || o === null || typeof o.query !== 'string' || o.query.trim() === '') {
+      throw new CliError(`${file}:${i + 1}: expected {"id": ..., "query": "..."}`);
+    }
+    out.push({ id: o.id === undefined ? `q${out.length + 1}` : String(o.id), query: o.query });
+  });
+  if (out.length === 0) throw new CliError(`${file}: no queries`);
+  return out;
+}
+
+function commonRoot(paths: string[]): string {
+  const dirs = paths.map((p) => (statSync(p).isDirectory() ? p : dirname(p)));
+  let root = dirs[0];
+  while (!dirs.every((d) => d === root || d.startsWith(root.endsWith(sep) ? root : root + sep))) root = dirname(root);
+  return root;
+}
+
+async function buildTree(args: ParsedArgs, log: (s: string) => void): Promise<{ tree: Tree; summary: IndexSummary; root: string; storeDir: string }> {
+  if (args.paths.length === 0) throw new UsageError(`${args.command} needs at least one path`);
+  const paths = args.paths.map((p) => resolve(p));
+  for (const p of paths) if (!existsSync(p)) throw new CliError(`no such file or folder: ${p}`);
+  const storeDir = resolve(stringOption(args, 'store') ?? defaultStore(paths));
+  if (existsSync(storeDir) && !statSync(storeDir).isDirectory()) throw new CliError(`store is not a folder: ${storeDir}`);
+  const providers = stringOption(args, 'providers')?.split(',').map((s) => s.trim()).filter(Boolean);
+  const threads = args.options.has('threads') ? intOption(args, 'threads', 0, 1) : undefined;
+  const runtime = await loadModels(modelsDir(args), { providers, threads });
+  const { tree, store } = await openTree(runtime, storeDir);
+  log(`store ${storeDir}: ${store}; models ${runtime.modelId} on ${runtime.info().executionProvider}`);
+  const summary = await indexFolders(tree, paths, {
+    maxFileBytes: intOption(args, 'max-file-bytes', 1_000_000, 1),
+    onProgress: (p) => log(`  ${p.documents}/${p.totalDocuments} documents, ${p.tokens} tokens`),
+  });
+  if (summary.added + summary.updated + summary.removed > 0 || !store.startsWith('loaded')) await saveTree(tree, storeDir);
+  return { tree, summary, root: commonRoot(paths), storeDir };
+}
+
+function describeIndex(s: IndexSummary, tree: Tree): string {
+  const skipped = Object.entries(s.skipped).map(([k, v]) => `${v} ${k}`).join(', ') || 'none';
+  const rate = s.ms > 0 ? Math.round((s.tokens / s.ms) * 1000) : 0;
+  return (
+    `indexed ${s.files} files, ${s.tokens} tokens (${s.added} new, ${s.updated} changed, ${s.unchanged} unchanged, ${s.removed} removed) ` +
+    `in ${(s.ms / 1000).toFixed(2)} s (${rate} tokens/s); blocks gisted ${tree.counters.blocksGisted}, reused ${tree.counters.blocksReused}; ` +
+    `skipped: ${skipped}${s.redactedFiles.length ? `; secrets redacted in ${s.redactedFiles.length} files` : ''}`
+  );
+}
+
+function toJson(q: Query, wc: WorkingContext, tree: Tree, withPrompt: boolean, display: (d: TreeDocument) => string) {
+  const costs = new CostModel(display);
+  const docs = documentOrder(tree.documents.values());
+  return {
+    id: q.id,
+    query: q.query,
+    budget: wc.budget,
+    usedTokens: wc.rendered.tokens,
+    documents: docs.map((d) => ({ path: d.id, tokens: d.tokenCount, chars: d.text.length })),
+    entries: wc.perDoc.flat().map((e) => {
+      const [charStart, charEnd] = e.lod === 3 ? [0, e.doc.text.length] : e.doc.charRange(e.start, e.end);
+      return { path: e.doc.id, lod: e.lod, start: e.start, end: e.end, charStart, charEnd, cost: costs.entryCost(e), score: Math.round(e.score * 1e4) / 1e4 };
+    }),
+    ...(withPrompt ? { prompt: wc.rendered.prompt } : {}),
+    telemetry: wc.telemetry,
+    timings: wc.timings,
+  };
+}
+
+export async function main(argv: string[], out = process.stdout, err = process.stderr): Promise<number> {
+  let args: ParsedArgs;
+  try {
+    args = parseArgs(argv, VALUED, SWITCHES);
+    if (args.options.has('help') || args.command === '' || args.command === 'help') {
+      out.write(USAGE + '\n');
+      return args.command === '' && !args.options.has('help') ? 2 : 0;
+    }
+    const quiet = args.options.has('quiet') || args.options.has('json');
+    const log = (s: string) => {
+      if (!quiet) err.write(s + '\n');
+    };
+    if (args.command === 'index') {
+      const { tree, summary, storeDir } = await buildTree(args, log);
+      out.write(describeIndex(summary, tree) + '\n');
+      out.write(`store: ${storeDir}\n`);
+      return 0;
+    }
+    if (args.command === 'focus') {
+      const queries = readQueries(args);
+      const budget = intOption(args, 'budget', 2048, 1);
+      const scorer = (stringOption(args, 'scorer') ?? 'lens') as ScorerKind;
+      if (scorer !== 'lens' && scorer !== 'lexical') throw new UsageError(`--scorer must be lens or lexical`);
+      const { tree, summary, root } = await buildTree(args, log);
+      log(describeIndex(summary, tree));
+      const display = (d: TreeDocument) => relative(root, d.id) || d.id;
+      const engine = new FocusEngine(tree, tree.runtime);
+      for (const q of queries) {
+        const wc = await engine.focus({ query: q.query, budget, scorer, displayPath: display });
+        if (args.options.has('json')) {
+          out.write(JSON.stringify(toJson(q, wc, tree, !args.options.has('no-prompt'), display)) + '\n');
+        } else {
+          if (!args.options.has('no-prompt')) out.write(wc.rendered.prompt + '\n');
+          out.write(`--- focus for ${JSON.stringify(q.query)}: ${wc.rendered.tokens}/${budget} tokens, ${wc.telemetry.iterations} iterations, ${wc.timings.totalMs.toFixed(1)} ms  (${STRIP_LEGEND})\n`);
+          for (const entries of wc.perDoc) out.write(`${lodStrip(entries, 48)}  ${display(entries[0].doc)}\n`);
+        }
+      }
+      return 0;
+    }
+    throw new UsageError(`unknown command ${args.command}`);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      err.write(`megacontext: ${e.message}\n${USAGE}\n`);
+      return 2;
+    }
+    if (e instanceof CliError || e instanceof ModelLoadError || e instanceof BudgetTooSmallError) {
+      err.write(`megacontext: error: ${e.message}\n`);
+      return 1;
+    }
+    err.write(`megacontext: error: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  }
+}
