@@ -10,10 +10,23 @@ import type { Tree, TreeDocument } from '../core/tree';
 import { loadModels, ModelLoadError } from '../models/onnxRuntime';
 import { intOption, parseArgs, stringOption, UsageError, type ParsedArgs } from './args';
 import { lodStrip, STRIP_LEGEND } from './strip';
+import { BASELINES, codeHaystack, formatTable, locomoHaystacks, megacontext, runSuite } from '../eval/harness';
+
+/** Code folders never named in the training manifest (models/training/manifest.json "heldOut"). */
+const HELD_OUT_CODE = ['/usr/lib/python3.11/json', '/usr/lib/python3.11/email', '/usr/lib/python3.11/logging'];
+
+const MC_METHODS = [
+  megacontext('mc', 'lens'),
+  megacontext('mc-lexical', 'lexical'),
+  megacontext('mc+shift', 'lens', { shift: [0.3, 1, 0.3] }),
+  megacontext('mc+gate', 'lens', { gate: 0.7 }),
+  megacontext('mc+sharpen', 'lens', { sharpen: 2 }),
+];
 
 const USAGE = `usage:
   megacontext index <path>... [--store DIR]
   megacontext focus <path>... (--query TEXT | --queries FILE.jsonl) [--budget N] [--store DIR] [--json] [--no-prompt]
+  megacontext eval [--locomo DIR] [--code DIR,DIR] [--budgets 1024,2048] [--limit N] [--json]
 options:
   --store DIR      where the tree is persisted (default: ~/.cache/megacontext/<hash of the paths>)
   --budget N       token budget of the working context (default 2048)
@@ -23,7 +36,7 @@ options:
   --threads N      CPU threads for inference
   --max-file-bytes N  skip larger files (default 1000000)`;
 
-const VALUED = new Set(['store', 'query', 'queries', 'budget', 'scorer', 'models', 'providers', 'threads', 'max-file-bytes']);
+const VALUED = new Set(['store', 'query', 'queries', 'budget', 'scorer', 'models', 'providers', 'threads', 'max-file-bytes', 'locomo', 'code', 'budgets', 'limit', 'methods']);
 const SWITCHES = new Set(['json', 'no-prompt', 'help', 'quiet']);
 
 class CliError extends Error {}
@@ -81,15 +94,42 @@ function commonRoot(paths: string[]): string {
   return root;
 }
 
+async function loadRuntime(args: ParsedArgs) {
+  const providers = stringOption(args, 'providers')?.split(',').map((s) => s.trim()).filter(Boolean);
+  const threads = args.options.has('threads') ? intOption(args, 'threads', 0, 1) : undefined;
+  return loadModels(modelsDir(args), { providers, threads });
+}
+
+async function runEval(args: ParsedArgs, out: NodeJS.WritableStream, log: (s: string) => void): Promise<number> {
+  const repo = join(__dirname, '..');
+  const budgets = (stringOption(args, 'budgets') ?? '1024,2048,4096,8192').split(',').map(Number);
+  if (budgets.some((b) => !Number.isInteger(b) || b < 64)) throw new UsageError('--budgets takes integers ≥ 64, comma-separated');
+  const limit = intOption(args, 'limit', Number.MAX_SAFE_INTEGER, 1);
+  const locomo = resolve(stringOption(args, 'locomo') ?? join(repo, '..', 'shared', 'data', 'locomo-dev'));
+  const code = (stringOption(args, 'code') ?? HELD_OUT_CODE.join(',')).split(',').filter(Boolean).map((p) => resolve(p));
+  const all = [...BASELINES, ...MC_METHODS];
+  const wanted = stringOption(args, 'methods')?.split(',');
+  const methods = wanted ? all.filter((m) => wanted.includes(m.name)) : all;
+  const runtime = await loadRuntime(args);
+  log(`eval: models ${runtime.modelId} on ${runtime.info().executionProvider}; budgets ${budgets.join(', ')}; methods ${methods.map((m) => m.name).join(', ')}`);
+  const results = [];
+  if (stringOption(args, 'locomo') !== 'none') results.push(...(await runSuite('locomo', locomoHaystacks(locomo, limit), runtime, methods, budgets, log)));
+  for (const folder of code) {
+    if (!existsSync(folder)) throw new CliError(`code folder not found: ${folder}`);
+    const h = await codeHaystack(folder, limit);
+    results.push(...(await runSuite(h.name, [h], runtime, methods, budgets, log)));
+  }
+  out.write(args.options.has('json') ? JSON.stringify(results) + '\n' : formatTable(results) + '\n');
+  return 0;
+}
+
 async function buildTree(args: ParsedArgs, log: (s: string) => void): Promise<{ tree: Tree; summary: IndexSummary; root: string; storeDir: string }> {
   if (args.paths.length === 0) throw new UsageError(`${args.command} needs at least one path`);
   const paths = args.paths.map((p) => resolve(p));
   for (const p of paths) if (!existsSync(p)) throw new CliError(`no such file or folder: ${p}`);
   const storeDir = resolve(stringOption(args, 'store') ?? defaultStore(paths));
   if (existsSync(storeDir) && !statSync(storeDir).isDirectory()) throw new CliError(`store is not a folder: ${storeDir}`);
-  const providers = stringOption(args, 'providers')?.split(',').map((s) => s.trim()).filter(Boolean);
-  const threads = args.options.has('threads') ? intOption(args, 'threads', 0, 1) : undefined;
-  const runtime = await loadModels(modelsDir(args), { providers, threads });
+  const runtime = await loadRuntime(args);
   const { tree, store } = await openTree(runtime, storeDir);
   log(`store ${storeDir}: ${store}; models ${runtime.modelId} on ${runtime.info().executionProvider}`);
   const summary = await indexFolders(tree, paths, {
@@ -168,6 +208,7 @@ export async function main(argv: string[], out = process.stdout, err = process.s
       }
       return 0;
     }
+    if (args.command === 'eval') return await runEval(args, out, log);
     throw new UsageError(`unknown command ${args.command}`);
   } catch (e) {
     if (e instanceof UsageError) {

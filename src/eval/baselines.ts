@@ -1,0 +1,109 @@
+import { terms } from '../core/lexical';
+import { countPromptTokens } from '../core/tokenizer';
+
+/** A piece of a document a baseline can pick: its string range and text. */
+export interface Chunk {
+  doc: number;
+  start: number;
+  end: number;
+  text: string;
+}
+
+/** Plain BM25 over chunks (k1 1.2, b 0.75), with the engine's term rules. */
+export function bm25Rank(chunks: Chunk[], query: string): number[] {
+  const docsTerms = chunks.map((c) => terms(c.text));
+  const df = new Map<string, number>();
+  for (const ts of docsTerms) for (const t of new Set(ts)) df.set(t, (df.get(t) ?? 0) + 1);
+  const avg = docsTerms.reduce((n, t) => n + t.length, 0) / Math.max(1, docsTerms.length);
+  const q = [...new Set(terms(query))];
+  const scores = docsTerms.map((ts) => {
+    const tf = new Map<string, number>();
+    for (const t of ts) tf.set(t, (tf.get(t) ?? 0) + 1);
+    let s = 0;
+    for (const t of q) {
+      const f = tf.get(t);
+      if (!f) continue;
+      const n = df.get(t) ?? 0;
+      const idf = Math.log(1 + (chunks.length - n + 0.5) / (n + 0.5));
+      s += (idf * f * 2.2) / (f + 1.2 * (0.25 + (0.75 * ts.length) / avg));
+    }
+    return s;
+  });
+  return scores.map((s, i) => [s, i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]).map(([, i]) => i);
+}
+
+/** Whole lines of each document grouped into chunks of about `target` tokens. */
+export function lineChunks(docs: string[], target: number): Chunk[] {
+  const out: Chunk[] = [];
+  docs.forEach((text, d) => {
+    let start = 0;
+    let tokens = 0;
+    let pos = 0;
+    while (pos < text.length) {
+      const nl = text.indexOf('\n', pos);
+      const end = nl < 0 ? text.length : nl + 1;
+      const t = countPromptTokens(text.slice(pos, end));
+      if (tokens > 0 && tokens + t > target) {
+        out.push({ doc: d, start, end: pos, text: text.slice(start, pos) });
+        start = pos;
+        tokens = 0;
+      }
+      tokens += t;
+      pos = end;
+    }
+    if (pos > start) out.push({ doc: d, start, end: pos, text: text.slice(start, pos) });
+  });
+  return out;
+}
+
+/** Packs chunks by rank, each under a one-line header, while the prompt stays within the budget. */
+export function packByRank(chunks: Chunk[], order: number[], names: string[], budget: number): { picked: Chunk[]; tokens: number } {
+  const picked: Chunk[] = [];
+  let tokens = 0;
+  for (const i of order) {
+    const c = chunks[i];
+    const cost = countPromptTokens(`## ${names[c.doc]}\n`) + countPromptTokens(c.text.endsWith('\n') ? c.text : c.text + '\n');
+    if (tokens + cost > budget) continue;
+    picked.push(c);
+    tokens += cost;
+  }
+  return { picked, tokens };
+}
+
+/** The last `budget` tokens of the concatenated documents. */
+export function recency(docs: string[], budget: number): Chunk[] {
+  const out: Chunk[] = [];
+  let left = budget;
+  for (let d = docs.length - 1; d >= 0 && left > 0; d--) {
+    const text = docs[d];
+    // Walk back by lines until the budget is spent.
+    let start = text.length;
+    while (start > 0) {
+      const prev = text.lastIndexOf('\n', start - 2) + 1;
+      const t = countPromptTokens(text.slice(prev, start));
+      if (t > left) break;
+      left -= t;
+      start = prev;
+    }
+    if (start < text.length) out.push({ doc: d, start, end: text.length, text: text.slice(start) });
+    if (start > 0) break;
+  }
+  return out;
+}
+
+/** Share of [a, b) covered by the given ranges (ranges of one document, any order). */
+export function coveredShare(a: number, b: number, ranges: [number, number][]): number {
+  if (b <= a) return 1;
+  const sorted = ranges.filter(([s, e]) => e > a && s < b).sort((x, y) => x[0] - y[0]);
+  let covered = 0;
+  let pos = a;
+  for (const [s, e] of sorted) {
+    const lo = Math.max(pos, s);
+    const hi = Math.min(b, e);
+    if (hi > lo) {
+      covered += hi - lo;
+      pos = hi;
+    }
+  }
+  return covered / (b - a);
+}

@@ -1,0 +1,91 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { renderConversation } from '../../src/eval/locomo';
+import { bm25Rank, coveredShare, lineChunks, packByRank, recency } from '../../src/eval/baselines';
+import { BASELINES, megacontext, runSuite, type Haystack } from '../../src/eval/harness';
+import { mineCodeQueries } from '../../src/eval/codeQueries';
+import { countPromptTokens } from '../../src/core/tokenizer';
+import { FakeRuntime } from './support/fakeRuntime';
+import { syntheticSource } from './support/corpus';
+
+const RAW = {
+  conversation: {
+    speaker_a: 'Ann',
+    speaker_b: 'Bo',
+    session_1_date_time: '1:56 pm on 8 May, 2023',
+    session_1: [
+      { speaker: 'Ann', dia_id: 'D1:1', text: 'Hi Bo!' },
+      { speaker: 'Bo', dia_id: 'D1:2', text: 'Look at my dog.', blip_caption: 'a photo of a beagle' },
+    ],
+    session_2_date_time: '2:00 pm on 9 May, 2023',
+    session_2: [{ speaker: 'Ann', dia_id: 'D2:1', text: 'I adopted a cat named Miso.' }],
+  },
+  qa: [
+    { question: 'What pet did Ann adopt?', answer: 'a cat', evidence: ['D2:1'], category: 4 },
+    { question: 'Unanswerable?', evidence: ['D1:1'], category: 5 },
+    { question: 'Missing evidence?', evidence: ['D9:9'], category: 1 },
+  ],
+};
+
+test('a LoCoMo conversation renders as the issue specifies, keeping answerable questions', () => {
+  const c = renderConversation('x', RAW);
+  assert.equal(
+    c.text,
+    '# Conversation between Ann and Bo\n## Session 1 (1:56 pm on 8 May, 2023)\nD1:1 Ann: Hi Bo!\n' +
+      'D1:2 Bo: Look at my dog. [shares an image: a photo of a beagle]\n## Session 2 (2:00 pm on 9 May, 2023)\nD2:1 Ann: I adopted a cat named Miso.\n',
+  );
+  const [s, e] = c.lines.get('D2:1')!;
+  assert.equal(c.text.slice(s, e), 'D2:1 Ann: I adopted a cat named Miso.');
+  assert.deepEqual(c.questions.map((q) => q.question), ['What pet did Ann adopt?']);
+});
+
+test('coverage of a range by picked ranges', () => {
+  assert.equal(coveredShare(10, 20, [[0, 15]]), 0.5);
+  assert.equal(coveredShare(10, 20, [[12, 14], [13, 30]]), 0.8);
+  assert.equal(coveredShare(10, 20, []), 0);
+});
+
+test('baselines stay within the budget and BM25 ranks the matching line first', () => {
+  const docs = [syntheticSource(1, 200), 'first\nthe zebra quagga line\nlast\n'];
+  const lines = lineChunks(docs, 1);
+  const order = bm25Rank(lines, 'zebra quagga');
+  assert.equal(lines[order[0]].text, 'the zebra quagga line\n');
+  for (const w of [50, 300]) {
+    const packed = packByRank(lineChunks(docs, 250), order.slice(0, 0).concat(bm25Rank(lineChunks(docs, 250), 'zebra')), ['a', 'b'], w);
+    assert.ok(packed.tokens <= w);
+    const tail = recency(docs, w);
+    assert.ok(tail.reduce((n, c) => n + countPromptTokens(c.text), 0) <= w);
+  }
+});
+
+test('code queries: the docstring leaves the haystack and the definition line is located', () => {
+  const src = 'import os\n\ndef fetch_rows(table, limit=10):\n    """Return up to limit rows from the given table as tuples.\n\n    More.\n    """\n    return []\n';
+  const m = mineCodeQueries('/x.py', src);
+  assert.equal(m.queries.length, 1);
+  assert.equal(m.queries[0].query, 'Return up to limit rows from the given table as tuples.');
+  assert.ok(!m.text.includes('Return up to'));
+  assert.equal(m.text.slice(m.queries[0].defStart, m.queries[0].defEnd), 'def fetch_rows(table, limit=10):\n');
+  const js = 'x();\n  /**\n   * Computes the total price of every line item in the cart.\n   * @param cart the cart\n   */\n  export function totalPrice(cart) {\n    return 0;\n  }\n';
+  const j = mineCodeQueries('/x.ts', js);
+  assert.equal(j.queries.length, 1);
+  assert.equal(j.text.slice(j.queries[0].defStart, j.queries[0].defEnd), '  export function totalPrice(cart) {\n');
+  assert.ok(!j.text.includes('Computes'));
+});
+
+test('the harness scores methods on one haystack and reports recall in [0, 1]', async () => {
+  const text = syntheticSource(3, 300) + 'def zebra_quagga_okapi(x):\n    return x\n' + syntheticSource(4, 300);
+  const at = text.indexOf('def zebra_quagga_okapi');
+  const h: Haystack = {
+    name: 'synthetic',
+    docs: [{ id: '/s.py', text }],
+    cases: [{ query: 'zebra_quagga_okapi', gold: [{ doc: 0, start: at, end: at + 26, need: 0.9 }] }],
+  };
+  const res = await runSuite('synthetic', [h], new FakeRuntime(16), [...BASELINES, megacontext('mc-lexical', 'lexical')], [512, 2048]);
+  assert.equal(res.length, 2);
+  for (const r of res) {
+    assert.equal(r.n, 1);
+    for (const v of Object.values(r.recall)) assert.ok(v >= 0 && v <= 1);
+    assert.equal(r.recall['bm25-lines'], 1, 'the unique line is found by line BM25');
+    assert.equal(r.recall.recency, 0, 'the evidence is far from the end');
+  }
+});
