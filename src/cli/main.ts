@@ -169,7 +169,7 @@ function toJson(q: Query, wc: WorkingContext, tree: Tree, withPrompt: boolean, d
   };
 }
 
-export async function main(argv: string[], out = process.stdout, err = process.stderr): Promise<number> {
+export async function main(argv: string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   let args: ParsedArgs;
   try {
     args = parseArgs(argv, VALUED, SWITCHES);

@@ -212,7 +212,7 @@ export class FocusAllocator {
     this.state.forEach((entries, di) => {
       const doc = this.docs[di];
       // LOD0 -> LOD1 (one block).
-      entries.forEach((e, i) => {
+      entries.forEach((e) => {
         if (e.lod === 0 && !e.held && e.index < doc.nLod1) {
           out.push({ docIdx: di, members: [e], parent: makeEntry(doc, 1, e.index), score: e.score });
         }

@@ -17,7 +17,9 @@ export function countPromptTokens(text: string): number {
 }
 
 const byteLengthCache = new Map<number, number>();
-const core = enc.bytePairEncodingCoreProcessor;
+/** gpt-tokenizer keeps per-token bytes on a private member; it is the only exact source of token lengths. */
+const core = (enc as unknown as { bytePairEncodingCoreProcessor: { decodeNativeGenerator(t: number[]): Iterable<string | Uint8Array> } })
+  .bytePairEncodingCoreProcessor;
 
 /** UTF-8 byte length of one token's bytes. */
 export function tokenByteLength(id: number): number {

@@ -19,7 +19,7 @@ function capture(): Writable & { text: () => string } {
 async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const out = capture();
   const err = capture();
-  const code = await main(argv, out as unknown as NodeJS.WriteStream, err as unknown as NodeJS.WriteStream);
+  const code = await main(argv, out, err);
   return { code, out: out.text(), err: err.text() };
 }
 

@@ -1,0 +1,293 @@
+/**
+ * Finding the documents of a folder: every text file under the roots that is not gitignored,
+ * excluded, binary, oversized, secret or behind a symlink, each skip reported with its reason.
+ *
+ * Rules, in order, for each entry below a root folder:
+ *  - symlinks are never followed ('symlink'), so loops are impossible; a root itself may be one;
+ *  - `.git` is always skipped ('excluded'); a folder holding `.git` starts a fresh ignore context
+ *    (its own `.git/info/exclude` and `.gitignore` files), as git does for nested repositories;
+ *  - `.gitignore` files apply to their subtree, deeper files overriding shallower ones; when a
+ *    root has no `.git`, the `.gitignore` files between it and its repository's top apply too;
+ *  - exclude globs (default DEFAULT_EXCLUDES), then include globs (files only) — relative to the root;
+ *  - ignored and excluded folders are pruned without descending: one skip for the folder;
+ *  - files: secret by name, larger than maxFileBytes (not read), unreadable, binary by their first
+ *    8 KiB, a private key block in their first 8 KiB, a `.npmrc`/`.pypirc` holding a credential.
+ * A root that is a file is taken as explicitly chosen: gitignore and globs do not apply to it,
+ * the file checks do. Other secrets inside kept files are for `redactSecrets` at tokenization.
+ */
+import { promises as fsp, type Dirent, type Stats } from 'node:fs';
+import * as path from 'node:path';
+import {
+  anyGlobMatches, compileGlob, isGitignored, levelAboveRoot, levelBelowRoot, parseGitignore,
+  type GlobRule, type IgnoreLevel,
+} from './gitignore';
+import { configHoldsCredential, needsCredentialCheck, secretPathRule } from './secrets';
+
+export { detectSecrets, isSecretPath, redactSecrets, secretPathRule, type SecretFinding } from './secrets';
+
+export type SkipReason = 'gitignored' | 'excluded' | 'binary' | 'too-large' | 'secret' | 'unreadable' | 'symlink';
+
+export interface DiscoveredFile { path: string; size: number; mtimeMs: number }
+export interface SkippedPath { path: string; reason: SkipReason; detail?: string }
+export interface DiscoveryResult { files: DiscoveredFile[]; skipped: SkippedPath[] }
+
+export interface DiscoverOptions {
+  /** Files above this many bytes are skipped as 'too-large' (default 1,000,000). */
+  maxFileBytes?: number;
+  /** When given, only files matching one of these globs are kept. */
+  include?: string[];
+  /** Globs to skip; replaces DEFAULT_EXCLUDES when given (spread it to extend). */
+  exclude?: string[];
+  /** Symlinks are never followed. */
+  followSymlinks?: false;
+  signal?: AbortSignal;
+  /** Case-insensitive matching of ignore files and globs (default: on Windows and macOS). */
+  ignoreCase?: boolean;
+}
+
+export const DEFAULT_MAX_FILE_BYTES = 1_000_000;
+
+/**
+ * Skipped unless `exclude` is given: dependency and tool folders, build outputs, lockfiles and
+ * minified or generated bundles — large, duplicated or machine-written, so worth no tokens.
+ * Same dialect as .gitignore (plus `{a,b}`): `x/` = folder x at any depth, `/out/` = only at the
+ * root (a `src/out/` folder is source), `*.map` = by file name at any depth. `build/` is not here:
+ * too many projects keep sources there; .gitignore usually covers real build outputs.
+ */
+export const DEFAULT_EXCLUDES: readonly string[] = [
+  'node_modules/', 'bower_components/', 'jspm_packages/', '.hg/', '.svn/',
+  '.venv/', 'venv/', '__pycache__/', '.tox/', '.mypy_cache/', '.pytest_cache/', '.ruff_cache/', '.gradle/',
+  '.next/', '.nuxt/', '.turbo/', '.parcel-cache/', '.vscode-test/', '.megacontext/',
+  '/out/', '/dist/', 'coverage/',
+  'package-lock.json', 'yarn.lock', 'pnpm-lock.yaml', '*.min.js', '*.min.css', '*.map',
+];
+
+const HEAD_BYTES = 8192;
+const CONCURRENCY = 16;
+const PEM_PRIVATE = /-----BEGIN[A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----/;
+
+/** Walks `roots` and sorts out what to index. Rejects with an AbortError when `signal` aborts. */
+export async function discoverFiles(roots: string[], options: DiscoverOptions = {}): Promise<DiscoveryResult> {
+  const ignoreCase = options.ignoreCase ?? (process.platform === 'win32' || process.platform === 'darwin');
+  const globs = (list: readonly string[]): GlobRule[] =>
+    list.map((g) => compileGlob(g, ignoreCase)).filter((r): r is GlobRule => r !== null);
+  const walk = new Walk(
+    options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
+    globs(options.exclude ?? DEFAULT_EXCLUDES),
+    options.include ? globs(options.include) : undefined,
+    ignoreCase,
+    options.signal,
+  );
+  for (const root of roots) {
+    options.signal?.throwIfAborted();
+    await walk.root(path.resolve(root));
+  }
+  const byPath = <T extends { path: string }>(m: Map<string, T>): T[] =>
+    [...m.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return { files: byPath(walk.files), skipped: byPath(walk.skipped) };
+}
+
+class Walk {
+  readonly files = new Map<string, DiscoveredFile>();
+  readonly skipped = new Map<string, SkippedPath>();
+
+  constructor(
+    private readonly maxBytes: number,
+    private readonly exclude: GlobRule[],
+    private readonly include: GlobRule[] | undefined,
+    private readonly ignoreCase: boolean,
+    private readonly signal: AbortSignal | undefined,
+  ) {}
+
+  private skip(p: string, reason: SkipReason, detail?: string): void {
+    if (!this.files.has(p)) this.skipped.set(p, detail === undefined ? { path: p, reason } : { path: p, reason, detail });
+  }
+
+  async root(abs: string): Promise<void> {
+    let st: Stats;
+    try {
+      st = await fsp.stat(abs);
+    } catch (err) {
+      return this.skip(abs, 'unreadable', errorCode(err));
+    }
+    if (st.isFile()) return this.file(abs, st);
+    if (!st.isDirectory()) return this.skip(abs, 'unreadable', 'not a regular file or folder');
+    await this.dir(abs, '', await this.levelsAbove(abs));
+  }
+
+  /** The .gitignore files above `root` up to its repository's top (none when it is the top). */
+  private async levelsAbove(root: string): Promise<IgnoreLevel[]> {
+    if (await exists(path.join(root, '.git'))) return [];
+    const chain: string[] = [];
+    for (let d = path.dirname(root); ; d = path.dirname(d)) {
+      chain.unshift(d);
+      if (await exists(path.join(d, '.git'))) break;
+      if (path.dirname(d) === d) return []; // not inside a repository
+    }
+    const levels: IgnoreLevel[] = [];
+    for (const d of chain) {
+      const rootFromLevel = path.relative(d, root).split(path.sep).join('/');
+      if (d === chain[0]) {
+        const info = await this.rules(path.join(d, '.git', 'info', 'exclude'));
+        if (info) levels.push(levelAboveRoot(rootFromLevel, info));
+      }
+      const rules = await this.rules(path.join(d, '.gitignore'));
+      if (rules) levels.push(levelAboveRoot(rootFromLevel, rules));
+    }
+    return levels;
+  }
+
+  private async rules(file: string): Promise<GlobRule[] | undefined> {
+    try {
+      return parseGitignore(await fsp.readFile(file, 'utf8'), this.ignoreCase);
+    } catch {
+      return undefined; // absent or unreadable: no rules
+    }
+  }
+
+  private async dir(abs: string, rel: string, inherited: IgnoreLevel[]): Promise<void> {
+    this.signal?.throwIfAborted();
+    let entries: Dirent[];
+    try {
+      entries = await fsp.readdir(abs, { withFileTypes: true });
+    } catch (err) {
+      return this.skip(abs, 'unreadable', errorCode(err));
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    let levels = inherited;
+    if (entries.some((e) => e.name === '.git')) {
+      const info = await this.rules(path.join(abs, '.git', 'info', 'exclude'));
+      levels = info ? [levelBelowRoot(rel, info)] : [];
+    }
+    if (entries.some((e) => e.name === '.gitignore' && e.isFile())) {
+      const rules = await this.rules(path.join(abs, '.gitignore'));
+      if (rules) levels = [...levels, levelBelowRoot(rel, rules)];
+    }
+
+    const files: [string, string][] = [];
+    for (const e of entries) {
+      const childAbs = path.join(abs, e.name);
+      const childRel = rel === '' ? e.name : `${rel}/${e.name}`;
+      if (e.isSymbolicLink()) { this.skip(childAbs, 'symlink'); continue; }
+      let isDir = e.isDirectory();
+      if (!isDir && !e.isFile()) {
+        const kind = await entryKind(childAbs, e);
+        if (kind === 'symlink') { this.skip(childAbs, 'symlink'); continue; }
+        if (kind !== 'file' && kind !== 'dir') { this.skip(childAbs, 'unreadable', kind); continue; }
+        isDir = kind === 'dir';
+      }
+      if (e.name === '.git') { this.skip(childAbs, 'excluded', 'always skipped'); continue; }
+      const ignoredBy = isGitignored(levels, childRel, isDir);
+      if (ignoredBy) { this.skip(childAbs, 'gitignored', ignoredBy.source); continue; }
+      const excludedBy = anyGlobMatches(this.exclude, childRel, isDir);
+      if (excludedBy) { this.skip(childAbs, 'excluded', excludedBy.source); continue; }
+      if (isDir) {
+        await this.dir(childAbs, childRel, levels);
+      } else if (this.include && !anyGlobMatches(this.include, childRel, false)) {
+        this.skip(childAbs, 'excluded', 'not matched by include');
+      } else {
+        files.push([childAbs, childRel]);
+      }
+    }
+    for (let i = 0; i < files.length; i += CONCURRENCY) {
+      this.signal?.throwIfAborted();
+      await Promise.all(files.slice(i, i + CONCURRENCY).map(([p]) => this.file(p)));
+    }
+  }
+
+  /** Checks one file; `known` is the stat of an explicitly named root (already followed). */
+  private async file(abs: string, known?: Stats): Promise<void> {
+    let st: Stats;
+    try {
+      st = known ?? (await fsp.lstat(abs));
+    } catch (err) {
+      return this.skip(abs, 'unreadable', errorCode(err));
+    }
+    if (st.isSymbolicLink()) return this.skip(abs, 'symlink');
+    const secret = secretPathRule(abs);
+    if (secret) return this.skip(abs, 'secret', secret);
+    if (st.size > this.maxBytes) return this.skip(abs, 'too-large', `${st.size} bytes > ${this.maxBytes}`);
+    let head: Buffer;
+    try {
+      head = await readHead(abs, Math.min(st.size, HEAD_BYTES));
+    } catch (err) {
+      return this.skip(abs, 'unreadable', errorCode(err));
+    }
+    const binary = binaryReason(head, st.size > head.length);
+    if (binary) return this.skip(abs, 'binary', binary);
+    if (PEM_PRIVATE.test(head.toString('latin1'))) return this.skip(abs, 'secret', 'private key block');
+    if (needsCredentialCheck(abs)) {
+      try {
+        if (configHoldsCredential(await fsp.readFile(abs, 'utf8'))) return this.skip(abs, 'secret', 'config with a credential');
+      } catch (err) {
+        return this.skip(abs, 'unreadable', errorCode(err));
+      }
+    }
+    this.files.set(abs, { path: abs, size: st.size, mtimeMs: st.mtimeMs });
+    this.skipped.delete(abs);
+  }
+}
+
+/**
+ * Why a file's first bytes look binary, or null: a NUL byte, or more than 10% of the text in
+ * invalid UTF-8 (a legacy 8-bit encoding with a few accents stays text).
+ */
+export function binaryReason(head: Uint8Array, truncated: boolean): string | null {
+  if (head.includes(0)) return 'NUL byte';
+  let bytes = head;
+  if (truncated) {
+    // Do not count a character cut by the 8 KiB boundary as invalid.
+    let cut = bytes.length;
+    for (let k = 1; k <= 3 && cut - k >= 0; k++) {
+      const b = bytes[cut - k];
+      if ((b & 0xc0) === 0xc0) { cut -= k; break; }
+      if ((b & 0x80) === 0) break;
+    }
+    bytes = bytes.subarray(0, cut);
+  }
+  if (bytes.length === 0) return null;
+  const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+  let bad = 0;
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 0xfffd) bad++;
+  return bad > text.length * 0.1 ? 'invalid UTF-8' : null;
+}
+
+async function readHead(file: string, n: number): Promise<Buffer> {
+  const fh = await fsp.open(file, 'r');
+  try {
+    const buf = Buffer.alloc(n);
+    let done = 0;
+    while (done < n) {
+      const { bytesRead } = await fh.read(buf, done, n - done, done);
+      if (bytesRead === 0) break;
+      done += bytesRead;
+    }
+    return buf.subarray(0, done);
+  } finally {
+    await fh.close();
+  }
+}
+
+async function entryKind(abs: string, e: Dirent): Promise<string> {
+  if (e.isFIFO() || e.isSocket() || e.isBlockDevice() || e.isCharacterDevice()) return 'not a regular file';
+  try {
+    const st = await fsp.lstat(abs); // the file system did not report a type
+    return st.isSymbolicLink() ? 'symlink' : st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'not a regular file';
+  } catch (err) {
+    return errorCode(err);
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await fsp.lstat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function errorCode(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  return e.code ?? e.message ?? String(err);
+}

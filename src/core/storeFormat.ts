@@ -1,0 +1,129 @@
+/**
+ * The persistent, versioned on-disk store of a tree: one file per store.
+ *
+ * Layout (all integers little-endian):
+ *   0   "MGCX"                  magic
+ *   4   uint32  format version  (STORE_FORMAT_VERSION)
+ *   8   uint32  header length H (bytes of UTF-8 JSON)
+ *   12  uint32  crc32 of the header JSON
+ *   16  header JSON (StoreFileHeader), then zero padding to a multiple of 8
+ *   D   data region: for each document in header order, five sections, each starting at a
+ *       multiple of 8 (relative to D, itself a multiple of 8) with zero padding between them:
+ *         tokens        uint32[tokens]
+ *         lod1Gists     fp16[lod1 * dim]
+ *         lod1Salience  uint8[lod1 * blockTokens]   row-relative: round(s / rowMax * 255)
+ *         lod2Gists     fp16[lod2 * dim]
+ *         lod2Salience  uint8[lod2 * groupBlocks]
+ * Each section carries [offset, byteLength, crc32] in its document's header entry; the reader
+ * recomputes the canonical layout and requires it exactly, checks every padding byte is zero and
+ * the file ends exactly at the last section, so every single-bit change is detected.
+ */
+import * as os from 'node:os';
+import * as zlib from 'node:zlib';
+import type { DocumentKind, StoreHeader } from './document';
+
+export const STORE_FILE = 'tree.mgc';
+export const STORE_FORMAT_VERSION = 1;
+export const MAGIC = 'MGCX';
+export const PREFIX_BYTES = 16;
+export const ALIGN = 8;
+export const KINDS: readonly DocumentKind[] = ['file', 'chat', 'notes'];
+export const SECTIONS = ['tokens', 'lod1Gists', 'lod1Salience', 'lod2Gists', 'lod2Salience'] as const;
+export type SectionName = (typeof SECTIONS)[number];
+export const LITTLE_ENDIAN = os.endianness() === 'LE';
+
+/** [offset relative to the data region, byte length, crc32] */
+export type SectionRef = [number, number, number];
+
+export interface DocMeta {
+  id: string;
+  kind: DocumentKind;
+  appending: boolean;
+  contentHash: string;
+  mtimeMs: number;
+  tokens: number;
+  lod1: number;
+  lod2: number;
+  sections: SectionRef[];
+}
+
+export interface StoreFileHeader extends StoreHeader {
+  docCount: number;
+  dataBytes: number;
+  docs: DocMeta[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// checksums
+
+let tableCrc: Uint32Array | undefined;
+export function crc32Fallback(data: Uint8Array): number {
+  if (!tableCrc) {
+    tableCrc = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      tableCrc[n] = c >>> 0;
+    }
+  }
+  let c = 0xffffffff;
+  for (let i = 0; i < data.length; i++) c = tableCrc[(c ^ data[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+/** zlib.crc32 exists from Node 20.15 / 22.2; older runtimes (some Electron builds) use ours. */
+export const crc32: (data: Uint8Array) => number =
+  typeof (zlib as { crc32?: unknown }).crc32 === 'function' ? (d) => zlib.crc32(d) >>> 0 : crc32Fallback;
+
+// ---------------------------------------------------------------------------------------------
+// shapes
+
+export const align = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
+
+export function sectionBytes(name: SectionName, m: Pick<DocMeta, 'tokens' | 'lod1' | 'lod2'>, h: StoreHeader): number {
+  switch (name) {
+    case 'tokens': return m.tokens * 4;
+    case 'lod1Gists': return m.lod1 * h.dim * 2;
+    case 'lod1Salience': return m.lod1 * h.blockTokens;
+    case 'lod2Gists': return m.lod2 * h.dim * 2;
+    case 'lod2Salience': return m.lod2 * h.groupBlocks;
+  }
+}
+
+/** Null when the counts are a legal shape, else what is wrong. */
+export function shapeProblem(m: Pick<DocMeta, 'tokens' | 'lod1' | 'lod2'>, h: StoreHeader): string | null {
+  for (const k of ['tokens', 'lod1', 'lod2'] as const) {
+    if (!Number.isSafeInteger(m[k]) || m[k] < 0) return `${k} count ${m[k]} is not a non-negative integer`;
+  }
+  const maxLod1 = Math.ceil(m.tokens / h.blockTokens);
+  if (m.lod1 > maxLod1) return `${m.lod1} LOD1 nodes exceed the ${maxLod1} blocks of ${m.tokens} tokens`;
+  const maxLod2 = Math.ceil(m.lod1 / h.groupBlocks);
+  if (m.lod2 > maxLod2) return `${m.lod2} LOD2 nodes exceed the ${maxLod2} groups of ${m.lod1} LOD1 nodes`;
+  return null;
+}
+
+export function headerProblem(h: StoreHeader): string | null {
+  if (typeof h.modelId !== 'string') return 'modelId is not a string';
+  for (const k of ['dim', 'blockTokens', 'groupBlocks'] as const) {
+    if (!Number.isSafeInteger(h[k]) || h[k] <= 0) return `${k} ${String(h[k])} is not a positive integer`;
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// salience: uint8 relative to each row's maximum
+
+export function quantizeSalience(src: Float32Array, row: number, dst: Uint8Array): void {
+  for (let r = 0; r < src.length; r += row) {
+    let max = 0;
+    for (let i = r; i < r + row; i++) if (src[i] > max) max = src[i]; // NaN and negatives never win
+    if (!(max > 0) || max === Infinity) continue; // dst is zero-filled
+    const scale = 255 / max;
+    for (let i = r; i < r + row; i++) {
+      const s = src[i];
+      dst[i] = s > 0 ? Math.round(s * scale) : 0;
+    }
+  }
+}
+
+/** Stored salience q loads as q / 255: the row maximum becomes 1, order is kept. */
+export const SALIENCE = new Float32Array(256).map((_, q) => q / 255);

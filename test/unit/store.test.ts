@@ -1,0 +1,352 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fsp } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import * as zlib from 'node:zlib';
+import fc from 'fast-check';
+import type { StoredDocument, StoreHeader } from '../../src/core/document';
+import { fromHalfBits, toHalfBits } from '../../src/core/fp16';
+import { readStore, STORE_FILE, writeStore } from '../../src/core/store';
+import { crc32Fallback } from '../../src/core/storeFormat';
+
+const HEADER: StoreHeader = { modelId: 'gist-abc123', dim: 8, blockTokens: 32, groupBlocks: 32 };
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    return s / 2 ** 32;
+  };
+}
+
+function makeDoc(id: string, tokens: number, opts: { appending?: boolean; seed?: number; h?: StoreHeader } = {}): StoredDocument {
+  const h = opts.h ?? HEADER;
+  const r = rng(opts.seed ?? tokens + id.length);
+  const appending = opts.appending ?? false;
+  const lod1 = appending ? Math.floor(tokens / h.blockTokens) : Math.ceil(tokens / h.blockTokens);
+  const lod2 = appending ? Math.floor(lod1 / h.groupBlocks) : Math.ceil(lod1 / h.groupBlocks);
+  const fill = (n: number, f: () => number): Float32Array => Float32Array.from({ length: n }, f);
+  return {
+    id, kind: appending ? 'chat' : 'file', appending, contentHash: 'ab'.repeat(32), mtimeMs: 1700000000123.5,
+    tokens: Uint32Array.from({ length: tokens }, () => Math.floor(r() * 200019)),
+    lod1Gists: fill(lod1 * h.dim, () => (r() - 0.5) * 8),
+    lod1Salience: fill(lod1 * h.blockTokens, r),
+    lod2Gists: fill(lod2 * h.dim, () => (r() - 0.5) * 8),
+    lod2Salience: fill(lod2 * h.groupBlocks, r),
+  };
+}
+
+async function tempDir(): Promise<string> {
+  return fsp.mkdtemp(path.join(os.tmpdir(), 'mgc-store-'));
+}
+
+function assertGistsClose(actual: Float32Array, expected: Float32Array): void {
+  assert.equal(actual.length, expected.length);
+  for (let i = 0; i < expected.length; i++) {
+    const tol = Math.max(Math.abs(expected[i]) * 2 ** -11, 2 ** -25);
+    assert.ok(Math.abs(actual[i] - expected[i]) <= tol, `gist ${i}: ${actual[i]} vs ${expected[i]}`);
+  }
+}
+
+function assertSalienceOrdered(actual: Float32Array, expected: Float32Array, row: number): void {
+  assert.equal(actual.length, expected.length);
+  for (let r = 0; r < expected.length; r += row) {
+    const max = Math.max(...expected.subarray(r, r + row));
+    for (let i = r; i < r + row; i++) {
+      assert.ok(actual[i] >= 0 && actual[i] <= 1);
+      assert.ok(Math.abs(actual[i] - expected[i] / max) <= 1 / 510 + 1e-7, `salience ${i}`);
+      for (let j = r; j < r + row; j++) if (expected[i] < expected[j]) assert.ok(actual[i] <= actual[j]);
+    }
+  }
+}
+
+function assertDocsMatch(actual: StoredDocument[], expected: StoredDocument[]): void {
+  assert.equal(actual.length, expected.length);
+  for (let i = 0; i < expected.length; i++) {
+    const a = actual[i];
+    const e = expected[i];
+    assert.deepEqual(
+      { id: a.id, kind: a.kind, appending: a.appending, contentHash: a.contentHash, mtimeMs: a.mtimeMs },
+      { id: e.id, kind: e.kind, appending: e.appending, contentHash: e.contentHash, mtimeMs: e.mtimeMs },
+    );
+    assert.deepEqual(a.tokens, e.tokens);
+    assertGistsClose(a.lod1Gists, e.lod1Gists);
+    assertGistsClose(a.lod2Gists, e.lod2Gists);
+    assertSalienceOrdered(a.lod1Salience, e.lod1Salience, HEADER.blockTokens);
+    assertSalienceOrdered(a.lod2Salience, e.lod2Salience, HEADER.groupBlocks);
+  }
+}
+
+// --- fp16 -----------------------------------------------------------------------------------
+
+test('fp16 encoding is exact on every representable half', () => {
+  for (let bits = 0; bits < 0x10000; bits++) {
+    const v = fromHalfBits(bits);
+    const back = toHalfBits(v);
+    if (Number.isNaN(v)) assert.ok((back & 0x7c00) === 0x7c00 && (back & 0x3ff) !== 0, `NaN ${bits}`);
+    else assert.equal(back, bits, `bits ${bits.toString(16)}`);
+  }
+});
+
+test('fp16 handles signed zero, infinities, NaN, max, subnormals and ties to even', () => {
+  assert.equal(toHalfBits(0), 0x0000);
+  assert.equal(toHalfBits(-0), 0x8000);
+  assert.ok(Object.is(fromHalfBits(0x8000), -0));
+  assert.equal(toHalfBits(Infinity), 0x7c00);
+  assert.equal(toHalfBits(-Infinity), 0xfc00);
+  assert.ok(Number.isNaN(fromHalfBits(toHalfBits(NaN))));
+  assert.equal(toHalfBits(65504), 0x7bff);
+  assert.equal(toHalfBits(65519), 0x7bff); // below the midpoint to 65536
+  assert.equal(toHalfBits(65520), 0x7c00); // the midpoint rounds to even = infinity
+  assert.equal(toHalfBits(1e6), 0x7c00);
+  assert.equal(toHalfBits(-1e6), 0xfc00);
+  assert.equal(toHalfBits(2 ** -14), 0x0400); // smallest normal
+  assert.equal(toHalfBits(2 ** -24), 0x0001); // smallest subnormal
+  assert.equal(toHalfBits(2 ** -25), 0x0000); // tie between 0 and 2^-24: even is 0
+  assert.equal(toHalfBits(2 ** -25 * 1.5), 0x0001);
+  assert.equal(toHalfBits(3 * 2 ** -25), 0x0002); // tie between 1 and 2 ulps: even is 2
+  assert.equal(toHalfBits(-(2 ** -26)), 0x8000);
+  assert.equal(toHalfBits(1023 * 2 ** -24 + 2 ** -25), 0x0400); // tie carries into the smallest normal
+  assert.equal(toHalfBits(1 + 2 ** -11), 0x3c00); // tie: 1.0 is even
+  assert.equal(toHalfBits(1 + 3 * 2 ** -11), 0x3c02); // tie: 1 + 2^-9 is even
+  assert.equal(toHalfBits(1 + 2 ** -11 + 2 ** -20), 0x3c01);
+  assert.equal(fromHalfBits(0x3555), 0.333251953125);
+});
+
+test('fp16 encoding rounds every float to a nearest half', () => {
+  fc.assert(
+    fc.property(fc.float({ noNaN: true, noDefaultInfinity: true }), (x) => {
+      const bits = toHalfBits(x);
+      const v = fromHalfBits(bits);
+      if (Math.abs(x) >= 65520) return v === Math.sign(x) * Infinity;
+      const err = Math.abs(v - x);
+      const up = fromHalfBits((bits & 0x7fff) === 0x7bff ? bits : bits + 1);
+      const down = fromHalfBits((bits & 0x7fff) === 0 ? bits : bits - 1);
+      return err <= Math.abs(up - x) && err <= Math.abs(down - x) && (v === 0 || Math.sign(v) === Math.sign(x));
+    }),
+    { numRuns: 5000 },
+  );
+});
+
+test('the portable crc32 agrees with zlib (used where zlib.crc32 is missing)', () => {
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => crc32Fallback(bytes) === zlib.crc32(bytes) >>> 0));
+});
+
+// --- round trip -----------------------------------------------------------------------------
+
+test('round trip keeps every value (fp16 precision for gists, row-relative order for salience)', async () => {
+  const dir = await tempDir();
+  const docs = [makeDoc('/ws/a.ts', 5000), makeDoc('/ws/b.md', 33), makeDoc('/ws/c.ts', 1), makeDoc('chat:1', 2100, { appending: true })];
+  const { bytes, path: file } = await writeStore(dir, HEADER, docs);
+  assert.equal(file, path.join(dir, STORE_FILE));
+  assert.equal((await fsp.stat(file)).size, bytes);
+  const res = await readStore(dir, HEADER);
+  assert.equal(res.status, 'ok');
+  if (res.status !== 'ok') return;
+  assert.deepEqual(res.header, HEADER);
+  assertDocsMatch(res.docs, docs);
+});
+
+test('an empty store round-trips', async () => {
+  const dir = await tempDir();
+  await writeStore(dir, HEADER, []);
+  const res = await readStore(dir, HEADER);
+  assert.deepEqual(res, { status: 'ok', header: HEADER, docs: [] });
+});
+
+test('appending documents with zero LOD2 nodes (and an empty document) round-trip', async () => {
+  const dir = await tempDir();
+  const docs = [makeDoc('chat:s1', 100, { appending: true }), makeDoc('notes:n', 0, { appending: true }), makeDoc('/ws/empty', 0)];
+  assert.equal(docs[0].lod2Gists.length, 0);
+  await writeStore(dir, HEADER, docs);
+  const res = await readStore(dir, HEADER);
+  assert.equal(res.status, 'ok');
+  if (res.status === 'ok') assertDocsMatch(res.docs, docs);
+});
+
+test('a salience row of zeros stays zeros; the row maximum loads as 1', async () => {
+  const dir = await tempDir();
+  const d = makeDoc('/ws/z', 64);
+  d.lod1Salience.fill(0, 0, 32);
+  d.lod1Salience.fill(0.25, 32, 64);
+  await writeStore(dir, HEADER, [d]);
+  const res = await readStore(dir, HEADER);
+  assert.equal(res.status, 'ok');
+  if (res.status !== 'ok') return;
+  assert.ok(res.docs[0].lod1Salience.subarray(0, 32).every((v) => v === 0));
+  assert.ok(res.docs[0].lod1Salience.subarray(32, 64).every((v) => v === 1));
+});
+
+test('writeStore rejects inconsistent shapes and duplicate ids', async () => {
+  const dir = await tempDir();
+  const bad = makeDoc('/ws/a', 64);
+  bad.lod1Salience = new Float32Array(5);
+  await assert.rejects(writeStore(dir, HEADER, [bad]), /LOD1 shapes disagree/);
+  const tooMany = makeDoc('/ws/a', 64);
+  tooMany.lod1Gists = new Float32Array(3 * HEADER.dim);
+  tooMany.lod1Salience = new Float32Array(3 * HEADER.blockTokens);
+  await assert.rejects(writeStore(dir, HEADER, [tooMany]), /exceed/);
+  await assert.rejects(writeStore(dir, HEADER, [makeDoc('/x', 3), makeDoc('/x', 4)]), /duplicate/);
+  await assert.rejects(writeStore(dir, { ...HEADER, dim: 0 }, []), /dim/);
+});
+
+// --- status and corruption ------------------------------------------------------------------
+
+test('a missing store (or directory) is "missing"', async () => {
+  const dir = await tempDir();
+  assert.equal((await readStore(dir, HEADER)).status, 'missing');
+  assert.equal((await readStore(path.join(dir, 'nope', 'deeper'), HEADER)).status, 'missing');
+});
+
+test('IO errors other than a missing file throw with a clear message', async () => {
+  const dir = await tempDir();
+  await fsp.mkdir(path.join(dir, STORE_FILE));
+  await assert.rejects(readStore(dir, HEADER), /cannot read store/);
+});
+
+test('another model, dim, block size or group size means rebuild, with a reason', async () => {
+  const dir = await tempDir();
+  await writeStore(dir, HEADER, [makeDoc('/ws/a', 100)]);
+  const cases: [Partial<StoreHeader>, RegExp][] = [
+    [{ modelId: 'other' }, /model gist-abc123, expected other/],
+    [{ dim: 16 }, /dim is 8, expected 16/],
+    [{ blockTokens: 64 }, /blockTokens/],
+    [{ groupBlocks: 16 }, /groupBlocks/],
+  ];
+  for (const [change, reason] of cases) {
+    const res = await readStore(dir, { ...HEADER, ...change });
+    assert.equal(res.status, 'rebuild');
+    if (res.status === 'rebuild') {
+      assert.match(res.reason, reason);
+      assert.ok(!res.reason.includes('\n'));
+    }
+  }
+});
+
+async function corrupted(edit: (b: Buffer) => Buffer): Promise<Awaited<ReturnType<typeof readStore>>> {
+  const dir = await tempDir();
+  const { path: file } = await writeStore(dir, HEADER, [makeDoc('/ws/a', 300), makeDoc('chat:x', 40, { appending: true })]);
+  await fsp.writeFile(file, edit(await fsp.readFile(file)));
+  return readStore(dir, HEADER);
+}
+
+test('wrong magic, older and newer versions mean rebuild', async () => {
+  const magic = await corrupted((b) => { b.write('ZZZZ', 0, 'latin1'); return b; });
+  assert.deepEqual(magic.status, 'rebuild');
+  assert.match((magic as { reason: string }).reason, /magic/);
+  for (const [v, word] of [[2, 'newer'], [0, 'older']] as const) {
+    const res = await corrupted((b) => { b.writeUInt32LE(v, 4); return b; });
+    assert.equal(res.status, 'rebuild');
+    assert.match((res as { reason: string }).reason, new RegExp(`version ${v} is ${word}`));
+  }
+});
+
+test('a malformed header with a valid checksum means rebuild', async () => {
+  const res = await corrupted(() => {
+    const json = Buffer.from('{"modelId":"gist-abc123","dim":8,"blockTokens":32,"groupBlocks":32,"docCount":1,"dataBytes":0,"docs":[{"id":5}]}');
+    const head = Buffer.alloc(16);
+    head.write('MGCX', 0, 'latin1');
+    head.writeUInt32LE(1, 4);
+    head.writeUInt32LE(json.length, 8);
+    head.writeUInt32LE(zlib.crc32(json) >>> 0, 12);
+    const pad = Buffer.alloc((8 - ((16 + json.length) % 8)) % 8);
+    return Buffer.concat([head, json, pad]);
+  });
+  assert.equal(res.status, 'rebuild');
+  assert.match((res as { reason: string }).reason, /document 0 has no id/);
+});
+
+test('truncation at any offset means rebuild', async () => {
+  const dir = await tempDir();
+  const { path: file, bytes } = await writeStore(dir, HEADER, [makeDoc('/ws/a', 300), makeDoc('/ws/b', 70)]);
+  const full = await fsp.readFile(file);
+  for (let cut = 0; cut < bytes; cut += cut < 64 ? 1 : 13) {
+    await fsp.writeFile(file, full.subarray(0, cut));
+    const res = await readStore(dir, HEADER);
+    assert.equal(res.status, 'rebuild', `cut at ${cut}`);
+  }
+  await fsp.writeFile(file, Buffer.concat([full, Buffer.alloc(1)]));
+  assert.match(((await readStore(dir, HEADER)) as { reason: string }).reason, /trailing/);
+});
+
+test('any single flipped bit is detected and never misread', async () => {
+  const dir = await tempDir();
+  const docs = [makeDoc('/ws/a', 300), makeDoc('chat:x', 40, { appending: true }), makeDoc('/ws/e', 0)];
+  const { path: file, bytes } = await writeStore(dir, HEADER, docs);
+  const full = await fsp.readFile(file);
+  await fc.assert(
+    fc.asyncProperty(fc.integer({ min: 0, max: bytes * 8 - 1 }), async (bit) => {
+      const b = Buffer.from(full);
+      b[bit >> 3] ^= 1 << (bit & 7);
+      await fsp.writeFile(file, b);
+      const res = await readStore(dir, HEADER);
+      return res.status === 'rebuild' && res.reason.length > 0 && !res.reason.includes('\n');
+    }),
+    { numRuns: 400 },
+  );
+  await fsp.writeFile(file, full);
+  const ok = await readStore(dir, HEADER);
+  assert.equal(ok.status, 'ok');
+});
+
+// --- atomicity ------------------------------------------------------------------------------
+
+async function onlyStore(dir: string): Promise<void> {
+  assert.deepEqual(await fsp.readdir(dir), [STORE_FILE]);
+}
+
+test('a write that fails before the rename leaves the old store intact and no temporary', async () => {
+  const dir = await tempDir();
+  const old = [makeDoc('/ws/old', 100)];
+  await writeStore(dir, HEADER, old);
+  let seenTmp = '';
+  await assert.rejects(
+    writeStore(dir, HEADER, [makeDoc('/ws/new', 500)], {
+      beforeRename: async (tmp) => {
+        seenTmp = tmp;
+        assert.ok((await fsp.stat(tmp)).size > 0);
+        throw new Error('disk full (simulated)');
+      },
+    }),
+    /disk full/,
+  );
+  assert.match(path.basename(seenTmp), /^tree\.mgc\.tmp-\d+-[0-9a-f]+$/);
+  await onlyStore(dir);
+  const res = await readStore(dir, HEADER);
+  assert.equal(res.status, 'ok');
+  if (res.status === 'ok') assertDocsMatch(res.docs, old);
+});
+
+test('a document source that throws mid-way leaves the old store intact', async () => {
+  const dir = await tempDir();
+  const old = [makeDoc('/ws/old', 100)];
+  await writeStore(dir, HEADER, old);
+  function* docs(): Generator<StoredDocument> {
+    yield makeDoc('/ws/n1', 50);
+    throw new Error('tokenizer crashed');
+  }
+  await assert.rejects(writeStore(dir, HEADER, docs()), /tokenizer crashed/);
+  await onlyStore(dir);
+  const res = await readStore(dir, HEADER);
+  assert.equal(res.status, 'ok');
+  if (res.status === 'ok') assertDocsMatch(res.docs, old);
+});
+
+test('a failed rename removes the temporary; temporaries of dead writers are swept', async () => {
+  const dir = await tempDir();
+  await fsp.mkdir(path.join(dir, STORE_FILE));
+  await fsp.writeFile(path.join(dir, STORE_FILE, 'x'), 'occupied');
+  await assert.rejects(writeStore(dir, HEADER, [makeDoc('/a', 10)]));
+  assert.deepEqual(await fsp.readdir(dir), [STORE_FILE]);
+
+  const dir2 = await tempDir();
+  const dead = spawnSync(process.execPath, ['-e', '0']).pid;
+  const stale = path.join(dir2, `${STORE_FILE}.tmp-${dead}-abcdef`);
+  const live = path.join(dir2, `${STORE_FILE}.tmp-${process.pid}-abcdef`);
+  await fsp.writeFile(stale, 'partial');
+  await fsp.writeFile(live, 'in progress');
+  await writeStore(dir2, HEADER, []);
+  assert.deepEqual((await fsp.readdir(dir2)).sort(), [STORE_FILE, path.basename(live)].sort());
+});
