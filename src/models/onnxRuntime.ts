@@ -38,15 +38,19 @@ function readManifest(modelsDir: string): ModelsManifest {
     throw new ModelLoadError(`models not found: ${join(modelsDir, 'models.json')} is missing (run \`npm run train\` or reinstall)`);
   }
   try {
-    const m = JSON.parse(raw) as Partial<ModelsManifest>;
+    const m = JSON.parse(raw) as Partial<Omit<ModelsManifest, 'files'>> & { files?: Record<string, string | { path: string }> };
     if (typeof m.dim !== 'number' || typeof m.lensFeatures !== 'number' || typeof m.modelId !== 'string') throw new Error('fields');
+    const file = (key: string, fallback: string): string => {
+      const f = m.files?.[key];
+      return typeof f === 'string' ? f : typeof f?.path === 'string' ? f.path : fallback;
+    };
     return {
       modelId: m.modelId,
       dim: m.dim,
       blockTokens: m.blockTokens ?? 32,
       groupBlocks: m.groupBlocks ?? 32,
       lensFeatures: m.lensFeatures,
-      files: { lod1: 'gistnet-lod1.onnx', lod2: 'gistnet-lod2.onnx', lens: 'lensnet.onnx', ...(m.files ?? {}) },
+      files: { lod1: file('lod1', 'gistnet-lod1.onnx'), lod2: file('lod2', 'gistnet-lod2.onnx'), lens: file('lens', 'lensnet.onnx') },
     };
   } catch {
     throw new ModelLoadError(`models manifest ${join(modelsDir, 'models.json')} is malformed`);
