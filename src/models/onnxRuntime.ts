@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { GistBatch, ModelRuntime, RuntimeInfo } from '../core/runtime';
 
@@ -28,6 +28,17 @@ export interface OnnxRuntimeInfo extends RuntimeInfo {
   ortVersion: string;
   providersTried: { provider: string; error?: string }[];
   modelsDir: string;
+}
+
+/** Whether a provider that onnxruntime-node does not bundle has its shared library next to the addon. */
+function providerInstalled(name: string): boolean {
+  try {
+    const bin = join(dirname(require.resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', process.platform, process.arch);
+    const lib = process.platform === 'win32' ? `onnxruntime_providers_${name}.dll` : `libonnxruntime_providers_${name}.so`;
+    return existsSync(join(bin, lib));
+  } catch {
+    return false;
+  }
 }
 
 function readManifest(modelsDir: string): ModelsManifest {
@@ -92,16 +103,25 @@ export class OnnxModels implements ModelRuntime {
     if (digest.digest('hex').slice(0, 16) !== manifest.modelId) {
       throw new ModelLoadError(`model files in ${modelsDir} do not match models.json (corrupt or mixed versions)`);
     }
-    const supported = new Set(ort.listSupportedBackends().map((b) => b.name));
+    const backends = ort.listSupportedBackends();
+    const supported = new Set(backends.filter((b) => b.bundled || providerInstalled(b.name)).map((b) => b.name));
     const tried: { provider: string; error?: string }[] = [];
     for (const provider of options.providers ?? DEFAULT_PROVIDERS) {
       if (!supported.has(provider)) {
-        tried.push({ provider, error: 'not available in this onnxruntime-node build' });
+        const known = backends.some((b) => b.name === provider);
+        tried.push({
+          provider,
+          error: known
+            ? `its libraries are not installed${provider === 'cuda' ? ' (ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node)' : ''}`
+            : 'not available in this onnxruntime-node build',
+        });
         continue;
       }
       const opts: ort.InferenceSession.SessionOptions = {
         executionProviders: [provider],
         graphOptimizationLevel: 'all',
+        // A provider that fails to load is reported in providersTried; keep its native log quiet.
+        logSeverityLevel: provider === 'cpu' ? 2 : 4,
         ...(options.threads ? { intraOpNumThreads: options.threads, interOpNumThreads: 1 } : {}),
       };
       try {

@@ -1,0 +1,77 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadModels, ModelLoadError } from '../../src/models/onnxRuntime';
+import { tokenize } from '../../src/core/tokenizer';
+
+/** The committed models (the ones the product ships); MEGACONTEXT_MODELS_DIR points elsewhere for smoke runs. */
+const MODELS = process.env.MEGACONTEXT_MODELS_DIR ?? join(__dirname, '..', '..', '..', 'models');
+
+interface Tensor { dims: number[]; type: string; data: number[] }
+interface Case { inputs: Record<string, Tensor>; outputs: Record<string, Tensor> }
+
+test('onnxruntime-node reproduces the PyTorch reference outputs of every model', async () => {
+  const ref = JSON.parse(readFileSync(join(MODELS, 'reference.json'), 'utf8')) as Record<string, Case> & { tolerance: number };
+  const rt = await loadModels(MODELS, { providers: ['cpu'] });
+  const tol = ref.tolerance ?? 1e-4;
+  const check = (name: string, got: Float32Array, want: Tensor) => {
+    assert.equal(got.length, want.data.length, `${name}: length`);
+    let worst = 0;
+    for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i] - want.data[i]));
+    assert.ok(worst <= tol, `${name}: max |onnx - torch| = ${worst} > ${tol}`);
+  };
+  const l1 = ref['gistnet-lod1'];
+  const b1 = l1.inputs.tokens.dims[0];
+  const o1 = await rt.gistBlocks(Int32Array.from(l1.inputs.tokens.data), Float32Array.from(l1.inputs.mask.data), b1);
+  check('lod1 gist', o1.gists, l1.outputs.gist);
+  check('lod1 salience', o1.salience, l1.outputs.salience);
+  const l2 = ref['gistnet-lod2'];
+  const o2 = await rt.gistGroups(Float32Array.from(l2.inputs.children.data), Float32Array.from(l2.inputs.mask.data), l2.inputs.children.dims[0]);
+  check('lod2 gist', o2.gists, l2.outputs.gist);
+  check('lod2 salience', o2.salience, l2.outputs.salience);
+  const ln = ref.lensnet;
+  const masks = [ln.inputs.entry_mask.data, ln.inputs.tail_mask.data];
+  // The runtime passes all-ones masks; compare only where the reference used them too.
+  if (masks.every((m) => m.every((x) => x === 1))) {
+    const s = await rt.scoreEntries(Float32Array.from(ln.inputs.entries.data), ln.inputs.entries.dims[1], Float32Array.from(ln.inputs.tail.data), ln.inputs.tail.dims[1]);
+    check('lens scores', s, ln.outputs.scores);
+  }
+  await rt.dispose();
+});
+
+test('the models are trained, not random: gists of related text are closer than of unrelated text', async () => {
+  const rt = await loadModels(MODELS, { providers: ['cpu'] });
+  const texts = ['def parse_json(text):\n    return json.loads(text)', 'Parse a JSON document from a string', 'The cat sat on the warm windowsill all afternoon.'];
+  const ids = new Int32Array(3 * 32);
+  const mask = new Float32Array(3 * 32);
+  texts.forEach((t, r) => tokenize(t).slice(0, 32).forEach((id, k) => { ids[r * 32 + k] = id; mask[r * 32 + k] = 1; }));
+  const { gists } = await rt.gistBlocks(ids, mask, 3);
+  const d = rt.dim;
+  const cos = (a: number, b: number) => { let s = 0; for (let i = 0; i < d; i++) s += gists[a * d + i] * gists[b * d + i]; return s; };
+  assert.ok(cos(0, 1) > cos(0, 2), `code~doc ${cos(0, 1)} should beat code~cat ${cos(0, 2)}`);
+  await rt.dispose();
+});
+
+test('execution providers fall back in order and report why each was skipped', async () => {
+  const rt = await loadModels(MODELS, { providers: ['cuda', 'dml', 'coreml', 'cpu'] });
+  const info = rt.info();
+  assert.equal(info.executionProvider, 'cpu');
+  assert.deepEqual(info.providersTried.map((p) => p.provider), ['cuda', 'dml', 'coreml', 'cpu']);
+  for (const p of info.providersTried.slice(0, 3)) assert.ok(p.error && p.error.length > 0, `${p.provider} has a reason`);
+  assert.equal(info.providersTried[3].error, undefined);
+  await rt.dispose();
+  await assert.rejects(loadModels(MODELS, { providers: ['nope'] }), (e: unknown) => e instanceof ModelLoadError && /no execution provider could load the models: nope: /.test(e.message));
+});
+
+test('missing or corrupt model files are clear one-line errors', async () => {
+  const empty = mkdtempSync(join(tmpdir(), 'mc-models-'));
+  await assert.rejects(loadModels(empty), (e: unknown) => e instanceof ModelLoadError && /models not found: .*models\.json is missing/.test(e.message));
+  const copy = mkdtempSync(join(tmpdir(), 'mc-models-'));
+  for (const f of readdirSync(MODELS)) if (/\.(onnx|json)$/.test(f)) copyFileSync(join(MODELS, f), join(copy, f));
+  const lens = readFileSync(join(copy, 'lensnet.onnx'));
+  lens[lens.length >> 1] ^= 0x40;
+  writeFileSync(join(copy, 'lensnet.onnx'), lens);
+  await assert.rejects(loadModels(copy), (e: unknown) => e instanceof ModelLoadError && /do not match models\.json/.test(e.message) && !e.message.includes('\n'));
+});
