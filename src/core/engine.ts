@@ -121,11 +121,15 @@ export class FocusEngine {
   }
 }
 
-/** Degraded-mode and baseline scorer: BM25 evidence in the span, relative to the best entry, in [-1, 1]. */
+/**
+ * Degraded-mode and baseline scorer: an entry with BM25 evidence in its full text scores its evidence
+ * relative to the best entry (0, 1]; one without evidence scores -1.
+ */
 export function lexicalScores(entries: Entry[], ev: QueryEvidence): Float32Array {
   const lex = entries.map((e) => ev.span(e).max);
-  const top = Math.max(0, ...lex);
-  return Float32Array.from(lex, (x) => (top > 0 ? (2 * x) / top - 1 : -1));
+  let top = 0;
+  for (const x of lex) top = Math.max(top, x);
+  return Float32Array.from(lex, (x) => (x > 0 && top > 0 ? x / top : -1));
 }
 
 export { countPromptTokens };

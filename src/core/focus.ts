@@ -183,8 +183,7 @@ export class FocusAllocator {
   private expandDelta(di: number, e: Entry, kids: Entry[]): number {
     const entries = this.state[di];
     const i = entries.indexOf(e);
-    const next = [...entries.slice(0, i), ...kids, ...entries.slice(i + 1)];
-    return this.costModel.documentCost(next) - this.costs[di];
+    return this.costModel.spliceDelta(entries, i, i + 1, kids);
   }
 
   /** Applies a collapse unless one of its members was replaced earlier in this iteration. */
@@ -198,7 +197,10 @@ export class FocusAllocator {
   }
 
   private splice(di: number, from: number, to: number, insert: Entry[]): void {
-    this.replaceDocument(di, [...this.state[di].slice(0, from), ...insert, ...this.state[di].slice(to)]);
+    const delta = this.costModel.spliceDelta(this.state[di], from, to, insert);
+    this.state[di].splice(from, to - from, ...insert);
+    this.costs[di] += delta;
+    this.used += delta;
   }
 
   private cooling(key: string, undo: 'expand' | 'collapse', iteration: number): boolean {
@@ -292,21 +294,22 @@ export class FocusAllocator {
         .map((e, order) => ({ e, order }))
         .filter(({ e }) => canExpand(e) && e.score > tauExpand && !this.cooling(entryKey(e), 'expand', it))
         .sort((a, b) => b.e.score - a.e.score || a.order - b.order);
-      const collapses = this.collapseGroups()
-        .filter((g) => g.score < -tauCollapse && !g.members.some((m) => this.cooling(entryKey(m), 'collapse', it)))
+      const groups = this.collapseGroups()
+        .filter((g) => !g.members.some((m) => this.cooling(entryKey(m), 'collapse', it)))
         .sort(byCollapseOrder);
       let taken = 0;
-      let ci = 0;
+      let gi = 0;
       for (const { e } of expands) {
         if (taken >= nDiff) break;
         const di = this.docs.indexOf(e.doc);
         if (this.state[di].indexOf(e) < 0) continue;
         const kids = children(e);
-        // Free budget by collapsing what scores lowest, but never trade for something that scores higher.
-        while (this.used + this.expandDelta(di, e, kids) > budget && ci < collapses.length && taken < nDiff - 1) {
-          const c = collapses[ci++];
-          if (c.score >= e.score || c.members.includes(e)) continue;
-          if (this.collapse(it, c)) taken++;
+        // Under budget pressure, swap: collapse what scores lowest (by a margin) to make room.
+        while (this.used + this.expandDelta(di, e, kids) > budget && taken < nDiff - 1 && gi < groups.length) {
+          const g = groups[gi];
+          if (g.score >= e.score - tauCollapse) break;
+          gi++;
+          if (!g.members.includes(e) && this.collapse(it, g)) taken++;
         }
         if (this.used + this.expandDelta(di, e, kids) > budget) continue;
         const idx = this.state[di].indexOf(e);
@@ -314,7 +317,11 @@ export class FocusAllocator {
         this.splice(di, idx, idx + 1, kids);
         taken++;
       }
-      for (; ci < collapses.length && taken < nDiff; ci++) if (this.collapse(it, collapses[ci])) taken++;
+      // The min-queue: whatever scores below -tau collapses even without budget pressure.
+      for (const g of groups) {
+        if (taken >= nDiff || g.score >= -tauCollapse) break;
+        if (this.collapse(it, g)) taken++;
+      }
       allocateMs += performance.now() - t0;
       if (taken === 0) break;
     }

@@ -1,6 +1,6 @@
 import { BLOCK_TOKENS, GROUP_BLOCKS } from './constants';
 import type { Entry } from './entry';
-import { countPromptTokens, detokenize, lineOf } from './tokenizer';
+import { countPromptTokens, lineOf, tokenText } from './tokenizer';
 import type { TreeDocument } from './tree';
 
 /**
@@ -36,14 +36,14 @@ export interface Rendered {
 const WORDY = /[\p{L}\p{N}]/u;
 
 /** Gist text of an LOD1 node: its most salient wordy tokens, in order, runs joined with ` … `. */
-export function blockGistText(doc: TreeDocument, b: number, keep = 8): string {
+export function blockGistText(doc: TreeDocument, b: number, keep = 4): string {
   const cached = doc.gistText1.get(b);
   if (cached !== undefined) return cached;
   const s = b * BLOCK_TOKENS;
   const e = Math.min(doc.tokenCount, s + BLOCK_TOKENS);
   const cand: { k: number; w: number; text: string }[] = [];
   for (let k = s; k < e; k++) {
-    const text = detokenize([doc.tokens[k]]);
+    const text = tokenText(doc.tokens[k]);
     if (!WORDY.test(text)) continue;
     cand.push({ k, w: doc.lod1Salience[b * BLOCK_TOKENS + (k - s)], text });
   }
@@ -62,7 +62,7 @@ export function blockGistText(doc: TreeDocument, b: number, keep = 8): string {
 }
 
 /** Gist text of an LOD2 node: the gist texts of its most salient children, in order. */
-export function groupGistText(doc: TreeDocument, g: number, children = 3): string {
+export function groupGistText(doc: TreeDocument, g: number, children = 4): string {
   const cached = doc.gistText2.get(g);
   if (cached !== undefined) return cached;
   const b0 = g * GROUP_BLOCKS;
@@ -73,7 +73,7 @@ export function groupGistText(doc: TreeDocument, g: number, children = 3): strin
   const out = idx
     .slice(0, children)
     .sort((x, y) => x - y)
-    .map((b) => blockGistText(doc, b, 4))
+    .map((b) => blockGistText(doc, b, 3))
     .filter((t) => t.length > 0)
     .join(' … ');
   doc.gistText2.set(g, out);
@@ -116,6 +116,14 @@ export function gistLine(e: Entry): string {
   return `${e.lod === 1 ? '~' : '≈'} L${a}-${b}: ${text}\n`;
 }
 
+/** Consecutive LOD1 entries share one line: `~ La-b: gist | gist | …`, a few tokens per block. */
+export function blockRunLine(run: Entry[]): string {
+  const doc = run[0].doc;
+  const [a] = lineSpan(doc, run[0]);
+  const [, b] = lineSpan(doc, run[run.length - 1]);
+  return `~ L${a}-${b}: ${run.map((e) => blockGistText(doc, e.index) || '…').join(' | ')}\n`;
+}
+
 /** Renders one document's entries (already in order) and appends exact-run positions. */
 function renderDocument(entries: Entry[], path: string, base: number, runs: ExactRun[]): string {
   const doc = entries[0].doc;
@@ -123,9 +131,16 @@ function renderDocument(entries: Entry[], path: string, base: number, runs: Exac
   let out = headerLine(doc, path);
   for (let i = 0; i < entries.length; ) {
     const e = entries[i];
-    if (e.lod !== 0) {
+    if (e.lod === 2) {
       out += gistLine(e);
       i++;
+      continue;
+    }
+    if (e.lod === 1) {
+      let j = i;
+      while (j + 1 < entries.length && entries[j + 1].lod === 1) j++;
+      out += blockRunLine(entries.slice(i, j + 1));
+      i = j + 1;
       continue;
     }
     let j = i;
@@ -153,6 +168,14 @@ export function renderWorkingContext(perDoc: Entry[][], options: RenderOptions):
   return { prompt, tokens: countPromptTokens(prompt), exactRuns };
 }
 
+/**
+ * Tokens a run of same-LOD entries adds besides its entries: exact text needs its open and close
+ * markers and a token of slack at each edge for re-tokenization; a block-gist line its `~ La-b:` prefix.
+ */
+function runOverhead(lod: number): number {
+  return lod === 0 ? 16 : lod === 1 ? 8 : 0;
+}
+
 /** Cost model used while allocating; the rendered prompt's exact count is checked afterwards. */
 export class CostModel {
   private readonly lineCost = new Map<string, number>();
@@ -169,12 +192,49 @@ export class CostModel {
     return c;
   }
 
-  /** Token cost of one entry's own line(s): its tokens at LOD0, its gist or root line otherwise. */
+  /**
+   * Token cost of one entry within its run: its tokens at LOD0, its share of a block-gist line at
+   * LOD1, its gist line at LOD2, its root line at LOD3. Run markers are counted by documentCost.
+   */
   entryCost(e: Entry): number {
     const doc = e.doc;
     if (e.lod === 0) return e.end - e.start;
     if (e.lod === 3) return this.cached('r:' + doc.id, () => rootLine(doc, this.displayPath(doc)));
-    return this.cached(`${e.lod}:${e.index}:${doc.id}`, () => gistLine(e));
+    // Gist costs do not depend on the display path: they live on the document, across queries.
+    const cache = e.lod === 1 ? doc.gistCost1 : doc.gistCost2;
+    let c = cache.get(e.index);
+    if (c === undefined) {
+      c = countPromptTokens(e.lod === 1 ? (blockGistText(doc, e.index) || '…') + ' | ' : gistLine(e));
+      cache.set(e.index, c);
+    }
+    return c;
+  }
+
+  /**
+   * Cost change of replacing entries[from, to) by `insert`, looking only at the splice and its two
+   * neighbours (run markers depend on them), so an allocator step does not re-cost a whole document.
+   */
+  spliceDelta(entries: Entry[], from: number, to: number, insert: Entry[]): number {
+    const whole = from === 0 && to === entries.length;
+    if (whole || (insert.length === 1 && insert[0].lod === 3)) {
+      const next = [...entries.slice(0, from), ...insert, ...entries.slice(to)];
+      return this.documentCost(next) - this.documentCost(entries);
+    }
+    const prev = from > 0 ? entries[from - 1].lod : -1;
+    const after = to < entries.length ? entries[to].lod : -1;
+    const seq = (list: Entry[], a: number, b: number): number => {
+      let c = 0;
+      let run = prev;
+      for (let i = a; i < b; i++) {
+        const e = list[i];
+        if (e.lod !== run) c += runOverhead(e.lod);
+        run = e.lod;
+        c += this.entryCost(e);
+      }
+      if (after !== -1 && after !== run) c += runOverhead(after);
+      return c;
+    };
+    return seq(insert, 0, insert.length) - seq(entries, from, to);
   }
 
   /** Estimated token cost of one document's rendering. */
@@ -182,17 +242,11 @@ export class CostModel {
     const doc = entries[0].doc;
     if (entries.length === 1 && entries[0].lod === 3) return this.entryCost(entries[0]);
     let cost = this.cached('h:' + doc.id, () => headerLine(doc, this.displayPath(doc)));
-    let inRun = false;
+    let run = -1;
     for (const e of entries) {
-      if (e.lod === 0) {
-        // Open + close markers per run, and a token of slack at each run edge for re-tokenization.
-        if (!inRun) cost += 16;
-        cost += e.end - e.start;
-        inRun = true;
-      } else {
-        inRun = false;
-        cost += this.entryCost(e);
-      }
+      if (e.lod !== run) cost += runOverhead(e.lod);
+      run = e.lod;
+      cost += this.entryCost(e);
     }
     return cost;
   }

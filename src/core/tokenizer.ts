@@ -16,6 +16,18 @@ export function countPromptTokens(text: string): number {
   return countTokens(text, { allowedSpecial: new Set(), disallowedSpecial: new Set() });
 }
 
+const textCache = new Map<number, string>();
+
+/** The text of one token on its own (a partial UTF-8 character decodes to U+FFFD). */
+export function tokenText(id: number): string {
+  let t = textCache.get(id);
+  if (t === undefined) {
+    t = decode([id]);
+    textCache.set(id, t);
+  }
+  return t;
+}
+
 const byteLengthCache = new Map<number, number>();
 /** gpt-tokenizer keeps per-token bytes on a private member; it is the only exact source of token lengths. */
 const core = (enc as unknown as { bytePairEncodingCoreProcessor: { decodeNativeGenerator(t: number[]): Iterable<string | Uint8Array> } })

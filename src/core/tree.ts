@@ -19,6 +19,9 @@ export class TreeDocument {
   /** Lazily rendered gist texts. */
   readonly gistText1 = new Map<number, string>();
   readonly gistText2 = new Map<number, string>();
+  /** Token costs of gist renderings, cached with the texts. */
+  readonly gistCost1 = new Map<number, number>();
+  readonly gistCost2 = new Map<number, number>();
   rootLine?: string;
   private docGist?: Float32Array;
 

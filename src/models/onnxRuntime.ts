@@ -30,6 +30,16 @@ export interface OnnxRuntimeInfo extends RuntimeInfo {
   modelsDir: string;
 }
 
+const LIB_DIRS = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/local/lib', '/lib/x86_64-linux-gnu'];
+
+/** Why a bundled provider cannot work on this machine, checked without loading it (a failed load prints native noise). */
+function providerPrecondition(name: string): string | undefined {
+  if (name === 'webgpu' && process.platform === 'linux' && !LIB_DIRS.some((d) => existsSync(join(d, 'libvulkan.so.1')))) {
+    return 'no Vulkan loader (libvulkan.so.1) on this machine';
+  }
+  return undefined;
+}
+
 /** Whether a provider that onnxruntime-node does not bundle has its shared library next to the addon. */
 function providerInstalled(name: string): boolean {
   try {
@@ -115,6 +125,11 @@ export class OnnxModels implements ModelRuntime {
             ? `its libraries are not installed${provider === 'cuda' ? ' (ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node)' : ''}`
             : 'not available in this onnxruntime-node build',
         });
+        continue;
+      }
+      const missing = providerPrecondition(provider);
+      if (missing) {
+        tried.push({ provider, error: missing });
         continue;
       }
       const opts: ort.InferenceSession.SessionOptions = {

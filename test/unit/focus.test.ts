@@ -130,3 +130,31 @@ test('cooldown forbids undoing a node\'s last action for that many iterations', 
   }
   assert.ok(topEntries(doc).length > 0);
 });
+
+test('incremental cost bookkeeping matches a full re-costing after any sequence of actions (property)', async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.integer({ min: 0, max: 1000 }), fc.integer({ min: 500, max: 20000 }), async (seed, budget) => {
+      const tree = await treeOf([
+        { id: '/a.py', text: syntheticSource(seed % 7, 500) },
+        { id: '/b.py', text: syntheticSource(seed % 5, 120) },
+        { id: 'chat:x', text: syntheticSource(seed % 3, 90), appending: true },
+      ]);
+      const docs = [...tree.documents.values()];
+      const costModel = new CostModel((d) => d.id);
+      let alloc: FocusAllocator;
+      try {
+        alloc = new FocusAllocator(docs, { ...DEFAULT_FOCUS, budget, maxIterations: 12 }, costModel);
+      } catch (e) {
+        if (e instanceof BudgetTooSmallError) return;
+        throw e;
+      }
+      let x = seed + 1;
+      await alloc.run(async (entries) => Float32Array.from(entries, () => ((x = (x * 16807) % 2147483647) / 2147483647) * 2 - 1));
+      const full = costModel.preamble + alloc.state.reduce((n, es) => n + costModel.documentCost(es), 0);
+      assert.equal(alloc.usedTokens, full);
+      assert.ok(alloc.usedTokens <= budget);
+      assert.deepEqual(checkWorkingContext(alloc.state, undefined, budget), []);
+    }),
+    { numRuns: 40 },
+  );
+});
