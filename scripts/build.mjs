@@ -1,8 +1,10 @@
-// Two outputs from one esbuild run:
+// Three outputs:
 //  - out/: every .ts file transpiled one-to-one (CommonJS), for tests and scripts;
-//  - dist/: the shippable bundles (extension, engine host, CLI) with native and editor modules external.
+//  - dist/: the shippable bundles (extension, engine host, CLI) with native and editor modules external;
+//  - media/dist/viewer.js: the focus viewer's webview app (browser IIFE), inside media/ because the
+//    webview may load only from there (localResourceRoots). Built, never committed.
 import * as esbuild from 'esbuild';
-import { readdirSync, statSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 const roots = ['src', 'test', 'scripts', 'models/training'];
@@ -19,7 +21,6 @@ function tsFiles(dir) {
   return found;
 }
 
-rmSync('out', { recursive: true, force: true });
 const production = process.argv.includes('--production');
 await esbuild.build({
   entryPoints: roots.flatMap(tsFiles),
@@ -31,6 +32,20 @@ await esbuild.build({
   sourcemap: true,
   logLevel: 'warning',
 });
+// Drop outputs whose source is gone, without ever removing out/ itself: other processes (tests,
+// a second build) may be reading it, and a missing folder mid-run looks like a broken build.
+function prune(dir) {
+  let names;
+  try { names = readdirSync(dir); } catch { return; }
+  for (const name of names) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) { prune(p); continue; }
+    const src = p.slice('out/'.length).replace(/\.js(\.map)?$/, '.ts');
+    if (!existsSync(src)) rmSync(p, { force: true });
+  }
+}
+prune('out');
+
 const bundles = [
   { in: 'src/extension/extension.ts', out: 'extension' },
   { in: 'src/models/host.ts', out: 'host' },
@@ -44,6 +59,17 @@ await esbuild.build({
   platform: 'node',
   target: 'node20',
   external: ['vscode', 'onnxruntime-node'],
+  sourcemap: !production,
+  minify: production,
+  logLevel: 'warning',
+});
+await esbuild.build({
+  entryPoints: ['media/src/viewer.ts'],
+  outfile: 'media/dist/viewer.js',
+  bundle: true,
+  format: 'iife',
+  platform: 'browser',
+  target: 'es2022',
   sourcemap: !production,
   minify: production,
   logLevel: 'warning',

@@ -17,12 +17,14 @@ function unitTestFiles() {
 
 const steps = [
   { name: 'typecheck', command: process.execPath, args: [tsc, '-p', '.', '--noEmit'] },
+  { name: 'typecheck (webview app)', command: process.execPath, args: [tsc, '-p', 'media', '--noEmit'] },
   {
     name: 'unit tests',
     command: process.execPath,
     args: ['--test', '--test-reporter=spec', ...unitTestFiles()],
     skip: () => (unitTestFiles().length > 0 ? undefined : 'no compiled unit tests under out/test/unit'),
   },
+  { name: 'focus viewer in Chromium', command: process.execPath, args: ['out/test/e2e/viewer.e2e.js'] },
   {
     name: 'VS Code tests (code-server + Chromium)',
     command: process.execPath,

@@ -1,0 +1,453 @@
+// The focus viewer in a real browser: the page the extension serves (same HTML, same CSP, the built
+// media/dist/viewer.js) on 127.0.0.1, a stub `acquireVsCodeApi` recording what the app posts, and
+// snapshots built by the real engine (fake model runtime). Driven by playwright-core and Chromium.
+// Run: `npm run build && node out/test/e2e/viewer.e2e.js`; prints "N passed, N failed".
+// Screenshots go to test-results/ (and the dark one to media/screenshots/ for the README).
+import { createServer, type Server } from 'node:http';
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { extname, join, resolve } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { viewerHtml } from '../../src/webview/html';
+import { layoutStrips, type SpanRect, type StripLayout } from '../../src/webview/layout';
+import { spanRef, type FocusDocument, type FocusSnapshot, type FocusSpan, type SpanLod } from '../../src/webview/protocol';
+import { snapshotFromWorkingContext } from '../../src/webview/snapshot';
+import { displayPath, fixtureWorkingContext, PLANTED_HTML } from '../unit/support/viewerSnapshot';
+import { THEMES, type ThemeName } from './themes';
+
+// Browser globals, used only inside page.evaluate callbacks (they run in the page). Declared here, not
+// through lib "dom", so the Node project's types stay free of DOM globals.
+/* eslint-disable @typescript-eslint/no-explicit-any */
+declare const document: any, window: any, sessionStorage: any, getComputedStyle: any;
+type HTMLCanvasElement = any;
+type HTMLElement = any;
+
+const root = resolve(__dirname, '..', '..', '..');
+const results = join(root, 'test-results');
+const chromiumPath = process.env.MEGACONTEXT_CHROMIUM || '/usr/bin/chromium';
+const BROWSER_ARGS = ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+
+const TYPES: Record<string, string> = { '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.map': 'application/json' };
+
+/** Serves the viewer page and media/ only. */
+function serve(): Promise<{ server: Server; origin: string }> {
+  return new Promise((done) => {
+    const server = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+      if (url.pathname === '/favicon.ico') {
+        res.writeHead(204).end();
+        return;
+      }
+      if (url.pathname === '/') {
+        const origin = `http://${req.headers.host}`;
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+        res.end(viewerHtml({
+          cspSource: origin,
+          nonce: 'e2eNonce' + Math.random().toString(36).slice(2),
+          scriptUri: `${origin}/media/dist/viewer.js`,
+          styleUri: `${origin}/media/viewer.css`,
+          variant: url.searchParams.get('variant') === 'panel' ? 'panel' : 'sidebar',
+        }));
+        return;
+      }
+      const file = resolve(root, '.' + decodeURIComponent(url.pathname));
+      if (!file.startsWith(join(root, 'media') + '/') || !existsSync(file)) {
+        res.writeHead(404).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
+      res.end(readFileSync(file));
+    });
+    server.listen(0, '127.0.0.1', () => {
+      const a = server.address();
+      done({ server, origin: `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}` });
+    });
+  });
+}
+
+/** VS Code's webview API, stubbed; UI state survives reloads like VS Code keeps it for a hidden view. */
+const STUB = `
+  window.__posted = [];
+  window.acquireVsCodeApi = () => ({
+    postMessage: (m) => window.__posted.push(JSON.parse(JSON.stringify(m))),
+    getState: () => { const s = sessionStorage.getItem('state'); return s ? JSON.parse(s) : undefined; },
+    setState: (s) => sessionStorage.setItem('state', JSON.stringify(s)),
+  });`;
+
+async function applyTheme(page: Page, theme: ThemeName): Promise<void> {
+  await page.evaluate(({ vars, bodyClass }) => {
+    const html = document.documentElement;
+    // Through the CSSOM, as VS Code does: a style attribute would be blocked by the page's CSP.
+    for (const name of [...html.style]) html.style.removeProperty(name);
+    for (const [k, v] of Object.entries(vars)) html.style.setProperty(k, v);
+    document.body.className = bodyClass;
+    document.body.style.backgroundColor = 'var(--vscode-sideBar-background)';
+  }, THEMES[theme]);
+}
+
+async function postSnapshot(page: Page, snapshot: FocusSnapshot | null, animate: boolean): Promise<void> {
+  const spans = snapshot ? snapshot.documents.reduce((a, d) => a + d.spans.length, 0) : 0;
+  // As a JSON string: Playwright's own argument serializer takes seconds on a 30k-span object.
+  await page.evaluate((json) => window.postMessage(JSON.parse(json), '*'), JSON.stringify({ type: 'snapshot/didChange', snapshot, animate }));
+  await page.waitForFunction((n) => document.getElementById('map')?.dataset.spans === String(n), spans);
+}
+
+const posted = (page: Page) => page.evaluate(() => (window as unknown as { __posted: unknown[] }).__posted);
+
+/** The layout the page computed, recomputed here from the same pure function and the canvas's size. */
+async function pageLayout(page: Page, snapshot: FocusSnapshot): Promise<StripLayout> {
+  const { width, rowHeight } = await page.evaluate(() => {
+    const c = document.getElementById('map') as HTMLCanvasElement;
+    return { width: c.getBoundingClientRect().width, rowHeight: Number(c.dataset.rowHeight) };
+  });
+  return layoutStrips(snapshot, width, rowHeight);
+}
+
+/** Client coordinates of a rect's centre, scrolling its row into view first. */
+async function clientPoint(page: Page, rc: SpanRect): Promise<{ x: number; y: number }> {
+  return page.evaluate((r) => {
+    const scroller = document.getElementById('scroller')!;
+    if (r.y < scroller.scrollTop || r.y + r.h > scroller.scrollTop + scroller.clientHeight) scroller.scrollTop = r.y - 10;
+    const box = document.getElementById('map')!.getBoundingClientRect();
+    return { x: box.left + r.x + Math.min(r.w, 60) / 2, y: box.top + r.y - scroller.scrollTop + r.h / 2 };
+  }, rc);
+}
+
+/** The canvas pixel at a client point and the LOD colour it should be, both as [r,g,b,a]. */
+async function pixelAndColour(page: Page, at: { x: number; y: number }, lod: SpanLod): Promise<{ pixel: number[]; want: number[] }> {
+  return page.evaluate(({ at, lod }) => {
+    const c = document.getElementById('map') as HTMLCanvasElement;
+    const box = c.getBoundingClientRect();
+    const k = c.width / box.width;
+    const pixel = [...c.getContext('2d')!.getImageData(Math.floor((at.x - box.left) * k), Math.floor((at.y - box.top) * k), 1, 1).data];
+    const probe = document.createElement('canvas').getContext('2d')!;
+    probe.fillStyle = getComputedStyle(document.documentElement).getPropertyValue(`--lod${lod}`).trim();
+    probe.fillRect(0, 0, 1, 1);
+    return { pixel, want: [...probe.getImageData(0, 0, 1, 1).data] };
+  }, { at, lod });
+}
+
+const close = (a: number[], b: number[]) => a.every((v, i) => Math.abs(v - b[i]) <= 3);
+
+function widest(L: StripLayout, s: FocusSnapshot, lod: SpanLod, where: (d: FocusDocument, x: FocusSpan) => boolean = () => true): SpanRect {
+  let best: SpanRect | undefined;
+  for (const row of L.rows) for (const rc of row.rects) {
+    if (rc.lod === lod && where(s.documents[rc.doc], s.documents[rc.doc].spans[rc.span]) && (!best || rc.w > best.w)) best = rc;
+  }
+  if (!best) throw new Error(`no LOD${lod} span in the snapshot`);
+  return best;
+}
+
+/** A synthetic snapshot the size of a 1M-token workspace: thousands of documents, tens of thousands of spans. */
+function bigSnapshot(base: FocusSnapshot): FocusSnapshot {
+  const documents: FocusDocument[] = [];
+  let tokens = 0;
+  for (let d = 0; tokens < 1_000_000; d++) {
+    const n = 120 + ((d * 7919) % 900);
+    const spans: FocusSpan[] = [];
+    for (let s = 0; s < n; s += 32) {
+      const lod = (((s / 32) * 31 + d) % 7 === 0 ? 0 : (s / 32 + d) % 3 === 0 ? 2 : 1) as SpanLod;
+      spans.push({ lod, start: s, end: Math.min(n, s + 32), startLine: 1 + s / 8, endLine: 1 + Math.floor((s + 31) / 8), score: 0.1, gistText: `gist ${d}:${s}`, truncated: false, pinned: false, cost: 6 });
+    }
+    documents.push({ id: `/w/packages/pkg${d % 40}/src/module_${d}.ts`, path: `packages/pkg${d % 40}/src/module_${d}.ts`, tokens: n, spans });
+    tokens += n;
+  }
+  return { ...base, documents, changed: undefined };
+}
+
+interface Check { name: string; run: () => Promise<void> }
+
+async function main(): Promise<number> {
+  if (!existsSync(join(root, 'media', 'dist', 'viewer.js'))) throw new Error('media/dist/viewer.js is missing: run npm run build first');
+  if (!existsSync(chromiumPath)) throw new Error(`Chromium not found at ${chromiumPath} (apt-get install chromium, or set MEGACONTEXT_CHROMIUM)`);
+  mkdirSync(results, { recursive: true });
+
+  const first = await fixtureWorkingContext('render gamma delta', 2400);
+  const before = snapshotFromWorkingContext(first.wc, displayPath);
+  const wc = await first.engine.focus({ query: 'needle_function unique_marker_zebra', budget: 2400, displayPath });
+  const snapshot = snapshotFromWorkingContext(wc, displayPath, { previous: before });
+  // A planted gist too (LOD1 text is normally words only): the viewer must render any gist inert.
+  const lod1Doc = snapshot.documents.find((d) => d.spans.some((x) => x.lod === 1))!;
+  lod1Doc.spans.find((x) => x.lod === 1)!.gistText += ' <script>window.__pwned=3</script>';
+
+  const { server, origin } = await serve();
+  const browser: Browser = await chromium.launch({ executablePath: chromiumPath, args: BROWSER_ARGS });
+  const page = await browser.newPage({ viewport: { width: 400, height: 640 } });
+  const problems: string[] = [];
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
+  page.on('pageerror', (e) => problems.push(e.message));
+  await page.addInitScript(STUB);
+  await page.goto(origin + '/');
+  await applyTheme(page, 'dark');
+
+  let L: StripLayout;
+  const checks: Check[] = [
+    {
+      name: 'the page loads under its CSP and tells the host it is ready',
+      run: async () => {
+        await page.waitForFunction(() => (window as unknown as { __posted: { type: string }[] }).__posted.some((m) => m.type === 'viewer/ready'));
+        const csp = await page.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content');
+        assert(csp?.includes("script-src 'nonce-") && csp.includes("default-src 'none'"), `CSP: ${csp}`);
+      },
+    },
+    {
+      name: 'the empty state shows before any focus',
+      run: async () => {
+        await postSnapshot(page, null, false);
+        assert(await page.locator('#empty').isVisible(), 'empty state visible');
+      },
+    },
+    {
+      name: 'spans of all three LODs are drawn in their theme colours',
+      run: async () => {
+        await postSnapshot(page, snapshot, false);
+        L = await pageLayout(page, snapshot);
+        for (const lod of [0, 1, 2] as SpanLod[]) {
+          const { pixel, want } = await pixelAndColour(page, await clientPoint(page, widest(L, snapshot, lod)), lod);
+          assert(close(pixel, want), `LOD${lod}: pixel ${pixel} vs ${want}`);
+        }
+      },
+    },
+    {
+      name: 'the gauge and legend match the working context',
+      run: async () => {
+        const g = page.locator('#gauge');
+        assert(Number(await g.getAttribute('aria-valuenow')) === wc.rendered.tokens, 'aria-valuenow = rendered tokens');
+        assert(Number(await g.getAttribute('aria-valuemax')) === wc.budget, 'aria-valuemax = budget');
+        const text = await page.locator('#gauge-text').textContent();
+        assert(text?.includes(wc.rendered.tokens.toLocaleString('en-US')) && text.includes(wc.budget.toLocaleString('en-US')), `gauge text: ${text}`);
+        const widths = await page.evaluate(() => {
+          const gauge = document.getElementById('gauge')!;
+          const segs = [...gauge.querySelectorAll('.seg')].reduce((a, s) => a + s.getBoundingClientRect().width, 0);
+          return { segs, total: gauge.clientWidth };
+        });
+        const want = (widths.total * wc.rendered.tokens) / wc.budget;
+        assert(Math.abs(widths.segs - want) < 2, `segments ${widths.segs.toFixed(1)} px vs ${want.toFixed(1)} px`);
+        for (const lod of [0, 1, 2] as SpanLod[]) {
+          const count = snapshot.documents.reduce((a, d) => a + d.spans.filter((x) => x.lod === lod).length, 0);
+          const li = await page.locator(`#legend li[data-lod="${lod}"]`).textContent();
+          assert(li?.includes(`${count} spans`) && li.includes(`${snapshot.byLod[lod].toLocaleString('en-US')} tok`), `legend LOD${lod}: ${li}`);
+        }
+        const q = await page.locator('#query').textContent();
+        assert(q?.includes(wc.query), `query: ${q}`);
+        const t = await page.locator('#telemetry').textContent();
+        assert(t?.includes(`${snapshot.telemetry.actions} actions`) && t.includes('swap rate') && t.includes('allocate'), `telemetry: ${t}`);
+      },
+    },
+    {
+      name: 'hover shows path, line range, LOD, score and the exact gist text',
+      run: async () => {
+        const rc = widest(L, snapshot, 2);
+        const doc = snapshot.documents[rc.doc];
+        const span = doc.spans[rc.span];
+        const p = await clientPoint(page, rc);
+        await page.mouse.move(p.x, p.y);
+        await page.locator('#tooltip').waitFor({ state: 'visible' });
+        const tip = (await page.locator('#tooltip').textContent()) ?? '';
+        for (const part of [doc.path, `L${span.startLine}–${span.endLine}`, 'LOD2 group gist', `score ${span.score.toFixed(2)}`, span.gistText]) {
+          assert(tip.includes(part), `tooltip lacks «${part}»: ${tip}`);
+        }
+      },
+    },
+    {
+      name: 'click posts span/open with the span and its line range',
+      run: async () => {
+        const rc = widest(L, snapshot, 0, (d) => d.path.endsWith('.py'));
+        const doc = snapshot.documents[rc.doc];
+        const p = await clientPoint(page, rc);
+        await page.mouse.click(p.x, p.y);
+        const last = (await posted(page)).at(-1);
+        assert(JSON.stringify(last) === JSON.stringify({ type: 'span/open', span: spanRef(doc.path, doc.spans[rc.span]) }), `posted ${JSON.stringify(last)}`);
+      },
+    },
+    {
+      name: 'the context menu pins a span to LOD0 and collapses another',
+      run: async () => {
+        for (const [lod, item, type] of [[2, 'Pin to LOD0', 'span/pin'], [1, 'Collapse', 'span/collapse']] as const) {
+          const rc = widest(L, snapshot, lod);
+          const doc = snapshot.documents[rc.doc];
+          const p = await clientPoint(page, rc);
+          await page.mouse.click(p.x, p.y, { button: 'right' });
+          await page.locator('#menu').waitFor({ state: 'visible' });
+          await page.getByRole('menuitem', { name: item }).click();
+          const last = (await posted(page)).at(-1);
+          assert(JSON.stringify(last) === JSON.stringify({ type, span: spanRef(doc.path, doc.spans[rc.span]) }), `posted ${JSON.stringify(last)}`);
+          assert(await page.locator('#menu').isHidden(), 'menu closes');
+        }
+      },
+    },
+    {
+      name: 'keyboard: Tab focuses the map, arrows move between spans and documents, Enter opens, P pins',
+      run: async () => {
+        await page.mouse.move(0, 0);
+        await page.evaluate(() => sessionStorage.removeItem('state'));
+        await postSnapshot(page, snapshot, false);
+        // Start keyboard navigation from the summary above the map, as a user tabbing into the view.
+        await page.locator('#query').click();
+        await page.keyboard.press('Tab');
+        assert(await page.evaluate(() => document.activeElement?.id === 'map'), 'the map has focus');
+        const live = async () => (await page.locator('#live').textContent()) ?? '';
+        const d0 = snapshot.documents[0];
+        await page.keyboard.press('Control+Home');
+        assert((await live()).startsWith(`${d0.path} · `), `live: ${await live()}`);
+        await page.keyboard.press('ArrowRight');
+        const s1 = d0.spans[Math.min(1, d0.spans.length - 1)];
+        assert((await live()).includes(`${d0.path} · ${s1.startLine === s1.endLine ? `line ${s1.startLine}` : `lines ${s1.startLine}–${s1.endLine}`}`), `live: ${await live()}`);
+        await page.keyboard.press('ArrowDown');
+        const d1 = snapshot.documents[1];
+        assert((await live()).startsWith(`${d1.path} · `), `live after ArrowDown: ${await live()}`);
+        assert(await page.locator('#tooltip').isVisible(), 'the selected span shows its tooltip');
+        const n = (await posted(page)).length;
+        await page.keyboard.press('Enter');
+        await page.keyboard.press('p');
+        const [open, pin] = (await posted(page)).slice(n) as { type: string; span: { path: string } }[];
+        assert(open?.type === 'span/open' && open.span.path === d1.path, `Enter posted ${JSON.stringify(open)}`);
+        assert(pin?.type === 'span/pin' && pin.span.path === d1.path, `P posted ${JSON.stringify(pin)}`);
+        await page.keyboard.press('Shift+F10');
+        await page.locator('#menu').waitFor({ state: 'visible' });
+        assert(await page.evaluate(() => document.activeElement?.getAttribute('role') === 'menuitem'), 'the menu takes focus');
+        await page.keyboard.press('Escape');
+        assert(await page.evaluate(() => document.activeElement?.id === 'map') && await page.locator('#menu').isHidden(), 'Escape returns to the map');
+      },
+    },
+    {
+      name: 'planted <script> and <img onerror> in workspace text render as inert text',
+      run: async () => {
+        const rc = widest(L, snapshot, 0, (_d, x) => x.gistText.includes('<img'));
+        const p = await clientPoint(page, rc);
+        await page.mouse.move(p.x, p.y);
+        await page.locator('#tooltip').waitFor({ state: 'visible' });
+        const tip = (await page.locator('#tooltip').textContent()) ?? '';
+        assert(tip.includes(PLANTED_HTML.slice(0, 40)), `tooltip shows the text: ${tip}`);
+        const rc1 = widest(L, snapshot, 1, (d) => d.path === lod1Doc.path);
+        const p1 = await clientPoint(page, rc1);
+        await page.mouse.move(p1.x, p1.y);
+        await page.waitForFunction(() => document.getElementById('tooltip')!.textContent!.includes('<script>window.__pwned=3'));
+        const elements = await page.evaluate(() => document.querySelectorAll('body img, body script:not([src]), #tooltip *:not(div):not(pre)').length);
+        const pwned = await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned);
+        assert(elements === 0 && pwned === undefined, `elements ${elements}, __pwned ${pwned}`);
+      },
+    },
+    {
+      name: 'a refocus animates what expanded and collapsed and announces it',
+      run: async () => {
+        await page.mouse.move(0, 0);
+        await postSnapshot(page, before, false);
+        await postSnapshot(page, snapshot, true);
+        const live = (await page.locator('#live').textContent()) ?? '';
+        const c = snapshot.changed!;
+        assert(c.expanded.length + c.collapsed.length > 0, 'the refocus changed something');
+        assert(live.includes(`${c.expanded.length} spans expanded, ${c.collapsed.length} collapsed`), `live: ${live}`);
+        await page.screenshot({ path: join(results, 'viewer-refocus-dark.png') });
+      },
+    },
+    {
+      name: 'UI state survives the page being torn down and rebuilt (a hidden view), with the snapshot re-sent',
+      run: async () => {
+        await page.locator('#map').focus();
+        await page.keyboard.press('Control+Home');
+        await page.keyboard.press('ArrowDown');
+        await page.keyboard.press('ArrowDown');
+        await page.keyboard.press('ArrowRight');
+        const want = (await page.locator('#live').textContent()) ?? '';
+        await page.reload();
+        await applyTheme(page, 'dark');
+        await page.waitForFunction(() => (window as unknown as { __posted: { type: string }[] }).__posted.some((m) => m.type === 'viewer/ready'));
+        await postSnapshot(page, snapshot, false);
+        await page.locator('#map').focus();
+        await page.keyboard.press('ArrowLeft');
+        await page.keyboard.press('ArrowRight');
+        const got = (await page.locator('#live').textContent()) ?? '';
+        assert(got === want, `restored selection: ${got} vs ${want}`);
+      },
+    },
+    {
+      name: 'light and high-contrast themes recolour the map (screenshots saved)',
+      run: async () => {
+        await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+        const rc = widest(L, snapshot, 2);
+        const p = await clientPoint(page, rc);
+        await page.mouse.move(p.x, p.y);
+        await page.locator('#tooltip').waitFor({ state: 'visible' });
+        await page.screenshot({ path: join(results, 'viewer-dark.png') });
+        for (const theme of ['light', 'high-contrast'] as const) {
+          await applyTheme(page, theme);
+          await page.mouse.move(p.x + 1, p.y);
+          for (const lod of [0, 1, 2] as SpanLod[]) {
+            const q = await clientPoint(page, widest(L, snapshot, lod));
+            const { pixel, want } = await pixelAndColour(page, { x: q.x, y: q.y }, lod);
+            assert(close(pixel, want), `${theme} LOD${lod}: pixel ${pixel} vs ${want}`);
+          }
+          await page.mouse.move(p.x, p.y);
+          await page.screenshot({ path: join(results, `viewer-${theme}.png`) });
+        }
+        await applyTheme(page, 'dark');
+        mkdirSync(join(root, 'media', 'screenshots'), { recursive: true });
+        copyFileSync(join(results, 'viewer-dark.png'), join(root, 'media', 'screenshots', 'viewer-dark.png'));
+      },
+    },
+    {
+      name: 'a 1M-token workspace (thousands of documents, 30k+ spans) renders well under a second and scrolls',
+      run: async () => {
+        const big = bigSnapshot(snapshot);
+        const spans = big.documents.reduce((a, d) => a + d.spans.length, 0);
+        const tokens = big.documents.reduce((a, d) => a + d.tokens, 0);
+        const started = Date.now();
+        await postSnapshot(page, big, false);
+        const wall = Date.now() - started;
+        const renderMs = Number(await page.locator('#map').getAttribute('data-render-ms'));
+        const scrollMs = await page.evaluate(() => {
+          const s = document.getElementById('scroller')!;
+          const t0 = performance.now();
+          for (let i = 1; i <= 50; i++) {
+            s.scrollTop = (i * s.scrollHeight) / 60;
+            s.dispatchEvent(new Event('scroll'));
+          }
+          return (performance.now() - t0) / 50;
+        });
+        console.log(`    ${big.documents.length} documents, ${tokens} tokens, ${spans} spans: render ${renderMs} ms in the page (${wall} ms round trip incl. message), ${scrollMs.toFixed(2)} ms per scrolled frame`);
+        assert(spans >= 30000 && tokens >= 1_000_000, `${spans} spans, ${tokens} tokens`);
+        assert(renderMs < 1000, `render took ${renderMs} ms`);
+        assert(scrollMs < 50, `scroll frame took ${scrollMs} ms`);
+      },
+    },
+    {
+      name: 'no console errors or CSP violations',
+      run: async () => {
+        assert(problems.length === 0, problems.join('\n'));
+      },
+    },
+  ];
+
+  let passed = 0;
+  let failed = 0;
+  for (const c of checks) {
+    const t0 = Date.now();
+    try {
+      await c.run();
+      passed++;
+      console.log(`  ✔ ${c.name} (${Date.now() - t0} ms)`);
+    } catch (err) {
+      failed++;
+      console.log(`  ✖ ${c.name} (${Date.now() - t0} ms)\n      ${err instanceof Error ? err.message : String(err)}`);
+      await page.screenshot({ path: join(results, `failure-${passed + failed}.png`) }).catch(() => undefined);
+    }
+  }
+  await browser.close();
+  server.close();
+  console.log(`screenshots: ${results}`);
+  console.log(`${passed} passed, ${failed} failed`);
+  return failed === 0 ? 0 : 1;
+}
+
+function assert(ok: unknown, message: string): asserts ok {
+  if (!ok) throw new Error(message);
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err instanceof Error ? err.stack : err);
+    console.log('0 passed, 1 failed');
+    process.exit(1);
+  },
+);

@@ -1,0 +1,68 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseHostMessage, parseSpanRef, parseViewerMessage, spanKey, type FocusSnapshot } from '../../src/webview/protocol';
+import { fixtureSnapshot } from './support/viewerSnapshot';
+
+const span = { path: 'src/a.ts', lod: 0, start: 32, end: 64, startLine: 3, endLine: 5 };
+
+test('well-formed viewer messages are accepted and stripped to their known fields', () => {
+  assert.deepEqual(parseViewerMessage({ type: 'viewer/ready', extra: 1 }), { type: 'viewer/ready' });
+  for (const type of ['span/open', 'span/pin', 'span/collapse', 'span/unpin'] as const) {
+    assert.deepEqual(parseViewerMessage({ type, span: { ...span, html: '<b>' } }), { type, span });
+  }
+});
+
+test('unknown and malformed viewer messages are rejected', () => {
+  const bad: unknown[] = [
+    undefined, null, 42, 'span/open', [], {}, { type: 7 },
+    { type: 'span/delete', span },
+    { type: 'command/run', command: 'workbench.action.terminal.new' },
+    { type: 'span/open' },
+    { type: 'span/open', span: null },
+    { type: 'span/open', span: [] },
+    { type: 'span/open', span: { ...span, path: '' } },
+    { type: 'span/open', span: { ...span, path: 5 } },
+    { type: 'span/open', span: { ...span, path: 'x'.repeat(5000) } },
+    { type: 'span/open', span: { ...span, lod: 4 } },
+    { type: 'span/open', span: { ...span, lod: '0' } },
+    { type: 'span/open', span: { ...span, start: -1 } },
+    { type: 'span/open', span: { ...span, start: 1.5 } },
+    { type: 'span/open', span: { ...span, end: 16 } },
+    { type: 'span/open', span: { ...span, startLine: 0 } },
+    { type: 'span/open', span: { ...span, endLine: 2 } },
+    { type: 'span/open', span: { ...span, start: Number.NaN } },
+    { type: 'span/pin', span: { ...span, end: Infinity } },
+    { type: '__proto__', span },
+    { type: 'toString', span },
+  ];
+  for (const m of bad) assert.equal(parseViewerMessage(m), undefined, JSON.stringify(m));
+  assert.equal(parseSpanRef({ path: 'a', lod: 1, start: 0, end: 0, startLine: 1, endLine: 1 })?.path, 'a');
+});
+
+test('a real snapshot passes the webview-side check after a JSON round trip; damaged ones do not', async () => {
+  const snapshot = await fixtureSnapshot();
+  const wire = JSON.parse(JSON.stringify({ type: 'snapshot/didChange', snapshot, animate: true }));
+  assert.deepEqual(parseHostMessage(wire), { type: 'snapshot/didChange', snapshot, animate: true });
+  assert.deepEqual(parseHostMessage({ type: 'snapshot/didChange', snapshot: null, animate: false }), { type: 'snapshot/didChange', snapshot: null, animate: false });
+  const damage: ((s: any) => void)[] = [
+    (s) => (s.budget = -1),
+    (s) => delete s.byLod[2],
+    (s) => (s.documents[0].spans[0].gistText = 5),
+    (s) => (s.documents[0].spans[0].lod = 9),
+    (s) => (s.documents[0].path = null),
+    (s) => (s.telemetry.timings = undefined),
+    (s) => (s.changed = { expanded: [1], collapsed: [] }),
+    (s) => (s.documents = {}),
+  ];
+  for (const d of damage) {
+    const s = structuredClone(snapshot) as FocusSnapshot;
+    d(s);
+    assert.equal(parseHostMessage({ type: 'snapshot/didChange', snapshot: s, animate: false }), undefined, d.toString());
+  }
+  assert.equal(parseHostMessage({ type: 'snapshot/didChange', snapshot, animate: 'yes' }), undefined);
+  assert.equal(parseHostMessage({ type: 'other', snapshot, animate: true }), undefined);
+});
+
+test('span keys name the level, the start and the path', () => {
+  assert.equal(spanKey('a:b.ts', { lod: 2, start: 1024 }), '2:1024:a:b.ts');
+});

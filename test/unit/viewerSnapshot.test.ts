@@ -1,0 +1,91 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { countPromptTokens } from '../../src/core/tokenizer';
+import { spanKey } from '../../src/webview/protocol';
+import { diffSnapshots, snapshotFromWorkingContext } from '../../src/webview/snapshot';
+import { displayPath, FIXTURE_DOCS, fixtureWorkingContext, PLANTED_HTML } from './support/viewerSnapshot';
+
+test('a snapshot mirrors the working context: every document, spans covering it in order, the same LODs', async () => {
+  const { wc } = await fixtureWorkingContext();
+  const s = snapshotFromWorkingContext(wc, displayPath);
+  assert.equal(s.documents.length, FIXTURE_DOCS.length);
+  assert.equal(s.query, wc.query);
+  assert.equal(s.budget, wc.budget);
+  assert.equal(s.usedTokens, wc.rendered.tokens);
+  wc.perDoc.forEach((entries, i) => {
+    const d = s.documents[i];
+    assert.equal(d.path, displayPath(entries[0].doc));
+    assert.equal(d.id, entries[0].doc.id);
+    assert.equal(d.tokens, entries[0].doc.tokenCount);
+    assert.deepEqual(d.spans.map((x) => [x.lod, x.start, x.end]), entries.map((e) => [e.lod, e.start, e.end]));
+    let at = 0;
+    for (const x of d.spans) {
+      assert.equal(x.start, at);
+      assert.ok(x.end > x.start || d.tokens === 0);
+      assert.ok(x.startLine >= 1 && x.endLine >= x.startLine);
+      at = x.end;
+    }
+    assert.equal(at, d.tokens);
+  });
+  const lods = new Set(s.documents.flatMap((d) => d.spans.map((x) => x.lod)));
+  for (const l of [0, 1, 2] as const) assert.ok(lods.has(l), `the fixture has LOD${l} spans`);
+});
+
+test('each span carries what the model sees for it, and the gauge adds up to the rendered count', async () => {
+  const { wc } = await fixtureWorkingContext();
+  const s = snapshotFromWorkingContext(wc, displayPath, { maxExactChars: 40 });
+  const prompt = wc.rendered.prompt;
+  for (const d of s.documents) {
+    for (const x of d.spans) {
+      assert.ok(prompt.includes(x.gistText), `LOD${x.lod} ${d.path}:${x.startLine} «${x.gistText}» is in the prompt`);
+      if (x.lod === 0) {
+        const full = FIXTURE_DOCS.find((f) => displayPath(f) === d.path)!.text;
+        assert.ok(full.includes(x.gistText));
+        if (x.truncated) assert.equal(x.gistText.length, 40);
+        assert.equal(x.cost, x.end - x.start);
+      } else {
+        assert.ok(x.cost >= countPromptTokens(x.gistText));
+      }
+    }
+  }
+  assert.ok(s.documents.some((d) => d.spans.some((x) => x.truncated)), 'long exact text is cut');
+  const spent = s.byLod[0] + s.byLod[1] + s.byLod[2] + s.byLod[3];
+  assert.equal(spent + s.overheadTokens, s.usedTokens);
+  assert.ok(s.usedTokens <= s.budget);
+  assert.equal(s.telemetry.actions, s.telemetry.expands + s.telemetry.collapses);
+  assert.equal(s.telemetry.timings.totalMs, wc.timings.totalMs);
+  // Workspace text reaches the snapshot verbatim; escaping is the viewer's job.
+  assert.ok(s.documents.some((d) => d.spans.some((x) => x.lod === 0 && x.gistText.includes('<img src=x'))), PLANTED_HTML);
+});
+
+test('pinned ranges show as pinned spans', async () => {
+  const { wc } = await fixtureWorkingContext(undefined, 2400, [{ docId: '/w/src/render.py', start: 64, end: 96 }]);
+  const s = snapshotFromWorkingContext(wc, displayPath);
+  const render = s.documents.find((d) => d.path === 'src/render.py')!;
+  const pinned = render.spans.filter((x) => x.pinned);
+  assert.ok(pinned.length > 0);
+  assert.ok(pinned.every((x) => x.lod === 0));
+  assert.ok(pinned.some((x) => x.start <= 64 && 64 < x.end));
+});
+
+test('after a refocus, `changed` names the spans that got finer and the ones that got coarser', async () => {
+  const first = await fixtureWorkingContext('render gamma delta', 2400);
+  const a = snapshotFromWorkingContext(first.wc, displayPath);
+  const second = await first.engine.focus({ query: 'needle_function unique_marker_zebra', budget: 2400, displayPath });
+  const b = snapshotFromWorkingContext(second, displayPath, { previous: a });
+  assert.ok(b.changed);
+  assert.deepEqual(b.changed, diffSnapshots(a, b));
+  assert.ok(b.changed.expanded.length + b.changed.collapsed.length > 0, 'a different query moves the focus');
+  const lodAt = (snap: typeof a, path: string, token: number) =>
+    snap.documents.find((d) => d.path === path)!.spans.find((x) => x.start <= token && token < x.end)!.lod;
+  const keys = new Map(b.documents.flatMap((d) => d.spans.map((x) => [spanKey(d.path, x), { d, x }] as const)));
+  for (const k of b.changed.expanded) {
+    const { d, x } = keys.get(k)!;
+    assert.ok(x.lod < lodAt(a, d.path, x.start), k);
+  }
+  for (const k of b.changed.collapsed) {
+    const { d, x } = keys.get(k)!;
+    assert.ok(x.lod > lodAt(a, d.path, x.start), k);
+  }
+  assert.deepEqual(diffSnapshots(b, b), { expanded: [], collapsed: [] });
+});
