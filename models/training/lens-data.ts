@@ -20,6 +20,7 @@ import { CostModel } from '../../src/core/render';
 import type { GistBatch, ModelRuntime, RuntimeInfo } from '../../src/core/runtime';
 import { Tree, type TreeDocument } from '../../src/core/tree';
 import { mineCodeQueries } from '../../src/eval/codeQueries';
+import { renderConversation } from '../../src/eval/locomo';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
@@ -71,18 +72,34 @@ function rng(seed: number): () => number {
 
 /**
  * Counterfactual utility of acting on an entry, in [-1, 1]. Expanding an entry that holds gold
- * evidence brings it closer to LOD0, worth more the fewer tokens the step costs; entries without
- * evidence are worth collapsing, more so the more tokens they occupy.
+ * evidence brings it closer to LOD0 (worth most where one step exposes it: LOD1); its neighbours
+ * finish a turn or a function that spills over a block boundary; everything else is worth
+ * collapsing. The target does not depend on LOD otherwise, so the scorer must find the evidence.
  */
-export function utility(e: Entry, gold: { doc: TreeDocument; b0: number; b1: number }): number {
-  const sameDoc = e.doc === gold.doc;
-  const s = gold.b0 * BLOCK_TOKENS;
-  const t = gold.b1 * BLOCK_TOKENS;
-  const holds = sameDoc && e.start < t && s < e.end;
-  if (holds) return [0.6, 1.0, 0.85, 0.7][e.lod];
-  const near = sameDoc && e.start < t + BLOCK_TOKENS && s - BLOCK_TOKENS < e.end;
-  if (near) return [0.1, 0.4, 0.3, 0.2][e.lod];
-  return [-0.8, -0.6, -0.4, -0.2][e.lod];
+export function utility(e: Entry, golds: { doc: TreeDocument; b0: number; b1: number }[]): number {
+  let best = -0.5;
+  for (const gold of golds) {
+    if (e.doc !== gold.doc) continue;
+    const s = gold.b0 * BLOCK_TOKENS;
+    const t = gold.b1 * BLOCK_TOKENS;
+    if (e.start < t && s < e.end) return e.lod === 0 ? 0.5 : 1;
+    if (e.start < t + 2 * BLOCK_TOKENS && s - 2 * BLOCK_TOKENS < e.end) best = Math.max(best, e.lod === 0 ? 0.2 : 0.4);
+  }
+  return best;
+}
+
+/** Block range [b0, b1) of a document holding string range [start, end). */
+function blockRange(doc: TreeDocument, start: number, end: number): { b0: number; b1: number } {
+  let b0 = 0;
+  while (b0 + 1 < doc.nBlocks && doc.blockChar[b0 + 1] <= start) b0++;
+  let b1 = b0 + 1;
+  while (b1 < doc.nBlocks && doc.blockChar[b1] < end) b1++;
+  return { b0, b1 };
+}
+
+interface Sample {
+  query: string;
+  golds: { doc: TreeDocument; b0: number; b1: number }[];
 }
 
 async function main(): Promise<void> {
@@ -90,7 +107,7 @@ async function main(): Promise<void> {
   const modelsDir = arg('--models', smoke ? 'models/training/.data/smoke-models' : 'models');
   const gistData = arg('--gist-data', smoke ? 'models/training/.data/gist-smoke' : 'models/training/.data/gist');
   const outDir = arg('--out', 'models/training/.data/lens');
-  const maxExamples = Number(arg('--max-examples', smoke ? '60' : '4000'));
+  const maxExamples = Number(arg('--max-examples', smoke ? '60' : '6000'));
   const header = JSON.parse(readFileSync(join(gistData, 'header.json'), 'utf8')) as { files: { path: string; split: string }[] };
   const files = header.files.filter((f) => f.split === 'train').map((f) => f.path);
   const runtime = await GistOnly.load(modelsDir);
@@ -103,34 +120,22 @@ async function main(): Promise<void> {
   const targets: number[] = [];
   const legal: number[] = [];
   const t0 = Date.now();
-  const GROUP = smoke ? 3 : 6;
-  for (let i = 0; i < files.length && examples.length < maxExamples; i += GROUP) {
-    const chunk = files.slice(i, i + GROUP);
-    const tree = new Tree(runtime);
-    const mined = chunk.map((p) => ({ path: p, ...mineCodeQueries(p, readFileSync(p, 'utf8')) }));
-    await tree.ingest(mined.map((m) => ({ id: m.path, text: m.text })));
+  const contextsPerQuery = smoke ? 1 : 2;
+  /** Samples working contexts for each query over one tree and records features + targets. */
+  const sample = async (tree: Tree, samples: Sample[]) => {
     const engine = new FocusEngine(tree, runtime);
     const docs = [...tree.documents.values()];
-    for (const m of mined) {
-      const doc = tree.documents.get(m.path)!;
-      for (const q of m.queries) {
-        if (examples.length >= maxExamples) break;
-        if (rand() > (smoke ? 1 : 0.6)) continue;
-        let b0 = 0;
-        while (b0 + 1 < doc.nBlocks && doc.blockChar[b0 + 1] <= q.defStart) b0++;
-        let b1 = b0 + 1;
-        while (b1 < doc.nBlocks && doc.blockChar[b1] < q.defEnd) b1++;
-        const gold = { doc, b0, b1 };
-        const { tail, count } = await engine.tailGists(q.query);
-        const tailMean = meanVector(tail, count, D);
-        const ev = new QueryEvidence(tree, q.query);
-        // Sample a working context: the real allocator driven by noisy scores that lean towards
-        // the lexical evidence, stopped after a random number of iterations.
+    for (const q of samples) {
+      const { tail, count } = await engine.tailGists(q.query);
+      const tailMean = meanVector(tail, count, D);
+      const ev = new QueryEvidence(tree, q.query);
+      for (let c = 0; c < contextsPerQuery && examples.length < maxExamples; c++) {
+        // A working context from the real allocator, driven by noisy scores that lean towards the
+        // lexical evidence, stopped after a random number of iterations.
         const budget = [1024, 2048, 4096, 8192][Math.floor(rand() * 4)];
-        const costModel = new CostModel((d) => d.id);
         let alloc: FocusAllocator;
         try {
-          alloc = new FocusAllocator(docs, { ...DEFAULT_FOCUS, budget, maxIterations: 1 + Math.floor(rand() * 12) }, costModel, [], (d) => ev.of(d).docMax);
+          alloc = new FocusAllocator(docs, { ...DEFAULT_FOCUS, budget, maxIterations: 1 + Math.floor(rand() * 16) }, new CostModel((d) => d.id), [], (d) => ev.of(d).docMax);
         } catch {
           continue;
         }
@@ -140,12 +145,49 @@ async function main(): Promise<void> {
         entryRows.push(buildFeatures(entries, ev, tailMean));
         tailRows.push(tail.slice(0, count * D));
         for (const e of entries) {
-          targets.push(utility(e, gold));
+          targets.push(utility(e, q.golds));
           legal.push((e.lod > 0 ? 1 : 0) | (e.lod < 3 ? 2 : 0));
         }
         examples.push({ n: entries.length, t: count });
       }
     }
+  };
+  // Conversations: the LoCoMo dev conversations the manifest gives LensNet (never the evaluation ones).
+  const manifest = JSON.parse(readFileSync(join('models', 'training', 'manifest.json'), 'utf8')) as { lensCorpora?: { id: string; root?: string; conversations?: string[] }[] };
+  const loco = manifest.lensCorpora?.find((c) => c.conversations);
+  const locomoDir = arg('--locomo', loco?.root ?? '../shared/data/locomo-dev');
+  const convIds = smoke ? (loco?.conversations ?? []).slice(0, 1) : (loco?.conversations ?? []);
+  for (const id of convIds) {
+    const path = join(locomoDir, `${id}.json`);
+    let conv;
+    try {
+      conv = renderConversation(id, JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>);
+    } catch {
+      throw new Error(`LoCoMo conversation ${path} is missing or malformed (the manifest names it for LensNet)`);
+    }
+    const tree = new Tree(runtime);
+    await tree.ingest([{ id: `locomo/${id}`, text: conv.text, kind: 'chat' }]);
+    const doc = tree.documents.get(`locomo/${id}`)!;
+    const qs = conv.questions.slice(0, smoke ? 10 : undefined).map((q) => ({
+      query: q.question,
+      golds: q.evidence.map((e) => ({ doc, ...blockRange(doc, ...conv.lines.get(e)!) })),
+    }));
+    await sample(tree, qs);
+    process.stderr.write(`lens-data: ${examples.length} examples after LoCoMo ${id} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
+  }
+  // Code: docstring queries over groups of training files.
+  const GROUP = smoke ? 3 : 6;
+  for (let i = 0; i < files.length && examples.length < maxExamples; i += GROUP) {
+    const chunk = files.slice(i, i + GROUP);
+    const tree = new Tree(runtime);
+    const mined = chunk.map((p) => ({ path: p, ...mineCodeQueries(p, readFileSync(p, 'utf8')) }));
+    await tree.ingest(mined.map((m) => ({ id: m.path, text: m.text })));
+    const qs: Sample[] = [];
+    for (const m of mined) {
+      const doc = tree.documents.get(m.path)!;
+      for (const q of m.queries) qs.push({ query: q.query, golds: [{ doc, ...blockRange(doc, q.defStart, q.defEnd) }] });
+    }
+    await sample(tree, qs);
     process.stderr.write(`lens-data: ${examples.length} examples from ${Math.min(files.length, i + GROUP)}/${files.length} files (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
   }
   if (examples.length === 0) throw new Error('no LensNet examples could be built (no training files with docstring queries?)');
@@ -166,7 +208,7 @@ async function main(): Promise<void> {
   writeFileSync(join(outDir, 'legal.u8'), Uint8Array.from(legal));
   writeFileSync(join(outDir, 'header.json'), JSON.stringify({
     F, D, featureNames: [...Array.from({ length: D }, (_, d) => `gist_${d}`), ...FEATURE_NAMES],
-    corpora: { gistData, files: files.length, split: 'train' },
+    corpora: { gistData, files: files.length, split: 'train', locomo: convIds },
     examples,
   }));
   process.stderr.write(`lens-data: wrote ${examples.length} examples, ${targets.length} entries, F=${F}, in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);

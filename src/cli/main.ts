@@ -18,6 +18,7 @@ const HELD_OUT_CODE = ['/usr/lib/python3.11/json', '/usr/lib/python3.11/email', 
 const MC_METHODS = [
   megacontext('mc', 'lens'),
   megacontext('mc-lexical', 'lexical'),
+  megacontext('mc-lexical+shift', 'lexical', { shift: [0.3, 1, 0.3] }),
   megacontext('mc+shift', 'lens', { shift: [0.3, 1, 0.3] }),
   megacontext('mc+gate', 'lens', { gate: 0.7 }),
   megacontext('mc+sharpen', 'lens', { sharpen: 2 }),
@@ -26,7 +27,7 @@ const MC_METHODS = [
 const USAGE = `usage:
   megacontext index <path>... [--store DIR]
   megacontext focus <path>... (--query TEXT | --queries FILE.jsonl) [--budget N] [--store DIR] [--json] [--no-prompt]
-  megacontext eval [--locomo DIR] [--code DIR,DIR] [--budgets 1024,2048] [--limit N] [--json]
+  megacontext eval [--locomo DIR|none] [--code DIR,DIR|none] [--budgets 1024,2048] [--limit N] [--methods a,b] [--json]
 options:
   --store DIR      where the tree is persisted (default: ~/.cache/megacontext/<hash of the paths>)
   --budget N       token budget of the working context (default 2048)
@@ -100,20 +101,35 @@ async function loadRuntime(args: ParsedArgs) {
   return loadModels(modelsDir(args), { providers, threads });
 }
 
+/** LoCoMo conversations the training manifest gives to LensNet: evaluation must not use them. */
+function trainedConversations(manifestPath: string): Set<string> {
+  try {
+    const m = JSON.parse(readFileSync(manifestPath, 'utf8')) as { lensCorpora?: { conversations?: string[] }[] };
+    return new Set((m.lensCorpora ?? []).flatMap((c) => c.conversations ?? []));
+  } catch {
+    throw new CliError(`cannot read the training manifest ${manifestPath}`);
+  }
+}
+
 async function runEval(args: ParsedArgs, out: NodeJS.WritableStream, log: (s: string) => void): Promise<number> {
   const repo = join(__dirname, '..');
   const budgets = (stringOption(args, 'budgets') ?? '1024,2048,4096,8192').split(',').map(Number);
   if (budgets.some((b) => !Number.isInteger(b) || b < 64)) throw new UsageError('--budgets takes integers ≥ 64, comma-separated');
   const limit = intOption(args, 'limit', Number.MAX_SAFE_INTEGER, 1);
   const locomo = resolve(stringOption(args, 'locomo') ?? join(repo, '..', 'shared', 'data', 'locomo-dev'));
-  const code = (stringOption(args, 'code') ?? HELD_OUT_CODE.join(',')).split(',').filter(Boolean).map((p) => resolve(p));
+  const codeArg = stringOption(args, 'code') ?? HELD_OUT_CODE.join(',');
+  const code = codeArg === 'none' ? [] : codeArg.split(',').filter(Boolean).map((p) => resolve(p));
   const all = [...BASELINES, ...MC_METHODS];
   const wanted = stringOption(args, 'methods')?.split(',');
   const methods = wanted ? all.filter((m) => wanted.includes(m.name)) : all;
   const runtime = await loadRuntime(args);
   log(`eval: models ${runtime.modelId} on ${runtime.info().executionProvider}; budgets ${budgets.join(', ')}; methods ${methods.map((m) => m.name).join(', ')}`);
   const results = [];
-  if (stringOption(args, 'locomo') !== 'none') results.push(...(await runSuite('locomo', locomoHaystacks(locomo, limit), runtime, methods, budgets, log)));
+  if (stringOption(args, 'locomo') !== 'none') {
+    const trained = trainedConversations(join(repo, 'models', 'training', 'manifest.json'));
+    log(`eval: LoCoMo conversations ${[...trained].join(', ') || 'none'} trained LensNet and are left out`);
+    results.push(...(await runSuite('locomo', locomoHaystacks(locomo, limit, trained), runtime, methods, budgets, log)));
+  }
   for (const folder of code) {
     if (!existsSync(folder)) throw new CliError(`code folder not found: ${folder}`);
     const h = await codeHaystack(folder, limit);

@@ -122,14 +122,17 @@ export class FocusEngine {
 }
 
 /**
- * Degraded-mode and baseline scorer: an entry with BM25 evidence in its full text scores its evidence
- * relative to the best entry (0, 1]; one without evidence scores -1.
+ * Degraded-mode and baseline scorer: an entry with BM25 evidence in its full text scores that evidence
+ * relative to the best entry, less what opening it costs; an entry without evidence scores -1.
  */
+/** Opening a group costs a line per block: only strong evidence justifies it. */
+const OPEN_COST = [0, 0, 0.35, 0.1];
+
 export function lexicalScores(entries: Entry[], ev: QueryEvidence): Float32Array {
   const lex = entries.map((e) => ev.span(e).max);
   let top = 0;
   for (const x of lex) top = Math.max(top, x);
-  return Float32Array.from(lex, (x) => (x > 0 && top > 0 ? x / top : -1));
+  return Float32Array.from(lex, (x, i) => (x > 0 && top > 0 ? x / top - OPEN_COST[entries[i].lod] : -1));
 }
 
 export { countPromptTokens };

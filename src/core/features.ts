@@ -25,6 +25,25 @@ export interface DocumentEvidence {
   docMask: number;
 }
 
+/**
+ * Evidence spreads to neighbouring blocks: a turn or a function rarely fits one 32-token block, and
+ * the block after a match usually finishes it. Kernel weights for offsets -2..+2.
+ */
+export const EVIDENCE_KERNEL = [0.3, 0.6, 1, 0.6, 0.3];
+
+export function smoothBlocks(raw: Float32Array): Float32Array {
+  const out = new Float32Array(raw.length);
+  const h = EVIDENCE_KERNEL.length >> 1;
+  for (let b = 0; b < raw.length; b++) {
+    if (raw[b] === 0) continue;
+    for (let k = -h; k <= h; k++) {
+      const j = b + k;
+      if (j >= 0 && j < raw.length) out[j] += EVIDENCE_KERNEL[k + h] * raw[b];
+    }
+  }
+  return out;
+}
+
 /** Query-side state shared by the features and the lexical scorer. */
 export class QueryEvidence {
   readonly q: QueryTerms;
@@ -43,7 +62,8 @@ export class QueryEvidence {
   of(doc: TreeDocument): DocumentEvidence {
     let ev = this.perDoc.get(doc.id);
     if (ev) return ev;
-    const { scores, masks } = scoreBlocks(doc.postings, this.q, this.avg);
+    const { scores: raw, masks } = scoreBlocks(doc.postings, this.q, this.avg);
+    const scores = smoothBlocks(raw);
     const ng = Math.ceil(doc.nBlocks / GROUP_BLOCKS);
     const groupMax = new Float32Array(ng);
     const groupMask = new Uint32Array(ng);

@@ -118,8 +118,8 @@ export async function runSuite(
 }
 
 /** LoCoMo: one haystack per conversation; a turn counts when half its line is exact. */
-export function locomoHaystacks(dir: string, limit = Infinity): Haystack[] {
-  return loadConversations(dir).map((c) => ({
+export function locomoHaystacks(dir: string, limit = Infinity, exclude: ReadonlySet<string> = new Set()): Haystack[] {
+  return loadConversations(dir).filter((c) => !exclude.has(c.id)).map((c) => ({
     name: `locomo/${c.id}`,
     docs: [{ id: `locomo/${c.id}`, text: c.text }],
     cases: c.questions.slice(0, limit).map((q) => ({

@@ -7,6 +7,7 @@ import {
   parseFromHost,
   type EngineError,
   type EngineMethod,
+  type EventOf,
   type ParamsOf,
   type ResultOf,
   type ToHost,
@@ -29,8 +30,10 @@ export interface EngineClientOptions {
   startTimeoutMs?: number;
   /** Default per-request timeout. */
   requestTimeoutMs?: number;
-  /** Extra environment for the host. */
-  env?: NodeJS.ProcessEnv;
+  /** Extra environment for the host, read each time a host starts. */
+  env?: NodeJS.ProcessEnv | (() => NodeJS.ProcessEnv);
+  /** Called after a new host process has started (the first one and every restart). */
+  onStart?: (pid: number | undefined) => void;
 }
 
 /** A request failed in the host, timed out, was cancelled, or the host died. */
@@ -42,6 +45,7 @@ export class EngineRequestError extends Error {
 }
 
 interface Pending {
+  onEvent?(event: unknown): void;
   resolve(value: unknown): void;
   reject(error: Error): void;
   cleanup(): void;
@@ -74,7 +78,7 @@ export class EngineClient {
   async request<M extends EngineMethod>(
     method: M,
     params: ParamsOf<M>,
-    options: { token?: CancellationSignal; timeoutMs?: number } = {},
+    options: { token?: CancellationSignal; timeoutMs?: number; onEvent?: (event: EventOf<M>) => void } = {},
   ): Promise<ResultOf<M>> {
     if (this.disposed) throw new EngineRequestError('the engine client is disposed', 'disposed');
     if (options.token?.isCancellationRequested) throw new EngineRequestError(`${method} cancelled`, 'cancelled');
@@ -94,6 +98,7 @@ export class EngineClient {
         this.send({ kind: 'cancel', id });
       });
       this.pending.set(id, {
+        onEvent: options.onEvent as ((event: unknown) => void) | undefined,
         resolve: resolve as (value: unknown) => void,
         reject,
         cleanup: () => { clearTimeout(timer); subscription?.dispose(); },
@@ -102,6 +107,17 @@ export class EngineClient {
         this.settle(id, new EngineRequestError('cannot send to the engine host', 'hostExited'));
       }
     });
+  }
+
+  /** Stops the running host (pending requests reject); the next request starts a fresh one. */
+  restart(): void {
+    const host = this.host;
+    this.host = undefined;
+    this.rejectAll(new EngineRequestError('the engine host was restarted', 'hostExited'));
+    if (host && host.child.exitCode === null && host.child.signalCode === null) {
+      host.child.disconnect?.();
+      host.child.kill();
+    }
   }
 
   /** Stops the host; pending requests reject. Safe to call twice. */
@@ -123,7 +139,11 @@ export class EngineClient {
       // In VS Code's Electron extension host process.execPath is Electron: ELECTRON_RUN_AS_NODE makes
       // it a plain Node. In code-server's (plain Node) extension host the variable is ignored.
       execPath: process.execPath,
-      env: { ...process.env, ...this.options.env, ELECTRON_RUN_AS_NODE: '1' },
+      env: {
+        ...process.env,
+        ...(typeof this.options.env === 'function' ? this.options.env() : this.options.env),
+        ELECTRON_RUN_AS_NODE: '1',
+      },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'json',
     });
@@ -151,6 +171,7 @@ export class EngineClient {
       const message = parseFromHost(raw);
       if (!message) { log(`[engine] ignored a malformed message`); return; }
       if (message.kind === 'ready') { clearTimeout(startTimer); readyResolve(); return; }
+      if (message.kind === 'event') { this.pending.get(message.id)?.onEvent?.(message.event); return; }
       if ('error' in message) this.settle(message.id, new EngineRequestError(message.error.message, message.error.code, message.error.stack));
       else this.settle(message.id, undefined, message.result);
     });
@@ -167,6 +188,7 @@ export class EngineClient {
     });
     ready.catch(() => undefined); // observed by callers of request()
     log(`[engine] started host pid ${child.pid}`);
+    this.options.onStart?.(child.pid);
     return host;
   }
 

@@ -3,12 +3,17 @@
 // dispatched by method name (src/models/protocol.ts). Models load lazily, on the first request that
 // needs them, so starting the host is cheap.
 import { join } from 'node:path';
+import type { ModelRuntime } from '../core/runtime';
+import { chatDocId, runFocus } from './focusRequest';
+import { MemorySession } from './session';
+import { indexWorkspace, updateFiles } from './workspaceIndex';
 import {
   isEngineMethod,
   parseToHost,
   type EngineError,
   type EngineMethod,
   type EngineResponse,
+  type EventOf,
   type FromHost,
   type ParamsOf,
   type ResultOf,
@@ -16,10 +21,16 @@ import {
 } from './protocol';
 
 type Ort = typeof import('onnxruntime-node');
-type Handler<M extends EngineMethod> = (params: ParamsOf<M>, signal: AbortSignal) => Promise<ResultOf<M>>;
+type Handler<M extends EngineMethod> = (params: ParamsOf<M>, signal: AbortSignal, emit: (event: EventOf<M>) => void) => Promise<ResultOf<M>>;
 
 /** The bundle lives in <extensionRoot>/dist; the models beside it in <extensionRoot>/models. */
 const modelsDir = process.env.MEGACONTEXT_MODELS_DIR || join(__dirname, '..', 'models');
+/** The extension's storage folder for this workspace (its `storageUri`); unset: nothing is persisted. */
+const storeDir = process.env.MEGACONTEXT_STORE_DIR || undefined;
+/** Execution providers in the order the user's settings give them. */
+const envProviders = process.env.MEGACONTEXT_PROVIDERS?.split(',').filter(Boolean);
+const NOTES_ID = 'notes:memory';
+const MAX_EXPAND_LINES = 2000;
 
 let ort: Ort | undefined;
 function loadOrt(): Ort {
@@ -37,10 +48,40 @@ async function loadModels(providers: string[] | undefined): Promise<ModelState> 
   // Required lazily: the module imports onnxruntime-node at its top.
   const { loadModels: load, DEFAULT_PROVIDERS } = require('./onnxRuntime') as OnnxRuntimeModule;
   try {
-    return { loaded: await load(modelsDir, { providers: providers?.length ? providers : DEFAULT_PROVIDERS }) };
+    const order = providers?.length ? providers : envProviders?.length ? envProviders : DEFAULT_PROVIDERS;
+    return { loaded: await load(modelsDir, { providers: order }) };
   } catch (err) {
     return { error: errorMessage(err) };
   }
+}
+
+let session: Promise<MemorySession> | undefined;
+
+/** The memory tree, opened from the store on first use. Throws a clear error when the models did not load. */
+async function memory(): Promise<MemorySession> {
+  session ??= (async () => {
+    models ??= loadModels(undefined);
+    const state = await models;
+    if (!('loaded' in state)) throw new Error(`the MegaContext models did not load, so nothing can be indexed or focused: ${state.error}`);
+    return MemorySession.open(state.loaded as ModelRuntime, storeDir);
+  })();
+  session.catch(() => { session = undefined; });
+  return session;
+}
+
+/** Changes to the tree run one at a time; focus and reads may run beside them. */
+let writes: Promise<unknown> = Promise.resolve();
+function exclusive<T>(work: () => Promise<T>): Promise<T> {
+  const next = writes.then(work, work);
+  writes = next.catch(() => undefined);
+  return next;
+}
+
+class BadRequest extends Error {}
+
+function requireString(value: unknown, name: string): string {
+  if (typeof value !== 'string' || value.trim() === '') throw new BadRequest(`${name} must be a non-empty string`);
+  return value;
 }
 
 const handlers: { [M in EngineMethod]: Handler<M> } = {
@@ -64,6 +105,97 @@ const handlers: { [M in EngineMethod]: Handler<M> } = {
       info.modelsError = state.error;
     }
     return info;
+  },
+
+  async index(params, signal, emit) {
+    if (!Array.isArray(params.roots)) throw new BadRequest('roots must be an array of folder paths');
+    const m = await memory();
+    return exclusive(() => indexWorkspace(m, params, signal, emit));
+  },
+
+  async updateFiles(params, signal) {
+    const m = await memory();
+    return exclusive(() => updateFiles(m, params, signal));
+  },
+
+  async focus(params) {
+    requireString(params.query, 'query');
+    if (!Number.isInteger(params.budget) || params.budget < 1) throw new BadRequest('budget must be a positive integer');
+    return runFocus(await memory(), params);
+  },
+
+  async appendChat(params) {
+    requireString(params.session, 'session');
+    requireString(params.text, 'text');
+    const m = await memory();
+    const doc = await exclusive(() => m.append(chatDocId(params.session), 'chat', params.text));
+    return { docId: doc.id, tokens: doc.tokenCount };
+  },
+
+  async remember(params) {
+    const note = requireString(params.note, 'note').trim();
+    const m = await memory();
+    const doc = await exclusive(() => m.append(NOTES_ID, 'notes', `- ${note.replace(/\n/g, '\n  ')}\n`));
+    return { docId: doc.id, tokens: doc.tokenCount };
+  },
+
+  async expand(params) {
+    requireString(params.path, 'path');
+    const m = await memory();
+    const doc = m.tree.documents.get(params.path);
+    if (!doc) throw new BadRequest(`${params.path} is not in MegaContext's memory (only indexed workspace files, chat and notes can be expanded)`);
+    const total = doc.lines.length;
+    if (!Number.isInteger(params.startLine) || !Number.isInteger(params.endLine) || params.startLine < 1 || params.endLine < params.startLine) {
+      throw new BadRequest('startLine and endLine must be integers with 1 ≤ startLine ≤ endLine');
+    }
+    if (params.startLine > total) throw new BadRequest(`${m.displayPath(doc)} has ${total} lines; startLine ${params.startLine} is past its end`);
+    const endLine = Math.min(params.endLine, total, params.startLine + MAX_EXPAND_LINES - 1);
+    const from = doc.lines[params.startLine - 1];
+    const to = endLine < total ? doc.lines[endLine] : doc.text.length;
+    return { path: doc.id, startLine: params.startLine, endLine, text: doc.text.slice(from, to), totalLines: total };
+  },
+
+  async clearChat() {
+    const m = await memory();
+    return exclusive(async () => {
+      let removed = 0;
+      for (const d of [...m.tree.documents.values()]) if (d.kind === 'chat' && m.tree.remove(d.id)) removed++;
+      if (removed > 0) m.changed();
+      return { removed };
+    });
+  },
+
+  async status() {
+    let m: MemorySession | undefined;
+    let degradedReason: string | undefined;
+    try {
+      m = await memory();
+    } catch (err) {
+      degradedReason = errorMessage(err);
+    }
+    const docs = m ? [...m.tree.documents.values()] : [];
+    const info = m?.runtime.info();
+    return {
+      documents: docs.length,
+      files: docs.filter((d) => d.kind === 'file').length,
+      chatDocuments: docs.filter((d) => d.kind === 'chat').length,
+      notesDocuments: docs.filter((d) => d.kind === 'notes').length,
+      tokens: m?.tree.totalTokens() ?? 0,
+      storeDir: storeDir ?? null,
+      storeBytes: m ? await m.storeBytes() : 0,
+      store: m?.store ?? 'not opened',
+      executionProvider: info?.executionProvider ?? 'none',
+      modelId: info?.modelId ?? null,
+      degraded: !m,
+      ...(degradedReason ? { degradedReason } : {}),
+      blocksGisted: m?.tree.counters.blocksGisted ?? 0,
+      blocksReused: m?.tree.counters.blocksReused ?? 0,
+    };
+  },
+
+  async flush() {
+    const m = await memory();
+    return { bytes: await exclusive(() => m.flush()) };
   },
 };
 
@@ -97,11 +229,12 @@ async function handle(raw: unknown): Promise<void> {
   running.set(id, controller);
   try {
     const handler = handlers[method] as Handler<EngineMethod>;
-    const result = await handler(message.params, controller.signal);
+    const emit = (event: unknown) => { if (!controller.signal.aborted) send({ kind: 'event', id, event }); };
+    const result = await handler(message.params, controller.signal, emit);
     if (controller.signal.aborted) fail('cancelled', new Error(`${method} cancelled`));
     else send({ kind: 'response', id, result });
   } catch (err) {
-    fail(controller.signal.aborted ? 'cancelled' : 'failed', err);
+    fail(controller.signal.aborted ? 'cancelled' : err instanceof BadRequest ? 'badRequest' : 'failed', err);
   } finally {
     running.delete(id);
   }
@@ -115,6 +248,8 @@ process.on('message', (raw) => { void handle(raw); });
 // The parent went away (editor closed, extension host crashed): do not linger.
 process.on('disconnect', () => {
   void (async () => {
+    const open = await session?.catch(() => undefined);
+    await open?.flush().catch(() => undefined);
     const state = await models?.catch(() => undefined);
     if (state && 'loaded' in state) await state.loaded.dispose().catch(() => undefined);
     process.exit(0);

@@ -1,4 +1,6 @@
-// The extension ↔ engine-host boundary: one typed request/response protocol over Node's IPC channel.
+import type { FocusSnapshot } from '../webview/protocol';
+// The extension ↔ engine-host boundary: one typed request/response protocol over Node's IPC channel,
+// with progress events tied to a request id.
 // Add a method by adding one entry to `EngineMethods`; the client, the host dispatcher and the
 // tests all derive their types from that map, so a method cannot be half-declared.
 
@@ -30,14 +32,182 @@ export interface RuntimeInfoParams {
   providers?: string[];
 }
 
-/** Method name → params and result. Extend here (`index`, `focus`, ...). */
+/** A file of the workspace that indexing left out, and why (discovery's SkipReason). */
+export interface SkippedFile {
+  path: string;
+  reason: string;
+  detail?: string;
+}
+
+export interface IndexParams {
+  /** Absolute paths of the workspace folders. */
+  roots: string[];
+  /** Globs relative to a root; when given, only matching files are indexed. */
+  include?: string[];
+  /** Globs relative to a root, added to discovery's defaults (and `files.exclude`). */
+  exclude?: string[];
+  maxFileBytes?: number;
+  /** Drop every file document first, so every gist is recomputed. */
+  rebuild?: boolean;
+}
+
+export interface IndexResult {
+  files: number;
+  tokens: number;
+  added: number;
+  updated: number;
+  unchanged: number;
+  removed: number;
+  skipped: SkippedFile[];
+  /** Files kept with secrets redacted before tokenization. */
+  redacted: string[];
+  ms: number;
+}
+
+/** Streamed while `index` runs (an `event` message tied to the request id). */
+export interface IndexProgress {
+  documents: number;
+  totalDocuments: number;
+  tokens: number;
+}
+
+export interface UpdateFilesParams extends IndexParams {
+  /** Files created or changed on disk, or open editors (with their unsaved `text`). */
+  changed: { path: string; text?: string }[];
+  deleted: string[];
+}
+
+export interface UpdateFilesResult {
+  updated: number;
+  removed: number;
+  /** True when a new file made the host re-walk the roots. */
+  rewalked: boolean;
+}
+
+/** A line range (1-based, inclusive) of a file held at LOD0. */
+export interface LineHold {
+  path: string;
+  startLine: number;
+  endLine: number;
+}
+
+/** Allocator parameters the extension may override (src/core/focus.ts FocusSettings). */
+export interface FocusSettingsParams {
+  tauExpand?: number;
+  tauCollapse?: number;
+  nDiff?: number;
+  cooldown?: number;
+  gate?: number;
+  shift?: [number, number, number] | null;
+  sharpen?: number;
+}
+
+export interface FocusParams {
+  query: string;
+  budget: number;
+  /** Pinned line ranges, held at LOD0. */
+  holds?: LineHold[];
+  /** The chat session whose most recent tokens are held at LOD0. */
+  chatSession?: string;
+  settings?: FocusSettingsParams;
+}
+
+/** One entry of the working context, as the extension sees it. */
+export interface EntrySummary {
+  /** Absolute path for files, `chat:<session>` / `notes:<name>` for memory documents. */
+  path: string;
+  /** Path as rendered in the prompt (workspace-relative for files). */
+  display: string;
+  kind: 'file' | 'chat' | 'notes';
+  /** 0 exact, 1 block gist, 2 group gist, 3 document root. */
+  lod: number;
+  start: number;
+  end: number;
+  charStart: number;
+  charEnd: number;
+  /** 1-based, inclusive. */
+  startLine: number;
+  endLine: number;
+  held: boolean;
+}
+
+export interface FocusResult {
+  query: string;
+  budget: number;
+  prompt: string;
+  tokens: number;
+  entries: EntrySummary[];
+  /** Entries per LOD (index = lod). */
+  composition: { lod: number; entries: number }[];
+  /** Prompt tokens that are exact (LOD0) text; the rest are gists, headers and markers. */
+  exactTokens: number;
+  documents: number;
+  telemetry: Record<string, number>;
+  timings: Record<string, number>;
+  /** What the focus viewer draws (built in the host, where the tree is). */
+  snapshot: FocusSnapshot;
+}
+
+export interface AppendResult {
+  docId: string;
+  tokens: number;
+}
+
+export interface ExpandParams {
+  /** Absolute path of an indexed file, or a memory document id (`chat:…`, `notes:…`). */
+  path: string;
+  startLine: number;
+  endLine: number;
+}
+
+export interface ExpandResult {
+  path: string;
+  startLine: number;
+  endLine: number;
+  /** Exact text (secrets redacted, as indexed). */
+  text: string;
+  totalLines: number;
+}
+
+export interface EngineStatus {
+  documents: number;
+  files: number;
+  chatDocuments: number;
+  notesDocuments: number;
+  tokens: number;
+  storeDir: string | null;
+  storeBytes: number;
+  /** How the tree was opened: 'new', 'loaded N documents', 'rebuilt (reason)', or 'not opened'. */
+  store: string;
+  executionProvider: string;
+  modelId: string | null;
+  /** True when the models did not load: nothing can be indexed or focused. */
+  degraded: boolean;
+  degradedReason?: string;
+  /** Blocks gisted by the models since this host started (0 after a warm start that changed nothing). */
+  blocksGisted: number;
+  blocksReused: number;
+}
+
+/** Method name → params, result and (optionally) the events it streams. */
 export interface EngineMethods {
   runtimeInfo: { params: RuntimeInfoParams; result: RuntimeInfo };
+  index: { params: IndexParams; result: IndexResult; event: IndexProgress };
+  updateFiles: { params: UpdateFilesParams; result: UpdateFilesResult };
+  focus: { params: FocusParams; result: FocusResult };
+  appendChat: { params: { session: string; text: string }; result: AppendResult };
+  remember: { params: { note: string }; result: AppendResult };
+  expand: { params: ExpandParams; result: ExpandResult };
+  clearChat: { params: Record<string, never>; result: { removed: number } };
+  status: { params: Record<string, never>; result: EngineStatus };
+  /** Writes the tree to the store now (otherwise it is written shortly after each change). */
+  flush: { params: Record<string, never>; result: { bytes: number } };
 }
 
 export type EngineMethod = keyof EngineMethods;
 export type ParamsOf<M extends EngineMethod> = EngineMethods[M]['params'];
 export type ResultOf<M extends EngineMethod> = EngineMethods[M]['result'];
+export type EventOf<M extends EngineMethod> = EngineMethods[M] extends { event: infer E } ? E : never;
 
 /** extension → host */
 export interface EngineRequest<M extends EngineMethod = EngineMethod> {
@@ -71,10 +241,20 @@ export interface EngineReady {
   pid: number;
 }
 
-export type ToHost = EngineRequest | EngineCancel;
-export type FromHost = EngineResponse | EngineReady;
+/** host → extension: progress of the running request `id` (for example `index`'s IndexProgress). */
+export interface EngineEvent {
+  kind: 'event';
+  id: number;
+  event: unknown;
+}
 
-const methods: { [M in EngineMethod]: true } = { runtimeInfo: true };
+export type ToHost = EngineRequest | EngineCancel;
+export type FromHost = EngineResponse | EngineReady | EngineEvent;
+
+const methods: { [M in EngineMethod]: true } = {
+  runtimeInfo: true, index: true, updateFiles: true, focus: true, appendChat: true, remember: true,
+  expand: true, clearChat: true, status: true, flush: true,
+};
 
 export function isEngineMethod(name: unknown): name is EngineMethod {
   return typeof name === 'string' && Object.prototype.hasOwnProperty.call(methods, name);
@@ -97,6 +277,7 @@ export function parseFromHost(message: unknown): FromHost | undefined {
   if (typeof message !== 'object' || message === null) return undefined;
   const m = message as Record<string, unknown>;
   if (m.kind === 'ready' && typeof m.pid === 'number') return { kind: 'ready', pid: m.pid };
+  if (m.kind === 'event' && typeof m.id === 'number') return { kind: 'event', id: m.id, event: m.event };
   if (m.kind !== 'response' || typeof m.id !== 'number') return undefined;
   if ('error' in m) {
     const e = m.error as Record<string, unknown> | null;

@@ -8,6 +8,7 @@ import { main } from '../../src/cli/main';
 import { lodStrip } from '../../src/cli/strip';
 import { syntheticSource, treeOf } from './support/corpus';
 import { topEntries } from '../../src/core/focus';
+import { checkFocusJson, type FocusJson } from './support/jsonInvariants';
 
 function capture(): Writable & { text: () => string } {
   const chunks: string[] = [];
@@ -56,4 +57,34 @@ test('the LOD strip shows the finest LOD per cell', async () => {
   const entries = topEntries(doc);
   assert.equal(lodStrip(entries, 10), '░'.repeat(10));
   assert.equal(lodStrip([{ ...entries[0], lod: 3, start: 0, end: doc.tokenCount }], 4), '····');
+});
+
+test('focus --json on a real folder: one object per query, every invariant holds, the store is reused', async () => {
+  const folder = '/usr/lib/python3.11/json';
+  const store = join(tmp, 'store');
+  const queries = join(tmp, 'qs.jsonl');
+  writeFileSync(queries, [
+    JSON.stringify({ id: 'decode', query: 'Decode a JSON document from a string beginning with a JSON document and return a 2-tuple' }),
+    JSON.stringify({ id: 'encode', query: 'Return a JSON string representation of a Python data structure' }),
+  ].join('\n') + '\n');
+  const first = await run(['focus', folder, '--queries', queries, '--budget', '2048', '--store', store, '--json']);
+  assert.equal(first.code, 0, first.err);
+  const lines = first.out.trim().split('\n');
+  assert.equal(lines.length, 2);
+  for (const line of lines) {
+    const j = JSON.parse(line) as FocusJson;
+    assert.deepEqual(checkFocusJson(j), []);
+    assert.ok(j.entries.some((e) => e.lod === 0), 'something is shown exactly');
+    assert.ok(j.documents.every((d) => d.path.startsWith(folder + '/')), 'paths are absolute');
+    for (const k of ['iterations', 'expands', 'collapses', 'swapRate', 'budgetUtilisation']) assert.equal(typeof j.telemetry[k], 'number', k);
+    for (const k of ['scoreMs', 'allocateMs', 'renderMs', 'totalMs']) assert.equal(typeof j.timings[k], 'number', k);
+  }
+  const second = await run(['index', folder, '--store', store]);
+  assert.equal(second.code, 0, second.err);
+  assert.match(second.out, /\(0 new, 0 changed, \d+ unchanged, 0 removed\)/);
+  const noPrompt = await run(['focus', folder, '--query', 'scanner', '--store', store, '--json', '--no-prompt']);
+  assert.equal((JSON.parse(noPrompt.out) as FocusJson).prompt, undefined);
+  const tiny = await run(['focus', folder, '--query', 'x', '--store', store, '--budget', '20']);
+  assert.equal(tiny.code, 1);
+  assert.match(tiny.err.trim(), /^megacontext: error: budget 20 is too small: listing every document as one line already needs \d+ tokens$/);
 });

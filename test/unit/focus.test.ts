@@ -150,6 +150,8 @@ test('incremental cost bookkeeping matches a full re-costing after any sequence 
       }
       let x = seed + 1;
       await alloc.run(async (entries) => Float32Array.from(entries, () => ((x = (x * 16807) % 2147483647) / 2147483647) * 2 - 1));
+      // Legality of every action taken: only nodes above LOD0 expand, only into a parent above LOD0 do groups collapse.
+      for (const a of alloc.actions) assert.ok(a.lod >= 1 && a.lod <= 3, `${a.kind} of LOD${a.lod}`);
       const full = costModel.preamble + alloc.state.reduce((n, es) => n + costModel.documentCost(es), 0);
       assert.equal(alloc.usedTokens, full);
       assert.ok(alloc.usedTokens <= budget);

@@ -9,9 +9,10 @@
 //   MEGACONTEXT_CHROMIUM      the browser to drive (default /usr/bin/chromium).
 //   MEGACONTEXT_TEST_TIMEOUT  seconds to wait for the suite's exit code (default 180).
 //   MEGACONTEXT_KEEP_TEMP=1   keep the temporary user-data/extensions folders and logs for inspection.
+//   MEGACONTEXT_SCREENSHOT    write a screenshot of the workbench to this path when the suite ends.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, createWriteStream } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -23,6 +24,8 @@ const repoRoot = resolve(__dirname, '..', '..', '..');
 const cacheDir = join(repoRoot, '.vscode-test');
 const extensionTestsPath = join(repoRoot, 'out', 'test', 'vscode', 'suite', 'index.js');
 const workspaceDir = join(repoRoot, 'test', 'fixtures', 'workspace');
+/** A test-only extension that registers a fake connected chat model (see its extension.js). */
+const fakeModelExtension = join(repoRoot, 'test', 'vscode', 'fake-model-extension');
 const chromiumPath = process.env.MEGACONTEXT_CHROMIUM || '/usr/bin/chromium';
 const timeoutMs = Number(process.env.MEGACONTEXT_TEST_TIMEOUT || 180) * 1000;
 
@@ -189,6 +192,10 @@ async function main(): Promise<number> {
   const testLog = join(temp, 'suite.log');
   mkdirSync(userDataDir);
   mkdirSync(extensionsDir);
+  // The web workbench keeps one extensionDevelopmentPath from the payload (it is read into a Map), so
+  // the test-only extension is installed instead: copied into the extensions folder before start.
+  const fakeManifest = JSON.parse(readFileSync(join(fakeModelExtension, 'package.json'), 'utf8')) as { publisher: string; name: string; version: string };
+  cpSync(fakeModelExtension, join(extensionsDir, `${fakeManifest.publisher}.${fakeManifest.name}-${fakeManifest.version}`), { recursive: true });
   // Settings that keep the workbench quiet and deterministic.
   mkdirSync(join(userDataDir, 'User'), { recursive: true });
   writeFileSync(join(userDataDir, 'User', 'settings.json'), JSON.stringify({
@@ -197,6 +204,8 @@ async function main(): Promise<number> {
     'extensions.autoCheckUpdates': false,
     'extensions.autoUpdate': false,
     'update.mode': 'none',
+    // Index well after the activation tests have looked at the untouched state.
+    'megacontext.indexDelaySeconds': 20,
   }, null, 2));
 
   let server: ChildProcess | undefined;
@@ -290,6 +299,7 @@ async function main(): Promise<number> {
       return 1;
     }
     log(`suite exited with code ${code} after ${seconds(suiteStarted)}`);
+    if (process.env.MEGACONTEXT_SCREENSHOT) await page.screenshot({ path: process.env.MEGACONTEXT_SCREENSHOT }).catch(() => undefined);
     if (code !== 0) await dumpServerLog(join(temp, 'code-server.log'));
     return code;
   } finally {

@@ -6,7 +6,7 @@
 //
 // Environment: MEGACONTEXT_VSCODE_VERSION (default 'stable'), MEGACONTEXT_VSCODE_EXECUTABLE (use an
 // installed VS Code instead of downloading one).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runTests } from '@vscode/test-electron';
@@ -14,11 +14,15 @@ import { runTests } from '@vscode/test-electron';
 async function main(): Promise<number> {
   const repoRoot = resolve(__dirname, '..', '..', '..');
   const temp = mkdtempSync(join(tmpdir(), 'megacontext-electron-'));
+  // Same settings as the code-server runner: index well after the activation tests ran.
+  mkdirSync(join(temp, 'user-data', 'User'), { recursive: true });
+  writeFileSync(join(temp, 'user-data', 'User', 'settings.json'), JSON.stringify({ 'megacontext.indexDelaySeconds': 20 }));
   try {
     await runTests({
       version: process.env.MEGACONTEXT_VSCODE_VERSION || 'stable',
       vscodeExecutablePath: process.env.MEGACONTEXT_VSCODE_EXECUTABLE || undefined,
-      extensionDevelopmentPath: repoRoot,
+      // The extension under test and a test-only one that registers a fake connected chat model.
+      extensionDevelopmentPath: [repoRoot, join(repoRoot, 'test', 'vscode', 'fake-model-extension')],
       extensionTestsPath: join(repoRoot, 'out', 'test', 'vscode', 'suite', 'index.js'),
       launchArgs: [
         join(repoRoot, 'test', 'fixtures', 'workspace'),

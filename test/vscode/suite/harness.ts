@@ -13,6 +13,12 @@ interface TestCase {
 }
 
 const cases: TestCase[] = [];
+const finishers: (() => unknown)[] = [];
+
+/** Registers cleanup that runs after every test, pass or fail. */
+export function onFinish(fn: () => unknown): void {
+  finishers.push(fn);
+}
 let currentFile = '';
 
 /** Registers a test; it runs after every earlier-registered test, in file order (see index.ts). */
@@ -57,6 +63,9 @@ export async function runAll(): Promise<{ passed: number; failed: number }> {
       const detail = err instanceof Error ? (err.stack ?? err.message) : inspect(err);
       report(detail.split('\n').map((l) => `      ${l}`).join('\n'));
     }
+  }
+  for (const fn of finishers) {
+    try { await fn(); } catch (err) { report(`  cleanup failed: ${err instanceof Error ? err.message : String(err)}`); }
   }
   return { passed, failed };
 }

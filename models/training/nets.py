@@ -1,0 +1,217 @@
+"""GistNet (LOD1, LOD2) and LensNet definitions, shared by training, export and reference output.
+
+Everything here is plain PyTorch ops that export to ONNX opset 17 and run in onnxruntime-node.
+"""
+import math
+import os
+import random
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+D = 128
+VOCAB_BUCKETS = 16384
+BLOCK_TOKENS = 32
+GROUP_BLOCKS = 32
+
+
+def seed_everything(seed):
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.set_num_threads(int(os.environ.get("GIST_THREADS", "1")))
+    try:
+        torch.use_deterministic_algorithms(True)
+    except Exception:  # pragma: no cover
+        pass
+
+
+def l2norm(x):
+    return x / torch.sqrt((x * x).sum(-1, keepdim=True) + 1e-12)
+
+
+class Attention(nn.Module):
+    """Multi-head attention of x [B,L,d] over ctx [B,S,d] with key mask [B,S] (1 valid, 0 pad)."""
+
+    def __init__(self, d=D, heads=4):
+        super().__init__()
+        self.h, self.dh = heads, d // heads
+        self.q = nn.Linear(d, d)
+        self.k = nn.Linear(d, d)
+        self.v = nn.Linear(d, d)
+        self.o = nn.Linear(d, d)
+
+    def forward(self, x, ctx, ctx_mask):
+        b = x.shape[0]
+        q = self.q(x).reshape(b, -1, self.h, self.dh).transpose(1, 2)
+        k = self.k(ctx).reshape(b, -1, self.h, self.dh).transpose(1, 2)
+        v = self.v(ctx).reshape(b, -1, self.h, self.dh).transpose(1, 2)
+        att = torch.matmul(q, k.transpose(2, 3)) * (1.0 / math.sqrt(self.dh))
+        att = att + ((ctx_mask - 1.0) * 1.0e4).unsqueeze(1).unsqueeze(2)
+        att = torch.softmax(att, dim=-1)
+        out = torch.matmul(att, v).transpose(1, 2).reshape(b, -1, self.h * self.dh)
+        return self.o(out)
+
+
+class Block(nn.Module):
+    """Pre-LN transformer layer; cross=True attends to a second sequence instead of itself."""
+
+    def __init__(self, d=D, heads=4, ff=256):
+        super().__init__()
+        self.ln1 = nn.LayerNorm(d)
+        self.ln_ctx = nn.LayerNorm(d)
+        self.att = Attention(d, heads)
+        self.ln2 = nn.LayerNorm(d)
+        self.ff = nn.Sequential(nn.Linear(d, ff), nn.GELU(), nn.Linear(ff, d))
+
+    def forward(self, x, mask, ctx=None, ctx_mask=None):
+        h = self.ln1(x)
+        if ctx is None:
+            x = x + self.att(h, h, mask)
+        else:
+            x = x + self.att(h, self.ln_ctx(ctx), ctx_mask)
+        return x + self.ff(self.ln2(x))
+
+
+class AttnPool(nn.Module):
+    """Attention pooling with a learned query; the pooling weights are the salience."""
+
+    def __init__(self, d=D):
+        super().__init__()
+        self.ln = nn.LayerNorm(d)
+        self.key = nn.Linear(d, d)
+        self.val = nn.Linear(d, d)
+        self.query = nn.Parameter(torch.randn(d) * 0.02)
+        self.out = nn.Linear(d, d)
+
+    def forward(self, h, mask):
+        h = self.ln(h)
+        logits = torch.matmul(self.key(h), self.query) * (1.0 / math.sqrt(D)) + (mask - 1.0) * 1.0e4
+        w = torch.softmax(logits, dim=-1) * mask
+        w = w / (w.sum(-1, keepdim=True) + 1e-9)
+        pooled = torch.matmul(w.unsqueeze(1), self.val(h)).squeeze(1)
+        return self.out(pooled), w
+
+
+class GistEncoder(nn.Module):
+    """Shared trunk: positional embedding + transformer layers + attention pooling."""
+
+    def __init__(self, layers, d=D, length=32):
+        super().__init__()
+        self.pos = nn.Parameter(torch.randn(length, d) * 0.02)
+        self.layers = nn.ModuleList([Block(d) for _ in range(layers)])
+        self.pool = AttnPool(d)
+
+    def encode(self, x, mask):
+        x = x + self.pos
+        for layer in self.layers:
+            x = layer(x, mask)
+        raw, w = self.pool(x, mask)
+        return raw, w
+
+
+class GistLOD1(GistEncoder):
+    """tokens int64 [B,32] (raw o200k ids), mask float [B,32] -> gist [B,128] (L2), salience [B,32]."""
+
+    def __init__(self, emb=64, layers=2):
+        super().__init__(layers)
+        self.emb = nn.Embedding(VOCAB_BUCKETS, emb)
+        nn.init.normal_(self.emb.weight, std=0.1)
+        self.proj = nn.Linear(emb, D)
+
+    def forward_raw(self, tokens, mask):
+        ids = torch.remainder(tokens, VOCAB_BUCKETS)
+        return self.encode(self.proj(self.emb(ids)), mask)
+
+    def forward(self, tokens, mask):
+        raw, w = self.forward_raw(tokens, mask)
+        return l2norm(raw), w
+
+
+class GistLOD2(GistEncoder):
+    """children float [B,32,128] (LOD1 gists), mask [B,32] -> gist [B,128] (L2), salience [B,32]."""
+
+    def __init__(self, layers=1):
+        super().__init__(layers)
+        self.proj = nn.Linear(D, D)
+
+    def forward_raw(self, children, mask):
+        return self.encode(self.proj(children), mask)
+
+    def forward(self, children, mask):
+        raw, w = self.forward_raw(children, mask)
+        return l2norm(raw), w
+
+
+class LensNet(nn.Module):
+    """entries [B,N,F], entry_mask [B,N], tail [B,T,128], tail_mask [B,T] -> scores [B,N] in (-1,1).
+
+    Entries are projected F->128; the tail attends to the entries and the entries attend to the
+    updated tail (non-causal dual cross-attention), then a scalar tanh head. There is no
+    entry-to-entry self-attention: its cost grows with the square of the working context (tens of
+    thousands of entries on a large tree), and neighbourhood evidence arrives as features instead.
+    """
+
+    def __init__(self, features):
+        super().__init__()
+        self.features = features
+        self.inp = nn.Sequential(nn.Linear(features, D), nn.GELU(), nn.Linear(D, D))
+        self.tail_in = nn.Linear(D, D)
+        self.tail_to_entries = Block(D)
+        self.entries_to_tail = Block(D)
+        self.head = nn.Sequential(nn.LayerNorm(D), nn.Linear(D, 64), nn.GELU(), nn.Linear(64, 1))
+
+    def forward_logits(self, entries, entry_mask, tail, tail_mask):
+        e = self.inp(entries)
+        t = self.tail_in(tail)
+        t = self.tail_to_entries(t, tail_mask, e, entry_mask)
+        e = self.entries_to_tail(e, entry_mask, t, tail_mask)
+        return self.head(e).squeeze(-1)
+
+    def forward(self, entries, entry_mask, tail, tail_mask):
+        return torch.tanh(self.forward_logits(entries, entry_mask, tail, tail_mask)) * entry_mask
+
+
+def count_params(m):
+    return int(sum(p.numel() for p in m.parameters()))
+
+
+def export_onnx(model, args, path, input_names, output_names, dynamic_axes):
+    model.eval()
+    with torch.no_grad():
+        torch.onnx.export(model, args, path, input_names=input_names, output_names=output_names,
+                          dynamic_axes=dynamic_axes, opset_version=17, do_constant_folding=True)
+    import onnx
+    onnx.checker.check_model(onnx.load(path))
+
+
+def export_lod1(model, path):
+    tokens = torch.zeros(2, BLOCK_TOKENS, dtype=torch.int64)
+    mask = torch.ones(2, BLOCK_TOKENS)
+    export_onnx(model, (tokens, mask), path, ['tokens', 'mask'], ['gist', 'salience'],
+                {'tokens': {0: 'B'}, 'mask': {0: 'B'}, 'gist': {0: 'B'}, 'salience': {0: 'B'}})
+
+
+def export_lod2(model, path):
+    children = torch.zeros(2, GROUP_BLOCKS, D)
+    mask = torch.ones(2, GROUP_BLOCKS)
+    export_onnx(model, (children, mask), path, ['children', 'mask'], ['gist', 'salience'],
+                {'children': {0: 'B'}, 'mask': {0: 'B'}, 'gist': {0: 'B'}, 'salience': {0: 'B'}})
+
+
+def export_lens(model, path):
+    f = model.features
+    args = (torch.zeros(1, 3, f), torch.ones(1, 3), torch.zeros(1, 2, D), torch.ones(1, 2))
+    export_onnx(model, args, path, ['entries', 'entry_mask', 'tail', 'tail_mask'], ['scores'],
+                {'entries': {0: 'B', 1: 'N'}, 'entry_mask': {0: 'B', 1: 'N'},
+                 'tail': {0: 'B', 1: 'T'}, 'tail_mask': {0: 'B', 1: 'T'}, 'scores': {0: 'B', 1: 'N'}})
+
+
+def lr_shape(step, total, warmup_frac=0.08):
+    """Linear warm-up then cosine decay to 5%, as a multiplier of the base learning rate."""
+    warm = max(1, int(total * warmup_frac))
+    if step < warm:
+        return (step + 1) / warm
+    t = (step - warm) / max(1, total - warm)
+    return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, t)))

@@ -1,0 +1,96 @@
+// `npm run train` — the model-training recipe (see models/README.md and models/training/).
+//
+//   npm run train                      full recipe; writes models/*.onnx, models.json, reference.json
+//   npm run train -- --smoke           tiny run (< ~1 min) into models/training/.data/smoke-models/
+//   npm run train -- --reuse-gist      skip steps 1-2 when the GistNet ONNX + state already exist
+//   npm run train -- --fake-lens       full run, but LensNet from SYNTHETIC data (until lens-data.ts exists)
+//
+// Steps: (1) GistNet dataset (node), (2) GistNet training + export (python), (3) LensNet dataset
+// (node out/models/training/lens-data.js), (4) LensNet training + export, (5) models.json +
+// reference.json, (6) parity: onnxruntime-node vs the PyTorch reference (max abs diff <= 1e-4).
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+process.chdir(root);
+const argv = process.argv.slice(2);
+const smoke = argv.includes('--smoke');
+const reuseGist = argv.includes('--reuse-gist');
+const fakeLens = argv.includes('--fake-lens');
+const PY = '/usr/bin/python3';
+const T = 'models/training';
+const dataDir = `${T}/.data`;
+const outDir = smoke ? `${dataDir}/smoke-models` : 'models';
+const stateDir = smoke ? `${dataDir}/smoke-models/.state` : `${dataDir}/state`;
+const gistData = `${dataDir}/${smoke ? 'gist-smoke' : 'gist'}`;
+const lensData = `${dataDir}/${smoke ? 'lens-smoke' : 'lens'}`;
+mkdirSync(stateDir, { recursive: true });
+
+function die(msg) {
+  console.error(`train: ERROR: ${msg}`);
+  process.exit(1);
+}
+function run(cmd, args, env = {}) {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', env: { ...process.env, PYTHONHASHSEED: '0', ...env } });
+  if (r.error) die(`${cmd} ${args.join(' ')}: ${r.error.message}`);
+  if (r.status !== 0) die(`${cmd} ${args.join(' ')} exited with ${r.status}`);
+}
+const timings = [];
+function step(name, fn) {
+  const t = Date.now();
+  console.log(`\n=== ${name}`);
+  fn();
+  const s = (Date.now() - t) / 1000;
+  timings.push([name, s]);
+  console.log(`=== ${name}: ${s.toFixed(1)} s`);
+}
+
+const t0 = Date.now();
+const probe = spawnSync(PY, ['-c', 'import torch, onnx, numpy'], { stdio: 'ignore' });
+if (probe.error || probe.status !== 0) {
+  die(`${PY} lacks torch/onnx/numpy: install Debian's python3-torch python3-onnx python3-numpy libopenblas0-pthread`);
+}
+console.log(`train: ${smoke ? 'SMOKE run' : 'full run'} -> ${outDir}`);
+const smokeArg = smoke ? ['--smoke'] : [];
+
+const haveGist = ['gistnet-lod1.onnx', 'gistnet-lod2.onnx'].every((f) => existsSync(join(outDir, f)))
+  && ['lod1.pt', 'lod2.pt', 'gist-metrics.json'].every((f) => existsSync(join(stateDir, f)));
+if (reuseGist && haveGist) {
+  console.log('train: --reuse-gist: keeping the existing GistNet ONNX files and state (steps 1-2 skipped)');
+} else {
+  if (reuseGist) console.log('train: --reuse-gist given but no GistNet state found; training it');
+  step('1 GistNet dataset (node models/training/gist-data.mjs)', () =>
+    run('node', [`${T}/gist-data.mjs`, '--out', gistData, ...smokeArg]));
+  step('2 GistNet training + ONNX export', () =>
+    run(PY, [`${T}/train_gistnet.py`, '--data', gistData, '--out', outDir, '--state', stateDir, ...smokeArg]));
+}
+
+let synthetic = false;
+step('3 LensNet dataset', () => {
+  const builder = 'out/models/training/lens-data.js';
+  if (existsSync(builder)) {
+    run('node', [builder, '--models', outDir, '--gist-data', gistData, '--out', lensData, ...smokeArg]);
+  } else if (smoke || fakeLens) {
+    synthetic = true;
+    console.log('!'.repeat(100));
+    console.log(`!!! ${builder} not found (run \`npm run build\` once models/training/lens-data.ts exists).`);
+    console.log('!!! FALLING BACK TO SYNTHETIC LensNet DATA (fake_lens_data.py): the LensNet trained here is NOT a product model.');
+    console.log('!'.repeat(100));
+    run(PY, [`${T}/fake_lens_data.py`, '--out', lensData, ...(smoke ? ['--examples', '24', '--max-n', '48'] : ['--examples', '160', '--max-n', '200'])]);
+  } else {
+    die(`${builder} not found: write models/training/lens-data.ts and run \`npm run build\` (or pass --fake-lens to train LensNet on SYNTHETIC data)`);
+  }
+});
+step('4 LensNet training + ONNX export', () =>
+  run(PY, [`${T}/train_lensnet.py`, '--data', lensData, '--out', outDir, '--state', stateDir, ...smokeArg]));
+step('5 models.json + reference.json', () =>
+  run(PY, [`${T}/make_reference.py`, '--out', outDir, '--state', stateDir]));
+step('6 parity (onnxruntime-node vs PyTorch reference)', () => run('node', [`${T}/parity.mjs`, outDir]));
+
+console.log('\ntrain: timings');
+for (const [n, s] of timings) console.log(`  ${s.toFixed(1).padStart(7)} s  ${n}`);
+console.log(`  ${((Date.now() - t0) / 1000).toFixed(1).padStart(7)} s  total`);
+if (synthetic) console.log('train: NOTE lensnet.onnx was trained on SYNTHETIC data (fake_lens_data.py).');
+console.log(`train: done -> ${outDir}`);

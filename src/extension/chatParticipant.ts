@@ -1,0 +1,168 @@
+// The `@megacontext` chat participant: refocuses the memory on each request (the prompt plus the recent
+// turns), fits the working context, the history and the question into the chosen model's input window
+// (checked with the model's own countTokens), streams the answer with references to the exact spans
+// used, and appends the exchange to the workspace's chat transcript so the memory grows.
+import * as vscode from 'vscode';
+import type { EntrySummary, FocusResult } from '../models/protocol';
+import { EngineRequestError } from './engineClient';
+import { CHAT_SESSION, type FocusService } from './focusService';
+import { focusReport } from './focusReport';
+import { budgetSetting } from './settings';
+
+export const PARTICIPANT_ID = 'megacontext.chat';
+const MIN_BUDGET = 256;
+const MAX_HISTORY_TURNS = 8;
+const MAX_REFERENCES = 12;
+const INSTRUCTIONS =
+  'You answer questions about this workspace and earlier conversations using the MegaContext working context below. ' +
+  'It lists every document; exact text is marked [[exact Lx-y]] … [[/exact]], other lines are gists. ' +
+  'Cite files with their path and line numbers. If the answer is not in the exact text, say which document likely holds it.\n\n';
+
+/** Tokens kept free for the answer: a fifth of the window, between 256 and 4,096. */
+export function answerReserve(maxInputTokens: number): number {
+  return Math.min(4096, Math.max(256, Math.floor(maxInputTokens / 5)));
+}
+
+function historyMessages(history: ReadonlyArray<vscode.ChatRequestTurn | vscode.ChatResponseTurn>): vscode.LanguageModelChatMessage[] {
+  const messages: vscode.LanguageModelChatMessage[] = [];
+  for (const turn of history.slice(-2 * MAX_HISTORY_TURNS)) {
+    if (turn instanceof vscode.ChatRequestTurn) {
+      if (turn.participant === PARTICIPANT_ID) messages.push(vscode.LanguageModelChatMessage.User(turn.prompt));
+    } else if (turn instanceof vscode.ChatResponseTurn && turn.participant === PARTICIPANT_ID) {
+      const text = turn.response.map((part) => (part instanceof vscode.ChatResponseMarkdownPart ? part.value.value : '')).join('');
+      if (text) messages.push(vscode.LanguageModelChatMessage.Assistant(text));
+    }
+  }
+  return messages;
+}
+
+async function countAll(model: vscode.LanguageModelChat, messages: vscode.LanguageModelChatMessage[], token: vscode.CancellationToken): Promise<number> {
+  let total = 0;
+  for (const m of messages) total += await model.countTokens(m, token);
+  return total;
+}
+
+/** Merged LOD0 line ranges of workspace files, for references. */
+export function exactFileRanges(entries: EntrySummary[]): { path: string; startLine: number; endLine: number }[] {
+  const out: { path: string; startLine: number; endLine: number }[] = [];
+  for (const e of entries) {
+    if (e.lod !== 0 || e.kind !== 'file') continue;
+    const last = out[out.length - 1];
+    if (last && last.path === e.path && e.startLine <= last.endLine + 1) last.endLine = Math.max(last.endLine, e.endLine);
+    else out.push({ path: e.path, startLine: e.startLine, endLine: e.endLine });
+  }
+  return out;
+}
+
+/** Text for errors a user can act on, never a stack trace. */
+export function chatErrorMessage(err: unknown): string {
+  if (err instanceof vscode.CancellationError) return 'The request was cancelled.';
+  if (err instanceof vscode.LanguageModelError) {
+    if (err.code === vscode.LanguageModelError.NotFound.name) return 'No language model is available. Sign in to a chat model provider (for example GitHub Copilot) and pick a model.';
+    if (err.code === vscode.LanguageModelError.NoPermissions.name) return 'MegaContext may not use this model yet: allow it when VS Code asks, or pick another model.';
+    if (err.code === vscode.LanguageModelError.Blocked.name) return 'The model refused or blocked this request (quota or content policy). Try again later or rephrase.';
+    return `The language model failed: ${err.message}`;
+  }
+  if (err instanceof EngineRequestError) {
+    if (err.code === 'cancelled') return 'The request was cancelled.';
+    return `MegaContext's engine could not focus the memory: ${err.message}`;
+  }
+  return `MegaContext failed: ${err instanceof Error ? err.message : String(err)}`;
+}
+
+export type ChatHandler = (
+  request: vscode.ChatRequest,
+  context: vscode.ChatContext,
+  stream: vscode.ChatResponseStream,
+  token: vscode.CancellationToken,
+) => Promise<vscode.ChatResult>;
+
+export function createChatHandler(focus: FocusService): ChatHandler {
+  return async (request, context, stream, token) => {
+    try {
+      if (request.command === 'focus') return await showFocus(focus, request, stream, token);
+      return await answer(focus, request, context, stream, token);
+    } catch (err) {
+      const message = token.isCancellationRequested ? 'The request was cancelled.' : chatErrorMessage(err);
+      return { errorDetails: { message }, metadata: { command: request.command ?? '' } };
+    }
+  };
+}
+
+async function showFocus(focus: FocusService, request: vscode.ChatRequest, stream: vscode.ChatResponseStream, token: vscode.CancellationToken): Promise<vscode.ChatResult> {
+  const query = request.prompt.trim() || 'overview of the workspace';
+  const budget = Math.max(MIN_BUDGET, Math.min(budgetSetting(), request.model.maxInputTokens - answerReserve(request.model.maxInputTokens)));
+  stream.progress('Focusing the memory…');
+  const result = await focus.focus(query, budget, token);
+  stream.markdown(focusReport(result));
+  addReferences(stream, result);
+  return { metadata: { command: 'focus', tokens: result.tokens } };
+}
+
+async function answer(
+  focus: FocusService,
+  request: vscode.ChatRequest,
+  context: vscode.ChatContext,
+  stream: vscode.ChatResponseStream,
+  token: vscode.CancellationToken,
+): Promise<vscode.ChatResult> {
+  const model = request.model;
+  const available = model.maxInputTokens - answerReserve(model.maxInputTokens);
+  const question = vscode.LanguageModelChatMessage.User(request.prompt);
+  let history = historyMessages(context.history);
+  const fixed = async () => (await countAll(model, [...history, question], token)) + 32;
+  let fixedTokens = await fixed();
+  while (history.length > 0 && available - fixedTokens < MIN_BUDGET) {
+    history = history.slice(2);
+    fixedTokens = await fixed();
+  }
+  if (available - fixedTokens < MIN_BUDGET) {
+    throw new Error(`the question alone needs ${fixedTokens} tokens of the model's ${model.maxInputTokens}: shorten it`);
+  }
+  const recent = context.history.slice(-2).map((t) => (t instanceof vscode.ChatRequestTurn ? t.prompt : '')).join('\n');
+  const query = recent ? `${recent}\n${request.prompt}` : request.prompt;
+  stream.progress('Focusing the memory…');
+  let budget = Math.min(budgetSetting(), available - fixedTokens);
+  let result: FocusResult | undefined;
+  let messages: vscode.LanguageModelChatMessage[] = [];
+  // The budget counts o200k tokens; the model may count differently. Shrink until its own count fits.
+  for (let attempt = 0; attempt < 5; attempt++) {
+    result = await focus.focus(query, budget, token);
+    messages = [vscode.LanguageModelChatMessage.User(INSTRUCTIONS + result.prompt), ...history, question];
+    const total = await countAll(model, messages, token);
+    if (total <= available) break;
+    const next = Math.floor(budget * Math.min(0.9, available / total));
+    if (next < MIN_BUDGET || attempt === 4) throw new Error(`the working context does not fit the model's window (${total} > ${available} tokens)`);
+    budget = next;
+  }
+  addReferences(stream, result!);
+  const response = await model.sendRequest(messages, { justification: 'MegaContext answers with a focused view of your workspace and chat memory.' }, token);
+  let text = '';
+  for await (const fragment of response.text) {
+    text += fragment;
+    stream.markdown(fragment);
+  }
+  await focus.engine.request('appendChat', { session: CHAT_SESSION, text: `User: ${request.prompt}\nAssistant: ${text}\n\n` });
+  return { metadata: { command: '', tokens: result!.tokens, budget } };
+}
+
+function addReferences(stream: vscode.ChatResponseStream, result: FocusResult): void {
+  for (const r of exactFileRanges(result.entries).slice(0, MAX_REFERENCES)) {
+    stream.reference(new vscode.Location(vscode.Uri.file(r.path), new vscode.Range(r.startLine - 1, 0, r.endLine - 1, 0)));
+  }
+}
+
+export function registerChatParticipant(context: vscode.ExtensionContext, handler: ChatHandler): void {
+  const participant = vscode.chat.createChatParticipant(PARTICIPANT_ID, handler);
+  participant.iconPath = new vscode.ThemeIcon('layers');
+  participant.followupProvider = {
+    provideFollowups(result) {
+      if (result.metadata?.command === 'focus') return [{ prompt: 'Answer using this focus', label: 'Ask with this focus' }];
+      return [
+        { prompt: 'Which files did you read exactly?', command: 'focus', label: 'Show the focus map' },
+        { prompt: 'Remember the key decision from this answer.', label: 'Remember this' },
+      ];
+    },
+  };
+  context.subscriptions.push(participant);
+}

@@ -1,0 +1,46 @@
+// Connects the focus viewer to the engine: every refocus (command, chat request, tool call) goes
+// through FocusService, which fires the new snapshot; pins from the viewer become allocator holds.
+import * as vscode from 'vscode';
+import type { FocusService } from './focusService';
+import type { FocusSnapshot, FocusSource, SpanRef } from '../webview/protocol';
+
+export class EngineFocusSource implements FocusSource, vscode.Disposable {
+  private readonly emitter = new vscode.EventEmitter<FocusSnapshot>();
+  readonly onDidFocus = this.emitter.event;
+  private readonly subscription: vscode.Disposable;
+
+  constructor(private readonly focus: FocusService, private readonly budget: () => number) {
+    this.subscription = focus.onDidFocus((r) => this.emitter.fire(r.snapshot));
+  }
+
+  current(): FocusSnapshot | undefined {
+    return this.focus.last?.snapshot;
+  }
+
+  private async refocus(): Promise<void> {
+    const last = this.focus.last;
+    if (last) await this.focus.focus(last.query, last.budget ?? this.budget());
+  }
+
+  async pin(span: SpanRef): Promise<void> {
+    if (!span.docId) return;
+    await this.focus.pins.add({ path: span.docId, startLine: span.startLine, endLine: span.endLine });
+    await this.refocus();
+  }
+
+  async unpin(span: SpanRef): Promise<void> {
+    if (!span.docId) return;
+    await this.focus.pins.remove(span.docId, span.startLine, span.endLine);
+    await this.refocus();
+  }
+
+  /** The engine takes only "hold exact" constraints today: collapsing releases any pin on the span. */
+  async collapse(span: SpanRef): Promise<void> {
+    await this.unpin(span);
+  }
+
+  dispose(): void {
+    this.subscription.dispose();
+    this.emitter.dispose();
+  }
+}

@@ -1,0 +1,27 @@
+// Line ranges the user pinned to LOD0 ("Pin Selection to LOD0"), kept per workspace.
+import * as vscode from 'vscode';
+import type { LineHold } from '../models/protocol';
+
+const KEY = 'megacontext.pins';
+
+export class Pins {
+  constructor(private readonly state: vscode.Memento) {}
+
+  list(): LineHold[] {
+    return this.state.get<LineHold[]>(KEY, []);
+  }
+
+  async add(hold: LineHold): Promise<LineHold[]> {
+    const pins = this.list().filter((p) => !(p.path === hold.path && p.startLine === hold.startLine && p.endLine === hold.endLine));
+    pins.push(hold);
+    await this.state.update(KEY, pins);
+    return pins;
+  }
+
+  /** Removes pins of `path` overlapping lines [startLine, endLine]. */
+  async remove(path: string, startLine: number, endLine: number): Promise<LineHold[]> {
+    const pins = this.list().filter((p) => p.path !== path || p.endLine < startLine || p.startLine > endLine);
+    await this.state.update(KEY, pins);
+    return pins;
+  }
+}

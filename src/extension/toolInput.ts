@@ -1,0 +1,48 @@
+// Validation of tool inputs against their JSON schema (the subset toolSchemas.ts uses), with messages
+// a model can act on. Free of `vscode`.
+import type { JsonSchema } from './toolSchemas';
+
+export class ToolInputError extends Error {}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'number' && !Number.isInteger(value) ? 'a non-integer number' : `a ${typeof value}`;
+}
+
+function check(value: unknown, schema: JsonSchema, at: string): void {
+  switch (schema.type) {
+    case 'string':
+      if (typeof value !== 'string') throw new ToolInputError(`${at} must be a string, got ${describe(value)}`);
+      if (schema.minLength !== undefined && value.trim().length < schema.minLength) throw new ToolInputError(`${at} must not be empty`);
+      if (schema.maxLength !== undefined && value.length > schema.maxLength) throw new ToolInputError(`${at} is longer than ${schema.maxLength} characters`);
+      return;
+    case 'integer':
+      if (typeof value !== 'number' || !Number.isInteger(value)) throw new ToolInputError(`${at} must be an integer, got ${describe(value)}`);
+      if (schema.minimum !== undefined && value < schema.minimum) throw new ToolInputError(`${at} must be at least ${schema.minimum}, got ${value}`);
+      if (schema.maximum !== undefined && value > schema.maximum) throw new ToolInputError(`${at} must be at most ${schema.maximum}, got ${value}`);
+      return;
+    case 'object': {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ToolInputError(`${at} must be an object, got ${describe(value)}`);
+      const obj = value as Record<string, unknown>;
+      for (const name of schema.required ?? []) {
+        if (obj[name] === undefined) throw new ToolInputError(`missing required property "${name}"`);
+      }
+      for (const [name, v] of Object.entries(obj)) {
+        const sub = schema.properties?.[name];
+        if (!sub) {
+          if (schema.additionalProperties === false) throw new ToolInputError(`unknown property "${name}" (allowed: ${Object.keys(schema.properties ?? {}).join(', ')})`);
+          continue;
+        }
+        if (v !== undefined) check(v, sub, `"${name}"`);
+      }
+      return;
+    }
+  }
+}
+
+/** Returns `input` typed as T when it satisfies `schema`; throws ToolInputError saying what is wrong. */
+export function validateInput<T>(input: unknown, schema: JsonSchema): T {
+  check(input, schema, 'the input');
+  return input as T;
+}

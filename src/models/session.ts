@@ -1,0 +1,75 @@
+import type { FocusSnapshot } from '../webview/protocol';
+// The engine host's memory: one tree (workspace files, chat transcripts, notes) opened from the store
+// in the extension's storage folder, kept current by the extension's requests, and written back shortly
+// after each change. A warm start restores gists from the store; nothing is recomputed.
+import { stat } from 'node:fs/promises';
+import { basename, join, relative, sep } from 'node:path';
+import { STORE_FILE } from '../core/store';
+import { openTree, saveTree } from '../core/indexer';
+import type { ModelRuntime } from '../core/runtime';
+import type { Tree, TreeDocument } from '../core/tree';
+
+const SAVE_DELAY_MS = 1500;
+
+export class MemorySession {
+  /** Workspace folders of the last index request: they decide how paths are shown. */
+  roots: string[] = [];
+  /** The viewer's last snapshot, so the next one can say what expanded and collapsed. */
+  lastSnapshot: FocusSnapshot | undefined;
+  private saveTimer: NodeJS.Timeout | undefined;
+  private saving: Promise<unknown> = Promise.resolve();
+
+  private constructor(readonly tree: Tree, readonly runtime: ModelRuntime, readonly storeDir: string | undefined, readonly store: string) {}
+
+  static async open(runtime: ModelRuntime, storeDir: string | undefined): Promise<MemorySession> {
+    const { tree, store } = await openTree(runtime, storeDir);
+    return new MemorySession(tree, runtime, storeDir, store);
+  }
+
+  /** Path of a document as the prompt and the user see it. */
+  displayPath = (doc: TreeDocument): string => {
+    if (doc.kind !== 'file') return doc.id;
+    for (const root of this.roots) {
+      if (doc.id === root || doc.id.startsWith(root.endsWith(sep) ? root : root + sep)) {
+        const rel = relative(root, doc.id).split(sep).join('/');
+        return this.roots.length > 1 ? `${basename(root)}/${rel}` : rel;
+      }
+    }
+    return doc.id;
+  };
+
+  /** Schedules a write of the tree to the store (debounced). */
+  changed(): void {
+    if (!this.storeDir) return;
+    clearTimeout(this.saveTimer);
+    this.saveTimer = setTimeout(() => { void this.flush(); }, SAVE_DELAY_MS);
+  }
+
+  /** Writes the tree now; serialised with any write in progress. */
+  async flush(): Promise<number> {
+    clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
+    const dir = this.storeDir;
+    if (!dir) return 0;
+    const write = this.saving.then(() => saveTree(this.tree, dir));
+    this.saving = write.catch(() => undefined);
+    return (await write).bytes;
+  }
+
+  async storeBytes(): Promise<number> {
+    if (!this.storeDir) return 0;
+    try {
+      return (await stat(join(this.storeDir, STORE_FILE))).size;
+    } catch {
+      return 0;
+    }
+  }
+
+  /** Appends text to a memory document (a chat transcript or the notes), creating it if needed. */
+  async append(id: string, kind: 'chat' | 'notes', text: string): Promise<TreeDocument> {
+    const old = this.tree.documents.get(id);
+    await this.tree.ingest([{ id, kind, appending: true, text: (old?.text ?? '') + text, mtimeMs: Date.now() }]);
+    this.changed();
+    return this.tree.documents.get(id)!;
+  }
+}

@@ -1,0 +1,126 @@
+// Indexing the workspace folders into the tree, in full (`indexWorkspace`) or for a few changed paths
+// (`updateFiles`). Same rules as the CLI's indexer (src/core/indexer.ts), plus what the extension
+// needs: include/exclude globs from settings, and every skipped path with its reason for the output
+// channel. Secret files are never read; secrets inside kept files are redacted before tokenization.
+import { readFile, stat } from 'node:fs/promises';
+import { relative, sep } from 'node:path';
+import { DEFAULT_EXCLUDES, DEFAULT_MAX_FILE_BYTES, discoverFiles, isSecretPath, redactSecrets } from '../core/discovery';
+import type { DocumentInput } from '../core/tree';
+import type { IndexParams, IndexProgress, IndexResult, UpdateFilesParams, UpdateFilesResult } from './protocol';
+import type { MemorySession } from './session';
+
+export async function indexWorkspace(
+  session: MemorySession,
+  params: IndexParams,
+  signal: AbortSignal,
+  onProgress: (p: IndexProgress) => void,
+): Promise<IndexResult> {
+  const t0 = performance.now();
+  const tree = session.tree;
+  session.roots = params.roots;
+  if (params.rebuild) for (const d of [...tree.documents.values()]) if (d.kind === 'file') tree.remove(d.id);
+  const found = await discoverFiles(params.roots, {
+    maxFileBytes: params.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
+    include: params.include?.length ? params.include : undefined,
+    exclude: [...DEFAULT_EXCLUDES, ...(params.exclude ?? [])],
+    signal,
+  });
+  const skipped = found.skipped.map((s) => ({ path: s.path, reason: s.reason, ...(s.detail ? { detail: s.detail } : {}) }));
+  const inputs: DocumentInput[] = [];
+  const redacted: string[] = [];
+  for (const f of found.files) {
+    signal.throwIfAborted();
+    const known = tree.documents.get(f.path);
+    if (known && known.mtimeMs === f.mtimeMs && f.mtimeMs !== 0) {
+      inputs.push({ id: f.path, text: known.text, mtimeMs: f.mtimeMs });
+      continue;
+    }
+    let text: string;
+    try {
+      text = await readFile(f.path, 'utf8');
+    } catch (err) {
+      skipped.push({ path: f.path, reason: 'unreadable', detail: (err as NodeJS.ErrnoException).code ?? 'read failed' });
+      continue;
+    }
+    const red = redactSecrets(text);
+    if (red.redactions > 0) redacted.push(f.path);
+    inputs.push({ id: f.path, text: red.text, mtimeMs: f.mtimeMs });
+  }
+  const keep = new Set(inputs.map((i) => i.id));
+  let removed = 0;
+  for (const d of [...tree.documents.values()]) {
+    if (d.kind === 'file' && !keep.has(d.id)) {
+      tree.remove(d.id);
+      removed++;
+    }
+  }
+  onProgress({ documents: 0, totalDocuments: inputs.length, tokens: 0 });
+  const res = await tree.ingest(inputs, {
+    signal,
+    onProgress: (p) => onProgress({ documents: p.documents, totalDocuments: p.totalDocuments, tokens: p.tokens }),
+  });
+  let tokens = 0;
+  for (const i of inputs) tokens += tree.documents.get(i.id)?.tokenCount ?? 0;
+  if (res.added + res.updated + removed > 0 || !session.store.startsWith('loaded')) session.changed();
+  return { files: inputs.length, tokens, ...res, removed, skipped, redacted, ms: performance.now() - t0 };
+}
+
+function inside(roots: string[], path: string): boolean {
+  return roots.some((r) => {
+    const rel = relative(r, path);
+    return rel !== '' && !rel.startsWith('..') && !rel.startsWith(sep) && !/^[A-Za-z]:/.test(rel);
+  });
+}
+
+/**
+ * Applies changes to single files. A file the tree already holds is re-read (or taken from the open
+ * editor's text) and re-ingested; only its changed blocks are gisted again. A path the tree does not
+ * know may be new: the folders are walked again (unchanged files are not re-read) so that
+ * .gitignore, exclude globs and secret rules decide, exactly as at indexing.
+ */
+export async function updateFiles(session: MemorySession, params: UpdateFilesParams, signal: AbortSignal): Promise<UpdateFilesResult> {
+  const tree = session.tree;
+  session.roots = params.roots;
+  let removed = 0;
+  for (const p of params.deleted) if (tree.documents.get(p)?.kind === 'file' && tree.remove(p)) removed++;
+  const inputs: DocumentInput[] = [];
+  let unknown = false;
+  const maxBytes = params.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+  for (const change of params.changed) {
+    if (!inside(params.roots, change.path) || isSecretPath(change.path)) continue;
+    const known = tree.documents.get(change.path);
+    if (!known || known.kind !== 'file') {
+      unknown = true;
+      continue;
+    }
+    let text = change.text;
+    let mtimeMs = known.mtimeMs;
+    if (text === undefined) {
+      try {
+        const st = await stat(change.path);
+        if (st.size > maxBytes) {
+          tree.remove(change.path);
+          removed++;
+          continue;
+        }
+        text = await readFile(change.path, 'utf8');
+        mtimeMs = st.mtimeMs;
+      } catch {
+        if (tree.remove(change.path)) removed++;
+        continue;
+      }
+    }
+    inputs.push({ id: change.path, text: redactSecrets(text).text, mtimeMs });
+  }
+  const res = await tree.ingest(inputs, { signal });
+  let rewalked = false;
+  let updated = res.updated + res.added;
+  if (unknown) {
+    const full = await indexWorkspace(session, params, signal, () => undefined);
+    updated += full.added + full.updated;
+    removed += full.removed;
+    rewalked = true;
+  }
+  if (updated + removed > 0) session.changed();
+  return { updated, removed, rewalked };
+}

@@ -1,0 +1,49 @@
+// Test-only extension: a connected chat model that answers deterministically and records every request,
+// standing in for Copilot in the in-VS-Code tests (lm.selectChatModels() is empty without a sign-in).
+// Plain JavaScript so it needs no build step; loaded as a second extensionDevelopmentPath.
+'use strict';
+const vscode = require('vscode');
+
+/** Deliberately small, so that fitting the working context into the window is exercised. */
+const MAX_INPUT_TOKENS = 3000;
+
+/** The fake tokenizer: about three characters a token, coarser than o200k, so the final check matters. */
+function countTokens(text) {
+  return Math.ceil(text.length / 3);
+}
+
+function messageText(message) {
+  if (typeof message === 'string') return message;
+  return message.content.map((part) => (part instanceof vscode.LanguageModelTextPart ? part.value : '')).join('');
+}
+
+function activate(context) {
+  const requests = [];
+  const model = {
+    id: 'megacontext-fake-model',
+    name: 'MegaContext Fake Model',
+    family: 'fake',
+    version: '1',
+    maxInputTokens: MAX_INPUT_TOKENS,
+    maxOutputTokens: 500,
+    capabilities: {},
+  };
+  const provider = {
+    provideLanguageModelChatInformation: () => [model],
+    async provideLanguageModelChatResponse(_model, messages, _options, progress) {
+      const texts = messages.map(messageText);
+      const tokens = texts.reduce((sum, t) => sum + countTokens(t), 0);
+      requests.push({ messages: texts.map((text, i) => ({ role: messages[i].role, text })), tokens });
+      const last = texts[texts.length - 1] || '';
+      progress.report(new vscode.LanguageModelTextPart(`Fake answer #${requests.length}: `));
+      progress.report(new vscode.LanguageModelTextPart(`you asked "${last.slice(0, 80)}" with ${tokens} tokens of input.`));
+    },
+    async provideTokenCount(_model, text) {
+      return countTokens(messageText(text));
+    },
+  };
+  context.subscriptions.push(vscode.lm.registerLanguageModelChatProvider('megacontext-fake', provider));
+  return { requests, maxInputTokens: MAX_INPUT_TOKENS, countTokens };
+}
+
+module.exports = { activate, deactivate() {} };

@@ -1,0 +1,115 @@
+import * as assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import { report, test } from './harness';
+import { join } from 'node:path';
+import { DOTENV_MARKER, PLANTED_TOKEN, fakeChatModel, fakeModel, indexedApi, sleep, workspaceRoot } from './util';
+
+/** A ChatResponseStream that records what the participant streams. */
+function recordingStream() {
+  const markdown: string[] = [];
+  const references: vscode.Location[] = [];
+  const progress: string[] = [];
+  const stream = {
+    markdown: (v: string | vscode.MarkdownString) => { markdown.push(typeof v === 'string' ? v : v.value); },
+    reference: (v: vscode.Uri | vscode.Location) => { if (v instanceof vscode.Location) references.push(v); },
+    anchor: () => undefined,
+    progress: (v: string) => { progress.push(v); },
+    button: () => undefined,
+    filetree: () => undefined,
+    push: () => undefined,
+  } as unknown as vscode.ChatResponseStream;
+  return { stream, markdown, references, progress };
+}
+
+function chatRequest(prompt: string, model: vscode.LanguageModelChat, command?: string): vscode.ChatRequest {
+  return { prompt, command, model, references: [], toolReferences: [], toolInvocationToken: undefined } as unknown as vscode.ChatRequest;
+}
+
+const QUESTION = 'How does applyBestDiscount choose the discount, and can it return less than zero?';
+
+// Typing `@megacontext …` in the chat view routes the request to the participant, but without Copilot the
+// view has no default model, so VS Code answers "Language model unavailable" before calling the handler
+// (seen on code-server 4.139.1). The tests below therefore call the handler with the fake model.
+test('@megacontext from the chat view reaches the participant (reported, not required)', async () => {
+  await indexedApi();
+  const fake = await fakeModel();
+  const before = fake.requests.length;
+  try {
+    await vscode.commands.executeCommand('workbench.action.chat.open', { query: `@megacontext ${QUESTION}` });
+    for (let i = 0; i < 25 && fake.requests.length === before; i++) await sleep(200);
+  } catch (err) {
+    report(`      chat view: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  report(`      chat view drove the model: ${fake.requests.length > before ? 'yes' : 'no (no default model in the chat view; the handler is called directly below)'}`);
+  await vscode.commands.executeCommand('workbench.action.closeAuxiliaryBar').then(undefined, () => undefined);
+}, { timeoutMs: 30_000 });
+
+test('without an editor open, LensNet alone decides what is exact (reported, not required)', async () => {
+  const api = await indexedApi();
+  await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  const result = await api.focus.focus(QUESTION, 2000);
+  const exact = result.entries.filter((e) => e.lod === 0 && e.kind === 'file').map((e) => `${e.display}:${e.startLine}-${e.endLine}`);
+  report(`      LensNet alone put at LOD0: ${exact.join(', ') || 'nothing'} (${result.tokens}/${result.budget} tokens)`);
+});
+
+test('@megacontext sends the exact text of the relevant span within the model window and streams the answer', async () => {
+  const api = await indexedApi();
+  // The user asks about the function under the cursor: the active editor's neighbourhood is held exact.
+  const editor = await vscode.window.showTextDocument(vscode.Uri.file(join(workspaceRoot(), 'src', 'pricing.ts')));
+  editor.selection = new vscode.Selection(13, 0, 13, 0);
+  const fake = await fakeModel();
+  const model = await fakeChatModel();
+  const before = fake.requests.length;
+  const rec = recordingStream();
+  const result = await api.chatHandler(chatRequest(QUESTION, model), { history: [] } as unknown as vscode.ChatContext, rec.stream, new vscode.CancellationTokenSource().token);
+  assert.equal(result.errorDetails, undefined, result.errorDetails?.message);
+  assert.equal(fake.requests.length, before + 1, 'the model was not called exactly once');
+  const sent = fake.requests[fake.requests.length - 1];
+  assert.ok(sent.tokens <= fake.maxInputTokens, `${sent.tokens} tokens sent to a model with a ${fake.maxInputTokens}-token window`);
+  const all = sent.messages.map((m) => m.text).join('\n');
+  assert.ok(all.includes('best = Math.min(best, Math.round(total * (1 - d.rate)));'), 'the applyBestDiscount body is not in the prompt at LOD0');
+  assert.match(all, /\[\[exact L\d+-\d+\]\]/);
+  assert.ok(!all.includes(DOTENV_MARKER) && !all.includes(PLANTED_TOKEN), 'a secret reached the prompt');
+  assert.match(rec.markdown.join(''), /^Fake answer #\d+: /);
+  assert.ok(rec.references.some((r) => r.uri.fsPath.endsWith('pricing.ts')), 'no reference to pricing.ts');
+  await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+}, { timeoutMs: 120_000 });
+
+test('/focus shows the map without calling the model', async () => {
+  const api = await indexedApi();
+  const fake = await fakeModel();
+  const model = await fakeChatModel();
+  const before = fake.requests.length;
+  const rec = recordingStream();
+  const result = await api.chatHandler(chatRequest('discount rules', model, 'focus'), { history: [] } as unknown as vscode.ChatContext, rec.stream, new vscode.CancellationTokenSource().token);
+  assert.equal(result.errorDetails, undefined, result.errorDetails?.message);
+  assert.equal(fake.requests.length, before);
+  const md = rec.markdown.join('');
+  assert.match(md, /Focus for/);
+  assert.match(md, /src\/pricing\.ts/);
+});
+
+test('a cancelled request ends with a clear message, not a stack trace', async () => {
+  const api = await indexedApi();
+  const model = await fakeChatModel();
+  const source = new vscode.CancellationTokenSource();
+  source.cancel();
+  const result = await api.chatHandler(chatRequest(QUESTION, model), { history: [] } as unknown as vscode.ChatContext, recordingStream().stream, source.token);
+  assert.equal(result.errorDetails?.message, 'The request was cancelled.');
+});
+
+test('the chat exchange is in memory after the engine restarts and reloads the store', async () => {
+  const api = await indexedApi();
+  const transcript = await api.engine.request('expand', { path: 'chat:workspace', startLine: 1, endLine: 2000 });
+  assert.ok(transcript.text.includes(`User: ${QUESTION}`), 'the exchange was not appended to the transcript');
+  const pidBefore = api.engine.pid;
+  await api.restartEngine();
+  const status = await api.engine.request('status', {});
+  assert.notEqual(api.engine.pid, pidBefore);
+  assert.match(status.store, /^loaded \d+ documents$/);
+  assert.ok(status.chatDocuments >= 1);
+  const reloaded = await api.engine.request('expand', { path: 'chat:workspace', startLine: 1, endLine: 2000 });
+  assert.ok(reloaded.text.includes(`User: ${QUESTION}`));
+  assert.match(reloaded.text, /Assistant: Fake answer #\d+/);
+  assert.equal(status.blocksGisted, 0, 'the warm start recomputed gists');
+}, { timeoutMs: 120_000 });

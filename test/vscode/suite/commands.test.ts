@@ -1,0 +1,75 @@
+import * as assert from 'node:assert/strict';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import type { FocusResult, IndexResult, LineHold } from '../../../src/models/protocol';
+import { test } from './harness';
+import { fakeChatModel, indexedApi, workspaceRoot } from './util';
+
+test('every MegaContext command is contributed and registered', async () => {
+  await indexedApi();
+  const registered = await vscode.commands.getCommands(true);
+  const contributed = (vscode.extensions.getExtension('megacontext.megacontext')!.packageJSON as { contributes: { commands: { command: string }[] } }).contributes.commands.map((c) => c.command);
+  assert.ok(contributed.length >= 10);
+  for (const id of contributed) assert.ok(registered.includes(id), `${id} is contributed but not registered`);
+});
+
+test('Index and Rebuild run and report what they did', async () => {
+  await indexedApi();
+  const index = await vscode.commands.executeCommand<IndexResult>('megacontext.index');
+  assert.ok(index && index.files >= 5);
+  const rebuild = await vscode.commands.executeCommand<IndexResult>('megacontext.rebuild');
+  assert.ok(rebuild && rebuild.added >= 5, `rebuild re-added ${rebuild?.added} files`);
+}, { timeoutMs: 120_000 });
+
+test('Focus on Query opens the map and the prompt in a virtual document', async () => {
+  await indexedApi();
+  const result = await vscode.commands.executeCommand<FocusResult>('megacontext.focusOnQuery', 'how are returns handled?');
+  assert.ok(result && result.tokens <= result.budget);
+  const doc = vscode.window.activeTextEditor?.document;
+  assert.equal(doc?.uri.scheme, 'megacontext-focus');
+  assert.match(doc!.getText(), /## Prompt\n\nMegaContext working context/);
+});
+
+test('Copy Working Context as Prompt returns (and copies) the prompt', async () => {
+  await indexedApi();
+  const prompt = await vscode.commands.executeCommand<string>('megacontext.copyWorkingContext', 'inventory restock');
+  assert.match(prompt ?? '', /^MegaContext working context/);
+});
+
+test('Pin Selection holds those lines at LOD0; Unpin releases them', async () => {
+  const api = await indexedApi();
+  const path = join(workspaceRoot(), 'docs', 'returns.md');
+  const editor = await vscode.window.showTextDocument(vscode.Uri.file(path));
+  editor.selection = new vscode.Selection(0, 0, 2, 0);
+  const pins = await vscode.commands.executeCommand<LineHold[]>('megacontext.pinSelection');
+  assert.deepEqual(pins.filter((p) => p.path === path), [{ path, startLine: 1, endLine: 2 }]);
+  const focused = await api.focus.focus('unrelated question about pricing', 2000);
+  assert.ok(focused.entries.some((e) => e.path === path && e.lod === 0 && e.held), 'the pinned lines are not held at LOD0');
+  const after = await vscode.commands.executeCommand<LineHold[]>('megacontext.unpinSelection');
+  assert.equal(after.filter((p) => p.path === path).length, 0);
+  await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+});
+
+test('Select Connected Model picks the fake model by id', async () => {
+  await indexedApi();
+  const model = await fakeChatModel();
+  const chosen = await vscode.commands.executeCommand<{ id: string; maxInputTokens: number }>('megacontext.selectModel', model.id);
+  assert.equal(chosen?.id, model.id);
+  const result = await vscode.commands.executeCommand<FocusResult>('megacontext.focusOnQuery', 'discounts');
+  assert.ok(result.budget <= model.maxInputTokens, `budget ${result.budget} exceeds the selected model's window`);
+});
+
+test('Show Focus Viewer runs (opens the viewer when this build has it)', async () => {
+  await indexedApi();
+  const shown = await vscode.commands.executeCommand<boolean>('megacontext.showFocusViewer');
+  assert.equal(typeof shown, 'boolean');
+});
+
+test('Clear Chat Memory removes the chat transcripts', async () => {
+  const api = await indexedApi();
+  await api.engine.request('appendChat', { session: 'workspace', text: 'User: temporary\nAssistant: ok\n\n' });
+  const removed = await vscode.commands.executeCommand<number>('megacontext.clearChatMemory', { confirmed: true });
+  assert.ok(removed >= 1);
+  const status = await api.engine.request('status', {});
+  assert.equal(status.chatDocuments, 0);
+});
