@@ -10,6 +10,7 @@ import type { Tree, TreeDocument } from '../core/tree';
 import { loadModels, ModelLoadError } from '../models/onnxRuntime';
 import { intOption, parseArgs, stringOption, UsageError, type ParsedArgs } from './args';
 import { lodStrip, STRIP_LEGEND } from './strip';
+import { packageRoot } from '../core/packageRoot';
 import { BASELINES, codeHaystack, formatTable, locomoHaystacks, megacontext, runSuite } from '../eval/harness';
 
 /** Code folders never named in the training manifest (models/training/manifest.json "heldOut"). */
@@ -54,7 +55,7 @@ function defaultStore(paths: string[]): string {
 }
 
 function modelsDir(args: ParsedArgs): string {
-  return resolve(stringOption(args, 'models') ?? join(__dirname, '..', 'models'));
+  return resolve(stringOption(args, 'models') ?? join(packageRoot(), 'models'));
 }
 
 function readQueries(args: ParsedArgs): Query[] {
@@ -112,7 +113,7 @@ function trainedConversations(manifestPath: string): Set<string> {
 }
 
 async function runEval(args: ParsedArgs, out: NodeJS.WritableStream, log: (s: string) => void): Promise<number> {
-  const repo = join(__dirname, '..');
+  const repo = packageRoot();
   const budgets = (stringOption(args, 'budgets') ?? '1024,2048,4096,8192').split(',').map(Number);
   if (budgets.some((b) => !Number.isInteger(b) || b < 64)) throw new UsageError('--budgets takes integers ≥ 64, comma-separated');
   const limit = intOption(args, 'limit', Number.MAX_SAFE_INTEGER, 1);

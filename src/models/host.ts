@@ -3,6 +3,7 @@
 // dispatched by method name (src/models/protocol.ts). Models load lazily, on the first request that
 // needs them, so starting the host is cheap.
 import { join } from 'node:path';
+import { packageRoot } from '../core/packageRoot';
 import type { ModelRuntime } from '../core/runtime';
 import { chatDocId, runFocus } from './focusRequest';
 import { MemorySession } from './session';
@@ -24,7 +25,7 @@ type Ort = typeof import('onnxruntime-node');
 type Handler<M extends EngineMethod> = (params: ParamsOf<M>, signal: AbortSignal, emit: (event: EventOf<M>) => void) => Promise<ResultOf<M>>;
 
 /** The bundle lives in <extensionRoot>/dist; the models beside it in <extensionRoot>/models. */
-const modelsDir = process.env.MEGACONTEXT_MODELS_DIR || join(__dirname, '..', 'models');
+const modelsDir = process.env.MEGACONTEXT_MODELS_DIR || join(packageRoot(), 'models');
 /** The extension's storage folder for this workspace (its `storageUri`); unset: nothing is persisted. */
 const storeDir = process.env.MEGACONTEXT_STORE_DIR || undefined;
 /** Execution providers in the order the user's settings give them. */
