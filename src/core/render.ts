@@ -10,7 +10,8 @@ import type { TreeDocument } from './tree';
  */
 export const PREAMBLE =
   'MegaContext working context. Every document is listed. Text between [[exact Lx-y]] and [[/exact]] is verbatim; ' +
-  'lines starting with ~ (one block) or ≈ (about 1,000 tokens) are extractive gists of spans not shown in full.\n';
+  'lines starting with ~ (blocks of ~32 tokens, separated by |) or ≈ (about 1,000 tokens) are extractive gists of spans ' +
+  'not shown in full; a line starting with · is a whole document collapsed to its path and main names.\n';
 
 const OPEN = (a: number, b: number) => `[[exact L${a}-${b}]]\n`;
 const CLOSE = '[[/exact]]\n';
@@ -105,9 +106,13 @@ export function headerLine(doc: TreeDocument, path: string): string {
   return `## ${path} (${doc.tokenCount} tokens, ${doc.lines.length} lines)\n`;
 }
 
+/**
+ * A document collapsed to its root: one short line (path, size, most salient names), so a workspace of
+ * thousands of files still lists every one of them.
+ */
 export function rootLine(doc: TreeDocument, path: string): string {
-  const names = salientNames(doc);
-  return `## ${path} (${doc.tokenCount} tokens, ${doc.lines.length} lines) — collapsed${names.length ? ': ' + names.join(', ') : ''}\n`;
+  const names = salientNames(doc, 3);
+  return `· ${path} (${doc.tokenCount} tok)${names.length ? ': ' + names.join(', ') : ''}\n`;
 }
 
 export function gistLine(e: Entry): string {

@@ -121,7 +121,8 @@ async function main(): Promise<number> {
       const used = Number(await frame.locator('#gauge').getAttribute('aria-valuenow'));
       const budget = Number(await frame.locator('#gauge').getAttribute('aria-valuemax'));
       if (!(used > 0 && used <= budget)) throw new Error(`gauge ${used}/${budget}`);
-      if (!(await frame.locator('#query').textContent())?.includes(query)) throw new Error('the query is not shown');
+      const shown = await frame.locator('#query').textContent();
+      if (!shown?.includes(query)) throw new Error(`the query is not shown: ${JSON.stringify(shown)}; legend: ${lods.join(' | ')}`);
     });
     let path = '';
     await check('hovering a span shows its tooltip', async () => {
@@ -139,8 +140,18 @@ async function main(): Promise<number> {
       await page.locator(`.tabs-container .tab.active[aria-label*="${basename(path)}"]`).waitFor({ timeout: 15_000 });
     });
     await check('the light theme recolours the view (screenshot)', async () => {
-      settings('Default Light Modern');
+      // As a user would: Preferences: Color Theme, then pick Light Modern.
+      await page.keyboard.press('F1');
+      await page.keyboard.type('Preferences: Color Theme');
+      await delay(500);
+      await page.keyboard.press('Enter');
+      await page.locator('.quick-input-widget input').waitFor();
+      await page.keyboard.type('Light Modern');
+      await delay(500);
+      await page.keyboard.press('Enter');
       await page.locator('.monaco-workbench.vs').waitFor({ timeout: 15_000 });
+      // The webview follows the theme: its body carries VS Code's theme class.
+      await frame!.locator('body.vscode-light').waitFor({ timeout: 15_000 });
       await delay(500);
       await page.screenshot({ path: join(results, 'vscode-viewer-light.png') });
     });
