@@ -31,6 +31,13 @@ const steps = [
     args: ['out/test/vscode/runCodeServer.js'],
     skip: () => (process.env.MEGACONTEXT_SKIP_VSCODE === '1' ? 'MEGACONTEXT_SKIP_VSCODE=1' : undefined),
   },
+  {
+    // After the suite above: it reuses the code-server that runner installed.
+    name: 'focus viewer in VS Code (code-server + Chromium, as a user)',
+    command: process.execPath,
+    args: ['out/test/e2e/vscodeViewer.e2e.js'],
+    skip: () => (process.env.MEGACONTEXT_SKIP_VSCODE === '1' ? 'MEGACONTEXT_SKIP_VSCODE=1' : undefined),
+  },
 ];
 
 /** Test counts read from each tier's own closing lines (node's spec reporter, the VS Code suite). */

@@ -106,6 +106,9 @@ interface CollapseGroup {
   score: number;
 }
 
+/** Share of the budget in use above which low scores collapse without an expansion asking for room. */
+const COLLAPSE_PRESSURE = 0.9;
+
 function byCollapseOrder(a: CollapseGroup, b: CollapseGroup): number {
   return a.score - b.score || a.docIdx - b.docIdx || a.members[0].start - b.members[0].start || b.parent.lod - a.parent.lod;
 }
@@ -317,9 +320,10 @@ export class FocusAllocator {
         this.splice(di, idx, idx + 1, kids);
         taken++;
       }
-      // The min-queue: whatever scores below -tau collapses even without budget pressure.
+      // The min-queue: what scores below -tau collapses to free budget — once the budget is nearly
+      // spent. With room to spare, collapsing would only hide context at no gain.
       for (const g of groups) {
-        if (taken >= nDiff || g.score >= -tauCollapse) break;
+        if (taken >= nDiff || g.score >= -tauCollapse || this.used <= COLLAPSE_PRESSURE * budget) break;
         if (this.collapse(it, g)) taken++;
       }
       allocateMs += performance.now() - t0;

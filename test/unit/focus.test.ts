@@ -109,15 +109,21 @@ test('held spans (pins, recent chat) stay at LOD0 and are never collapsed', asyn
 test('cooldown forbids undoing a node\'s last action for that many iterations', async () => {
   const tree = await treeOf([{ id: '/a.py', text: syntheticSource(13, 400) }]);
   const doc = tree.documents.get('/a.py')!;
+  // A budget that one expansion nearly fills, so the next negative scores collapse it again.
+  const costModel = new CostModel((d) => d.id);
+  const cold = new FocusAllocator([doc], { ...DEFAULT_FOCUS, budget: 1e6 }, costModel);
+  const top = cold.state[0];
+  const g0 = top[0];
+  const budget = cold.usedTokens + costModel.spliceDelta(top, 0, 1, Array.from({ length: 32 }, (_, b) => ({ ...g0, lod: 1 as const, index: b, start: b * 32, end: b * 32 + 32 }))) + 5;
   for (const cooldown of [0, 3]) {
-    const alloc = new FocusAllocator([doc], { ...DEFAULT_FOCUS, budget: 100000, cooldown, maxIterations: 8 }, new CostModel((d) => d.id));
+    const alloc = new FocusAllocator([doc], { ...DEFAULT_FOCUS, budget, cooldown, maxIterations: 8 }, costModel);
     // A scorer whose sign flips on every call drives expand/collapse oscillation.
     let call = 0;
     await alloc.run(async (entries) => {
       const sign = call++ % 2 === 0 ? 1 : -1;
       return Float32Array.from(entries, () => sign);
     });
-    assert.deepEqual(checkWorkingContext(alloc.state, undefined, 100000), []);
+    assert.deepEqual(checkWorkingContext(alloc.state, undefined, budget), []);
     // A collapse that recreates node X must come at least `cooldown` iterations after X was expanded.
     let reversals = 0;
     for (const c of alloc.actions.filter((a) => a.kind === 'collapse')) {
