@@ -14,6 +14,8 @@ export interface Entry {
   score: number;
   /** Held at LOD0: pinned by the user, the active editor, or the recent chat tail. */
   held?: boolean;
+  /** A root shown as its bare path, without names: only when every document's full root line would not fit. */
+  bare?: boolean;
 }
 
 export function entryKey(e: { doc: { id: string }; lod: number; index: number }): string {

@@ -106,6 +106,9 @@ interface CollapseGroup {
   score: number;
 }
 
+/** Share of the budget the cold-start map may take when it must collapse documents, leaving room to focus. */
+const COLD_START_SHARE = 0.8;
+
 /** Share of the budget in use above which low scores collapse without an expansion asking for room. */
 const COLLAPSE_PRESSURE = 0.9;
 
@@ -167,13 +170,38 @@ export class FocusAllocator {
     const order = this.docs
       .map((d, i) => ({ i, r: relevance(d), held: this.state[i].some((e) => e.held) }))
       .sort((a, b) => Number(a.held) - Number(b.held) || a.r - b.r || a.i - b.i);
+    // Leave room to focus: the map alone should not take the whole budget.
+    const target = COLD_START_SHARE * this.settings.budget;
     for (const { i } of order) {
-      if (this.used <= this.settings.budget) break;
+      if (this.used <= target) break;
       if (this.state[i].length === 1 && this.state[i][0].lod === 3) continue;
       this.replaceDocument(i, [makeEntry(this.docs[i], 3, 0)]);
       this.coldRoots++;
     }
+    // Still too much: the least relevant roots drop their names and keep only their path.
+    for (const { i } of order) {
+      if (this.used <= target) break;
+      this.bare(i);
+    }
     if (this.used > this.settings.budget) throw new BudgetTooSmallError(this.used, this.settings.budget);
+  }
+
+  /** Shows document i's root as its bare path; false when it is not a full root line. */
+  private bare(i: number): boolean {
+    const e = this.state[i][0];
+    if (this.state[i].length !== 1 || e.lod !== 3 || e.bare) return false;
+    this.replaceDocument(i, [{ ...e, bare: true }]);
+    return true;
+  }
+
+  /** Bares the lowest-scoring full root line scoring below `below`; false when there is none. */
+  private bareLowest(below: number): boolean {
+    let pick = -1;
+    this.state.forEach((es, i) => {
+      const e = es[0];
+      if (es.length === 1 && e.lod === 3 && !e.bare && e.score < below && (pick < 0 || e.score < this.state[pick][0].score)) pick = i;
+    });
+    return pick >= 0 && this.bare(pick);
   }
 
   private replaceDocument(di: number, entries: Entry[]): void {
@@ -314,6 +342,8 @@ export class FocusAllocator {
           gi++;
           if (!g.members.includes(e) && this.collapse(it, g)) taken++;
         }
+        // Then full root lines of documents that matter less give up their names.
+        while (this.used + this.expandDelta(di, e, kids) > budget && this.bareLowest(e.score - tauCollapse)) {}
         if (this.used + this.expandDelta(di, e, kids) > budget) continue;
         const idx = this.state[di].indexOf(e);
         this.record(it, 'expand', e, kids);
@@ -335,7 +365,9 @@ export class FocusAllocator {
   /** Collapses the lowest-scoring collapsible group; false when nothing can collapse. */
   shrinkOnce(): boolean {
     const groups = this.collapseGroups().sort(byCollapseOrder);
-    return groups.length > 0 && this.collapse(-1, groups[0]);
+    if (groups.length > 0) return this.collapse(-1, groups[0]);
+    // Nothing left to collapse: the lowest-scoring full root line drops its names.
+    return this.bareLowest(Infinity);
   }
 
   private telemetry(iterations: number, scoreMs: number, allocateMs: number): FocusTelemetry {

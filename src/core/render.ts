@@ -110,7 +110,8 @@ export function headerLine(doc: TreeDocument, path: string): string {
  * A document collapsed to its root: one short line (path, size, most salient names), so a workspace of
  * thousands of files still lists every one of them.
  */
-export function rootLine(doc: TreeDocument, path: string): string {
+export function rootLine(doc: TreeDocument, path: string, bare = false): string {
+  if (bare) return `· ${path}\n`;
   const names = salientNames(doc, 3);
   return `· ${path} (${doc.tokenCount} tok)${names.length ? ': ' + names.join(', ') : ''}\n`;
 }
@@ -132,7 +133,7 @@ export function blockRunLine(run: Entry[]): string {
 /** Renders one document's entries (already in order) and appends exact-run positions. */
 function renderDocument(entries: Entry[], path: string, base: number, runs: ExactRun[]): string {
   const doc = entries[0].doc;
-  if (entries.length === 1 && entries[0].lod === 3) return rootLine(doc, path);
+  if (entries.length === 1 && entries[0].lod === 3) return rootLine(doc, path, entries[0].bare);
   let out = headerLine(doc, path);
   for (let i = 0; i < entries.length; ) {
     const e = entries[i];
@@ -204,7 +205,7 @@ export class CostModel {
   entryCost(e: Entry): number {
     const doc = e.doc;
     if (e.lod === 0) return e.end - e.start;
-    if (e.lod === 3) return this.cached('r:' + doc.id, () => rootLine(doc, this.displayPath(doc)));
+    if (e.lod === 3) return this.cached((e.bare ? 'b:' : 'r:') + doc.id, () => rootLine(doc, this.displayPath(doc), e.bare));
     // Gist costs do not depend on the display path: they live on the document, across queries.
     const cache = e.lod === 1 ? doc.gistCost1 : doc.gistCost2;
     let c = cache.get(e.index);

@@ -74,7 +74,7 @@ function spanOf(e: Entry, path: string, maxExact: number): FocusSpan {
     gistText = blockGistText(doc, e.index);
     cost = countPromptTokens(gistText) + 1;
   } else {
-    const line = e.lod === 3 ? rootLine(doc, path) : gistLine(e);
+    const line = e.lod === 3 ? rootLine(doc, path, e.bare) : gistLine(e);
     gistText = line.replace(/\n$/, '');
     cost = countPromptTokens(line);
   }
