@@ -14,6 +14,8 @@ export interface FocusRequest {
   query: string;
   budget: number;
   holds?: Hold[];
+  /** Ranges kept collapsed (at most LOD2) by the user. */
+  caps?: Hold[];
   settings?: Partial<Omit<FocusSettings, 'budget'>>;
   scorer?: ScorerKind;
   displayPath?: (doc: TreeDocument) => string;
@@ -90,7 +92,7 @@ export class FocusEngine {
         ? async (entries) => lexicalScores(entries, ev)
         : async (entries) =>
             this.runtime.scoreEntries(buildFeatures(entries, ev, tailMean), entries.length, tail, count);
-    let allocator = new FocusAllocator(docs, settings, costModel, req.holds, relevance);
+    let allocator = new FocusAllocator(docs, settings, costModel, req.holds, relevance, req.caps);
     const telemetry = { ...(await allocator.run(scorer)), trims: 0, coldRebuilds: 0 };
     let r0 = performance.now();
     let rendered = renderWorkingContext(allocator.state, { displayPath });

@@ -39,6 +39,9 @@ export interface Hold {
   end: number;
 }
 
+/** A token range of a document the user asked to keep collapsed: nothing inside it expands past LOD2. */
+export type Cap = Hold;
+
 export type Scorer = (entries: Entry[]) => Promise<Float32Array>;
 
 export interface FocusAction {
@@ -132,6 +135,7 @@ export class FocusAllocator {
     private readonly costModel: CostModel,
     holds: Hold[] = [],
     relevance?: (doc: TreeDocument) => number,
+    private readonly caps: Cap[] = [],
   ) {
     this.state = docs.map((d) => (d.tokenCount === 0 ? [makeEntry(d, 3, 0)] : topEntries(d)));
     for (const h of holds) this.hold(h);
@@ -234,6 +238,11 @@ export class FocusAllocator {
     this.used += delta;
   }
 
+  /** A user cap keeps an LOD2 node (and what lies inside it) from expanding; a pin inside it wins. */
+  private capped(e: Entry): boolean {
+    return e.lod === 2 && this.caps.some((c) => c.docId === e.doc.id && c.start < e.end && e.start < c.end);
+  }
+
   private cooling(key: string, undo: 'expand' | 'collapse', iteration: number): boolean {
     const last = this.lastAction.get(key);
     return !!last && last.kind !== undo && iteration - last.iteration < this.settings.cooldown;
@@ -323,7 +332,7 @@ export class FocusAllocator {
       flat.forEach((e, i) => (e.score = s[i]));
       const expands = flat
         .map((e, order) => ({ e, order }))
-        .filter(({ e }) => canExpand(e) && e.score > tauExpand && !this.cooling(entryKey(e), 'expand', it))
+        .filter(({ e }) => canExpand(e) && !this.capped(e) && e.score > tauExpand && !this.cooling(entryKey(e), 'expand', it))
         .sort((a, b) => b.e.score - a.e.score || a.order - b.order);
       const groups = this.collapseGroups()
         .filter((g) => !g.members.some((m) => this.cooling(entryKey(m), 'collapse', it)))

@@ -8,7 +8,7 @@ import { EngineClient } from './engineClient';
 import { FOCUS_SCHEME, FocusDocuments } from './focusDocument';
 import { FocusService } from './focusService';
 import { ModelChoice } from './modelChoice';
-import { Pins } from './pins';
+import { COLLAPSED_KEY, Pins } from './pins';
 import { budgetSetting, providersSetting } from './settings';
 import { EngineFocusSource } from './focusViewerSource';
 import { openFocusPanel, registerFocusViewer } from '../webview/focusViewer';
@@ -49,7 +49,7 @@ export function activate(context: vscode.ExtensionContext): MegaContextApi {
 
   memory = new WorkspaceMemory(engine, output);
   context.subscriptions.push(memory);
-  const focus = new FocusService(engine, memory, new Pins(context.workspaceState));
+  const focus = new FocusService(engine, memory, new Pins(context.workspaceState), new Pins(context.workspaceState, COLLAPSED_KEY));
   const focusDocuments = new FocusDocuments();
   context.subscriptions.push(vscode.workspace.registerTextDocumentContentProvider(FOCUS_SCHEME, focusDocuments));
   const modelChoice = new ModelChoice(context.workspaceState);

@@ -40,7 +40,13 @@ export class FocusService {
   /** Fires after every refocus, whoever asked for it. */
   readonly onDidFocus = this.emitter.event;
 
-  constructor(readonly engine: EngineClient, readonly memory: WorkspaceMemory, readonly pins: Pins) {}
+  constructor(
+    readonly engine: EngineClient,
+    readonly memory: WorkspaceMemory,
+    readonly pins: Pins,
+    /** Ranges the user collapsed in the viewer: kept at group gists or coarser. */
+    readonly collapsed: Pins,
+  ) {}
 
   async focus(query: string, budget: number, token?: vscode.CancellationToken): Promise<FocusResult> {
     await this.memory.ensureIndexed(token);
@@ -50,6 +56,7 @@ export class FocusService {
       query,
       budget,
       holds: [...this.pins.list(), ...(editor ? [editor] : [])],
+      collapsed: this.collapsed.list(),
       chatSession: CHAT_SESSION,
       settings: allocatorSettings(),
     }, { token });

@@ -28,15 +28,20 @@ export class EngineFocusSource implements FocusSource, vscode.Disposable {
     await this.refocus();
   }
 
+  /** Releases the user's constraints on the span: its pins and its collapse. */
   async unpin(span: SpanRef): Promise<void> {
     if (!span.docId) return;
     await this.focus.pins.remove(span.docId, span.startLine, span.endLine);
+    await this.focus.collapsed.remove(span.docId, span.startLine, span.endLine);
     await this.refocus();
   }
 
-  /** The engine takes only "hold exact" constraints today: collapsing releases any pin on the span. */
+  /** Keeps the span at group gists or coarser in every later focus (a pin inside it still wins). */
   async collapse(span: SpanRef): Promise<void> {
-    await this.unpin(span);
+    if (!span.docId) return;
+    await this.focus.pins.remove(span.docId, span.startLine, span.endLine);
+    await this.focus.collapsed.add({ path: span.docId, startLine: span.startLine, endLine: span.endLine });
+    await this.refocus();
   }
 
   dispose(): void {

@@ -50,6 +50,12 @@ export async function runFocus(session: MemorySession, params: FocusParams): Pro
     const hold = doc && lineHoldToTokens(doc, h);
     if (hold) holds.push(hold);
   }
+  const caps: Hold[] = [];
+  for (const h of params.collapsed ?? []) {
+    const doc = tree.documents.get(h.path);
+    const cap = doc && lineHoldToTokens(doc, h);
+    if (cap) caps.push(cap);
+  }
   const chat = params.chatSession ? tree.documents.get(chatDocId(params.chatSession)) : undefined;
   if (chat && chat.tokenCount > 0) {
     const start = Math.floor(Math.max(0, chat.tokenCount - CHAT_TAIL_TOKENS) / BLOCK_TOKENS) * BLOCK_TOKENS;
@@ -60,6 +66,7 @@ export async function runFocus(session: MemorySession, params: FocusParams): Pro
     query: params.query,
     budget: params.budget,
     holds,
+    caps,
     settings: params.settings ?? undefined,
     displayPath: session.displayPath,
   });

@@ -107,6 +107,8 @@ export interface FocusParams {
   budget: number;
   /** Pinned line ranges, held at LOD0. */
   holds?: LineHold[];
+  /** Line ranges the user collapsed: kept at group gists (LOD2) or coarser. */
+  collapsed?: LineHold[];
   /** The chat session whose most recent tokens are held at LOD0. */
   chatSession?: string;
   settings?: FocusSettingsParams;

@@ -166,3 +166,23 @@ test('incremental cost bookkeeping matches a full re-costing after any sequence 
     { numRuns: 40 },
   );
 });
+
+test('a range the user collapsed stays at group gists even where the evidence is; pins inside it still win', async () => {
+  const text = syntheticSource(21, 200) + 'def zebra_quagga_okapi():\n    return 1\n' + syntheticSource(22, 200);
+  const tree = await treeOf([{ id: '/z.py', text }]);
+  const engine = new FocusEngine(tree, tree.runtime);
+  const doc = tree.documents.get('/z.py')!;
+  const at = doc.text.indexOf('def zebra');
+  let b = 0;
+  while (doc.blockChar[b + 1] <= at) b++;
+  const query = 'zebra_quagga_okapi';
+  const free = await engine.focus({ query, budget: 4000 });
+  const inside = (es: typeof free.perDoc[0], lo: number, hi: number) => es.filter((e) => e.lod < 2 && e.start < hi && lo < e.end);
+  const g = Math.floor(b / 32) * 1024;
+  assert.ok(inside(free.perDoc[0], g, g + 1024).length > 0, 'without a cap the evidence expands');
+  const capped = await engine.focus({ query, budget: 4000, caps: [{ docId: '/z.py', start: g, end: g + 1024 }] });
+  assert.deepEqual(checkWorkingContext(capped.perDoc, capped.rendered, 4000), []);
+  assert.equal(inside(capped.perDoc[0], g, g + 1024).length, 0, 'the capped group stays at LOD2');
+  const pinned = await engine.focus({ query, budget: 4000, caps: [{ docId: '/z.py', start: g, end: g + 1024 }], holds: [{ docId: '/z.py', start: b * 32, end: b * 32 + 32 }] });
+  assert.ok(pinned.perDoc[0].some((e) => e.lod === 0 && e.index === b), 'a pin inside the cap is still exact');
+});
