@@ -9,23 +9,41 @@ export interface Chunk {
   text: string;
 }
 
+/** Term statistics of a chunk set, computed once and reused by every query. */
+export class ChunkIndex {
+  readonly tf: Map<string, number>[];
+  readonly lengths: number[];
+  readonly df = new Map<string, number>();
+  readonly avg: number;
+
+  constructor(readonly chunks: Chunk[]) {
+    const all = chunks.map((c) => terms(c.text));
+    this.lengths = all.map((t) => t.length);
+    this.tf = all.map((ts) => {
+      const m = new Map<string, number>();
+      for (const t of ts) m.set(t, (m.get(t) ?? 0) + 1);
+      return m;
+    });
+    for (const m of this.tf) for (const t of m.keys()) this.df.set(t, (this.df.get(t) ?? 0) + 1);
+    this.avg = this.lengths.reduce((a, b) => a + b, 0) / Math.max(1, chunks.length);
+  }
+}
+
 /** Plain BM25 over chunks (k1 1.2, b 0.75), with the engine's term rules. */
-export function bm25Rank(chunks: Chunk[], query: string): number[] {
-  const docsTerms = chunks.map((c) => terms(c.text));
-  const df = new Map<string, number>();
-  for (const ts of docsTerms) for (const t of new Set(ts)) df.set(t, (df.get(t) ?? 0) + 1);
-  const avg = docsTerms.reduce((n, t) => n + t.length, 0) / Math.max(1, docsTerms.length);
+export function bm25Rank(chunks: Chunk[] | ChunkIndex, query: string): number[] {
+  const index = chunks instanceof ChunkIndex ? chunks : new ChunkIndex(chunks);
+  const { df, avg } = index;
+  const n = index.chunks.length;
   const q = [...new Set(terms(query))];
-  const scores = docsTerms.map((ts) => {
-    const tf = new Map<string, number>();
-    for (const t of ts) tf.set(t, (tf.get(t) ?? 0) + 1);
+  const scores = index.tf.map((tf, i) => {
+    const len = index.lengths[i];
     let s = 0;
     for (const t of q) {
       const f = tf.get(t);
       if (!f) continue;
-      const n = df.get(t) ?? 0;
-      const idf = Math.log(1 + (chunks.length - n + 0.5) / (n + 0.5));
-      s += (idf * f * 2.2) / (f + 1.2 * (0.25 + (0.75 * ts.length) / avg));
+      const d = df.get(t) ?? 0;
+      const idf = Math.log(1 + (n - d + 0.5) / (d + 0.5));
+      s += (idf * f * 2.2) / (f + 1.2 * (0.25 + (0.75 * len) / avg));
     }
     return s;
   });

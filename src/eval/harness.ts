@@ -5,7 +5,7 @@ import { FocusEngine, type ScorerKind } from '../core/engine';
 import type { FocusSettings } from '../core/focus';
 import type { ModelRuntime } from '../core/runtime';
 import { Tree } from '../core/tree';
-import { bm25Rank, coveredShare, lineChunks, packByRank, recency, type Chunk } from './baselines';
+import { bm25Rank, ChunkIndex, coveredShare, lineChunks, packByRank, recency, type Chunk } from './baselines';
 import { mineCodeQueries } from './codeQueries';
 import { loadConversations } from './locomo';
 
@@ -32,8 +32,8 @@ export interface Method {
 export interface PreparedHaystack {
   h: Haystack;
   engine: FocusEngine;
-  chunks250: Chunk[];
-  lines: Chunk[];
+  chunks250: ChunkIndex;
+  lines: ChunkIndex;
 }
 
 function baseline(name: string, pick: (p: PreparedHaystack, q: string, w: number) => Chunk[]): Method {
@@ -51,8 +51,8 @@ function baseline(name: string, pick: (p: PreparedHaystack, q: string, w: number
 
 export const BASELINES: Method[] = [
   baseline('recency', (p, _q, w) => recency(p.h.docs.map((d) => d.text), w)),
-  baseline('bm25-chunks', (p, q, w) => packByRank(p.chunks250, bm25Rank(p.chunks250, q), p.h.docs.map((d) => d.id), w).picked),
-  baseline('bm25-lines', (p, q, w) => packByRank(p.lines, bm25Rank(p.lines, q), p.h.docs.map((d) => d.id), w).picked),
+  baseline('bm25-chunks', (p, q, w) => packByRank(p.chunks250.chunks, bm25Rank(p.chunks250, q), p.h.docs.map((d) => d.id), w).picked),
+  baseline('bm25-lines', (p, q, w) => packByRank(p.lines.chunks, bm25Rank(p.lines, q), p.h.docs.map((d) => d.id), w).picked),
 ];
 
 export function megacontext(name: string, scorer: ScorerKind, settings: Partial<Omit<FocusSettings, 'budget'>> = {}): Method {
@@ -92,8 +92,8 @@ export async function runSuite(
     const p: PreparedHaystack = {
       h,
       engine: new FocusEngine(tree, runtime),
-      chunks250: lineChunks(texts, 250),
-      lines: lineChunks(texts, 1),
+      chunks250: new ChunkIndex(lineChunks(texts, 250)),
+      lines: new ChunkIndex(lineChunks(texts, 1)),
     };
     for (const c of h.cases) {
       for (const r of results) {
