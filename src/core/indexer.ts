@@ -7,6 +7,12 @@ import { redactSecrets } from './secrets';
 import { readStore, writeStore } from './store';
 import { Tree, type DocumentInput, type IngestProgress } from './tree';
 
+export interface SkippedFile {
+  path: string;
+  reason: string;
+  detail?: string;
+}
+
 export interface IndexSummary {
   files: number;
   tokens: number;
@@ -14,9 +20,22 @@ export interface IndexSummary {
   updated: number;
   unchanged: number;
   removed: number;
+  /** Skips counted by reason. */
   skipped: Record<string, number>;
+  /** Every skipped path with its reason. */
+  skippedFiles: SkippedFile[];
   redactedFiles: string[];
   ms: number;
+}
+
+export interface IndexOptions {
+  maxFileBytes?: number;
+  /** Globs a file must match (all files when absent). */
+  include?: string[];
+  /** Globs to leave out; replaces discovery's defaults when given. */
+  exclude?: string[];
+  signal?: AbortSignal;
+  onProgress?: (p: IngestProgress) => void;
 }
 
 export function storeHeader(runtime: ModelRuntime): StoreHeader {
@@ -45,12 +64,16 @@ export async function saveTree(tree: Tree, storeDir: string): Promise<{ bytes: n
 export async function indexFolders(
   tree: Tree,
   roots: string[],
-  options: { maxFileBytes?: number; signal?: AbortSignal; onProgress?: (p: IngestProgress) => void } = {},
+  options: IndexOptions = {},
 ): Promise<IndexSummary> {
   const t0 = performance.now();
-  const found = await discoverFiles(roots, { maxFileBytes: options.maxFileBytes, signal: options.signal });
-  const skipped: Record<string, number> = {};
-  for (const s of found.skipped) skipped[s.reason] = (skipped[s.reason] ?? 0) + 1;
+  const found = await discoverFiles(roots, {
+    maxFileBytes: options.maxFileBytes,
+    include: options.include,
+    exclude: options.exclude,
+    signal: options.signal,
+  });
+  const skippedFiles: SkippedFile[] = found.skipped.map((s) => ({ path: s.path, reason: s.reason, ...(s.detail ? { detail: s.detail } : {}) }));
   const inputs: DocumentInput[] = [];
   const redactedFiles: string[] = [];
   for (const f of found.files) {
@@ -63,8 +86,8 @@ export async function indexFolders(
     let text: string;
     try {
       text = await readFile(f.path, 'utf8');
-    } catch {
-      skipped.unreadable = (skipped.unreadable ?? 0) + 1;
+    } catch (err) {
+      skippedFiles.push({ path: f.path, reason: 'unreadable', detail: (err as NodeJS.ErrnoException).code ?? 'read failed' });
       continue;
     }
     const red = redactSecrets(text);
@@ -79,8 +102,11 @@ export async function indexFolders(
       removed++;
     }
   }
+  options.onProgress?.({ documents: 0, totalDocuments: inputs.length, tokens: 0, blocksGisted: 0, blocksReused: 0 });
   const res = await tree.ingest(inputs, { signal: options.signal, onProgress: options.onProgress });
   let tokens = 0;
   for (const i of inputs) tokens += tree.documents.get(i.id)?.tokenCount ?? 0;
-  return { files: inputs.length, tokens, ...res, removed, skipped, redactedFiles, ms: performance.now() - t0 };
+  const skipped: Record<string, number> = {};
+  for (const s of skippedFiles) skipped[s.reason] = (skipped[s.reason] ?? 0) + 1;
+  return { files: inputs.length, tokens, ...res, removed, skipped, skippedFiles, redactedFiles, ms: performance.now() - t0 };
 }

@@ -3,8 +3,9 @@
 // needs: include/exclude globs from settings, and every skipped path with its reason for the output
 // channel. Secret files are never read; secrets inside kept files are redacted before tokenization.
 import { readFile, stat } from 'node:fs/promises';
+import { indexFolders } from '../core/indexer';
 import { relative, sep } from 'node:path';
-import { DEFAULT_EXCLUDES, DEFAULT_MAX_FILE_BYTES, discoverFiles, isSecretPath, redactSecrets } from '../core/discovery';
+import { DEFAULT_EXCLUDES, DEFAULT_MAX_FILE_BYTES, isSecretPath, redactSecrets } from '../core/discovery';
 import type { DocumentInput } from '../core/tree';
 import type { IndexParams, IndexProgress, IndexResult, UpdateFilesParams, UpdateFilesResult } from './protocol';
 import type { MemorySession } from './session';
@@ -15,54 +16,19 @@ export async function indexWorkspace(
   signal: AbortSignal,
   onProgress: (p: IndexProgress) => void,
 ): Promise<IndexResult> {
-  const t0 = performance.now();
   const tree = session.tree;
   session.roots = params.roots;
   if (params.rebuild) for (const d of [...tree.documents.values()]) if (d.kind === 'file') tree.remove(d.id);
-  const found = await discoverFiles(params.roots, {
+  const s = await indexFolders(tree, params.roots, {
     maxFileBytes: params.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
     include: params.include?.length ? params.include : undefined,
     exclude: [...DEFAULT_EXCLUDES, ...(params.exclude ?? [])],
     signal,
-  });
-  const skipped = found.skipped.map((s) => ({ path: s.path, reason: s.reason, ...(s.detail ? { detail: s.detail } : {}) }));
-  const inputs: DocumentInput[] = [];
-  const redacted: string[] = [];
-  for (const f of found.files) {
-    signal.throwIfAborted();
-    const known = tree.documents.get(f.path);
-    if (known && known.mtimeMs === f.mtimeMs && f.mtimeMs !== 0) {
-      inputs.push({ id: f.path, text: known.text, mtimeMs: f.mtimeMs });
-      continue;
-    }
-    let text: string;
-    try {
-      text = await readFile(f.path, 'utf8');
-    } catch (err) {
-      skipped.push({ path: f.path, reason: 'unreadable', detail: (err as NodeJS.ErrnoException).code ?? 'read failed' });
-      continue;
-    }
-    const red = redactSecrets(text);
-    if (red.redactions > 0) redacted.push(f.path);
-    inputs.push({ id: f.path, text: red.text, mtimeMs: f.mtimeMs });
-  }
-  const keep = new Set(inputs.map((i) => i.id));
-  let removed = 0;
-  for (const d of [...tree.documents.values()]) {
-    if (d.kind === 'file' && !keep.has(d.id)) {
-      tree.remove(d.id);
-      removed++;
-    }
-  }
-  onProgress({ documents: 0, totalDocuments: inputs.length, tokens: 0 });
-  const res = await tree.ingest(inputs, {
-    signal,
     onProgress: (p) => onProgress({ documents: p.documents, totalDocuments: p.totalDocuments, tokens: p.tokens }),
   });
-  let tokens = 0;
-  for (const i of inputs) tokens += tree.documents.get(i.id)?.tokenCount ?? 0;
-  if (res.added + res.updated + removed > 0 || !session.store.startsWith('loaded')) session.changed();
-  return { files: inputs.length, tokens, ...res, removed, skipped, redacted, ms: performance.now() - t0 };
+  if (s.added + s.updated + s.removed > 0 || !session.store.startsWith('loaded')) session.changed();
+  const { files, tokens, added, updated, unchanged, removed, ms } = s;
+  return { files, tokens, added, updated, unchanged, removed, skipped: s.skippedFiles, redacted: s.redactedFiles, ms };
 }
 
 function inside(roots: string[], path: string): boolean {
