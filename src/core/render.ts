@@ -37,7 +37,7 @@ export interface Rendered {
 const WORDY = /[\p{L}\p{N}]/u;
 
 /** Gist text of an LOD1 node: its most salient wordy tokens, in order, runs joined with ` … `. */
-export function blockGistText(doc: TreeDocument, b: number, keep = 4): string {
+export function blockGistText(doc: TreeDocument, b: number, keep = 3): string {
   const cached = doc.gistText1.get(b);
   if (cached !== undefined) return cached;
   const s = b * BLOCK_TOKENS;
@@ -63,7 +63,7 @@ export function blockGistText(doc: TreeDocument, b: number, keep = 4): string {
 }
 
 /** Gist text of an LOD2 node: the gist texts of its most salient children, in order. */
-export function groupGistText(doc: TreeDocument, g: number, children = 4): string {
+export function groupGistText(doc: TreeDocument, g: number, children = 3): string {
   const cached = doc.gistText2.get(g);
   if (cached !== undefined) return cached;
   const b0 = g * GROUP_BLOCKS;
@@ -74,7 +74,7 @@ export function groupGistText(doc: TreeDocument, g: number, children = 4): strin
   const out = idx
     .slice(0, children)
     .sort((x, y) => x - y)
-    .map((b) => blockGistText(doc, b, 3))
+    .map((b) => blockGistText(doc, b, 2))
     .filter((t) => t.length > 0)
     .join(' … ');
   doc.gistText2.set(g, out);
