@@ -9,7 +9,7 @@ import { CostModel } from '../core/render';
 import type { Tree, TreeDocument } from '../core/tree';
 import { loadModels, ModelLoadError } from '../models/onnxRuntime';
 import { intOption, parseArgs, stringOption, UsageError, type ParsedArgs } from './args';
-import { lodStrip, STRIP_LEGEND } from './strip';
+import { lodStrip, STRIP_LEGEND } from '../core/strip';
 import { packageRoot } from '../core/packageRoot';
 import { BASELINES, codeHaystack, formatTable, locomoHaystacks, megacontext, runSuite } from '../eval/harness';
 
@@ -220,7 +220,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
         } else {
           if (!args.options.has('no-prompt')) out.write(wc.rendered.prompt + '\n');
           out.write(`--- focus for ${JSON.stringify(q.query)}: ${wc.rendered.tokens}/${budget} tokens, ${wc.telemetry.iterations} iterations, ${wc.timings.totalMs.toFixed(1)} ms  (${STRIP_LEGEND})\n`);
-          for (const entries of wc.perDoc) out.write(`${lodStrip(entries, 48)}  ${display(entries[0].doc)}\n`);
+          for (const entries of wc.perDoc) out.write(`${lodStrip(entries, entries[0].doc.tokenCount, 48)}  ${display(entries[0].doc)}\n`);
         }
       }
       return 0;

@@ -1,21 +1,13 @@
 // A focus result as Markdown: the budget used, the prompt's composition by level of detail, and one
 // strip per document (█ exact, ▓ block gist, ░ group gist, · document root), as the CLI draws them.
 import type { EntrySummary, FocusResult } from '../models/protocol';
+import { LOD_GLYPHS, lodStrip } from '../core/strip';
 
-const GLYPH = ['█', '▓', '░', '·'];
 const LOD_NAME = ['exact (LOD0)', 'block gists (LOD1)', 'group gists (LOD2)', 'document roots'];
 const WIDTH = 40;
 
 function strip(entries: EntrySummary[]): string {
-  const n = Math.max(...entries.map((e) => e.end));
-  if (n === 0 || entries[0].lod === 3) return GLYPH[3].repeat(WIDTH);
-  const cells = new Array<number>(WIDTH).fill(3);
-  for (const e of entries) {
-    const a = Math.floor((e.start / n) * WIDTH);
-    const b = Math.max(a + 1, Math.ceil((e.end / n) * WIDTH));
-    for (let c = a; c < Math.min(WIDTH, b); c++) cells[c] = Math.min(cells[c], e.lod);
-  }
-  return cells.map((l) => GLYPH[l]).join('');
+  return lodStrip(entries, Math.max(...entries.map((e) => e.end)), WIDTH);
 }
 
 export function focusReport(result: FocusResult): string {
@@ -23,7 +15,7 @@ export function focusReport(result: FocusResult): string {
   lines.push(`**Focus for** “${result.query}”: ${result.tokens.toLocaleString('en-US')} of ${result.budget.toLocaleString('en-US')} tokens, ` +
     `${result.exactTokens.toLocaleString('en-US')} of them exact text, ${result.documents} documents.`, '');
   lines.push('| level | entries |', '|---|---|');
-  for (const c of result.composition) if (c.entries > 0) lines.push(`| ${GLYPH[c.lod]} ${LOD_NAME[c.lod]} | ${c.entries} |`);
+  for (const c of result.composition) if (c.entries > 0) lines.push(`| ${LOD_GLYPHS[c.lod]} ${LOD_NAME[c.lod]} | ${c.entries} |`);
   lines.push('', '```');
   const byDoc = new Map<string, EntrySummary[]>();
   for (const e of result.entries) byDoc.set(e.display, [...(byDoc.get(e.display) ?? []), e]);

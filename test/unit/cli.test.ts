@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { main } from '../../src/cli/main';
-import { lodStrip } from '../../src/cli/strip';
+import { lodStrip } from '../../src/core/strip';
 import { syntheticSource, treeOf } from './support/corpus';
 import { topEntries } from '../../src/core/focus';
 import { checkFocusJson, type FocusJson } from './support/jsonInvariants';
@@ -55,8 +55,9 @@ test('the LOD strip shows the finest LOD per cell', async () => {
   const tree = await treeOf([{ id: '/a.py', text: syntheticSource(1, 300) }]);
   const doc = tree.documents.get('/a.py')!;
   const entries = topEntries(doc);
-  assert.equal(lodStrip(entries, 10), '░'.repeat(10));
-  assert.equal(lodStrip([{ ...entries[0], lod: 3, start: 0, end: doc.tokenCount }], 4), '····');
+  assert.equal(lodStrip(entries, doc.tokenCount, 10), '░'.repeat(10));
+  assert.equal(lodStrip([{ ...entries[0], lod: 3, start: 0, end: doc.tokenCount }], doc.tokenCount, 4), '····');
+  assert.equal(lodStrip([{ start: 0, end: 32, lod: 0 }, { start: 32, end: 64, lod: 1 }], 64, 4), '██▓▓');
 });
 
 test('focus --json on a real folder: one object per query, every invariant holds, the store is reused', async () => {
