@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { FocusEngine, documentOrder, type ScorerKind, type WorkingContext } from '../core/engine';
-import { BudgetTooSmallError } from '../core/focus';
+import { BudgetTooSmallError, DEFAULT_FOCUS, type FocusSettings } from '../core/focus';
 import { indexFolders, openTree, saveTree, type IndexSummary } from '../core/indexer';
 import { CostModel } from '../core/render';
 import type { Tree, TreeDocument } from '../core/tree';
@@ -16,19 +16,39 @@ import { BASELINES, codeHaystack, formatTable, locomoHaystacks, megacontext, run
 /** Code folders never named in the training manifest (models/training/manifest.json "heldOut"). */
 const HELD_OUT_CODE = ['/usr/lib/python3.11/json', '/usr/lib/python3.11/email', '/usr/lib/python3.11/logging'];
 
-const MC_METHODS = [
-  megacontext('mc', 'lens'),
-  megacontext('mc-lexical', 'lexical'),
-  megacontext('mc-lexical+shift', 'lexical', { shift: [0.3, 1, 0.3] }),
-  megacontext('mc+shift', 'lens', { shift: [0.3, 1, 0.3] }),
-  megacontext('mc+gate', 'lens', { gate: 0.7 }),
-  megacontext('mc+sharpen', 'lens', { sharpen: 2 }),
-];
+/** MegaContext variants: the defaults, the lexical scorer, and each NTM option on (over `base` settings). */
+function mcMethods(base: Partial<Omit<FocusSettings, 'budget'>> = {}) {
+  return [
+    megacontext('mc', 'lens', base),
+    megacontext('mc-lexical', 'lexical', base),
+    megacontext('mc-lexical+shift', 'lexical', { ...base, shift: [0.3, 1, 0.3] }),
+    megacontext('mc+shift', 'lens', { ...base, shift: [0.3, 1, 0.3] }),
+    megacontext('mc+gate', 'lens', { ...base, gate: 0.7 }),
+    megacontext('mc+sharpen', 'lens', { ...base, sharpen: 2 }),
+  ];
+}
+
+/** `--settings '{"nDiff": 8}'`: allocator settings for every MegaContext method of an eval run. */
+function allocatorOverrides(args: ParsedArgs): Partial<Omit<FocusSettings, 'budget'>> {
+  const raw = stringOption(args, 'settings');
+  if (raw === undefined) return {};
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    throw new UsageError('--settings takes a JSON object, e.g. {"nDiff": 8}');
+  }
+  const known = new Set(Object.keys(DEFAULT_FOCUS));
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || Object.keys(v).some((k) => !known.has(k))) {
+    throw new UsageError(`--settings keys must be among ${[...known].join(', ')}`);
+  }
+  return v as Partial<Omit<FocusSettings, 'budget'>>;
+}
 
 const USAGE = `usage:
   megacontext index <path>... [--store DIR]
   megacontext focus <path>... (--query TEXT | --queries FILE.jsonl) [--budget N] [--store DIR] [--json] [--no-prompt]
-  megacontext eval [--locomo DIR|none] [--code DIR,DIR|none] [--budgets 1024,2048] [--limit N] [--methods a,b] [--json]
+  megacontext eval [--locomo DIR|none] [--code DIR,DIR|none] [--budgets 1024,2048] [--limit N] [--methods a,b] [--settings JSON] [--json]
 options:
   --store DIR      where the tree is persisted (default: ~/.cache/megacontext/<hash of the paths>)
   --budget N       token budget of the working context (default 2048)
@@ -38,7 +58,7 @@ options:
   --threads N      CPU threads for inference
   --max-file-bytes N  skip larger files (default 1000000)`;
 
-const VALUED = new Set(['store', 'query', 'queries', 'budget', 'scorer', 'models', 'providers', 'threads', 'max-file-bytes', 'locomo', 'code', 'budgets', 'limit', 'methods']);
+const VALUED = new Set(['store', 'query', 'queries', 'budget', 'scorer', 'models', 'providers', 'threads', 'max-file-bytes', 'locomo', 'code', 'budgets', 'limit', 'methods', 'settings', 'conversations']);
 const SWITCHES = new Set(['json', 'no-prompt', 'help', 'quiet']);
 
 class CliError extends Error {}
@@ -102,6 +122,14 @@ async function loadRuntime(args: ParsedArgs) {
   return loadModels(modelsDir(args), { providers, threads });
 }
 
+function loadConversationIds(dir: string): string[] {
+  try {
+    return readdirSync(dir).filter((n) => n.endsWith('.json')).map((n) => n.replace(/\.json$/, ''));
+  } catch {
+    throw new CliError(`LoCoMo folder not found: ${dir}`);
+  }
+}
+
 /** LoCoMo conversations the training manifest gives to LensNet: evaluation must not use them. */
 function trainedConversations(manifestPath: string): Set<string> {
   try {
@@ -120,7 +148,7 @@ async function runEval(args: ParsedArgs, out: NodeJS.WritableStream, log: (s: st
   const locomo = resolve(stringOption(args, 'locomo') ?? join(repo, '..', 'shared', 'data', 'locomo-dev'));
   const codeArg = stringOption(args, 'code') ?? HELD_OUT_CODE.join(',');
   const code = codeArg === 'none' ? [] : codeArg.split(',').filter(Boolean).map((p) => resolve(p));
-  const all = [...BASELINES, ...MC_METHODS];
+  const all = [...BASELINES, ...mcMethods(allocatorOverrides(args))];
   const wanted = stringOption(args, 'methods')?.split(',');
   const methods = wanted ? all.filter((m) => wanted.includes(m.name)) : all;
   const runtime = await loadRuntime(args);
@@ -128,8 +156,17 @@ async function runEval(args: ParsedArgs, out: NodeJS.WritableStream, log: (s: st
   const results = [];
   if (stringOption(args, 'locomo') !== 'none') {
     const trained = trainedConversations(join(repo, 'models', 'training', 'manifest.json'));
-    log(`eval: LoCoMo conversations ${[...trained].join(', ') || 'none'} trained LensNet and are left out`);
-    results.push(...(await runSuite('locomo', locomoHaystacks(locomo, limit, trained), runtime, methods, budgets, log)));
+    const only = stringOption(args, 'conversations')?.split(',');
+    let skip: Set<string>;
+    if (only) {
+      // Tuning on the development conversations: everything not named is left out.
+      skip = new Set(loadConversationIds(locomo).filter((id) => !only.includes(id)));
+      log(`eval: LoCoMo conversations ${only.join(', ')} only${only.some((c) => trained.has(c)) ? ' (LensNet trained on some of them: development numbers, not a test)' : ''}`);
+    } else {
+      skip = trained;
+      log(`eval: LoCoMo conversations ${[...trained].join(', ') || 'none'} trained LensNet and are left out`);
+    }
+    results.push(...(await runSuite('locomo', locomoHaystacks(locomo, limit, skip), runtime, methods, budgets, log)));
   }
   for (const folder of code) {
     if (!existsSync(folder)) throw new CliError(`code folder not found: ${folder}`);

@@ -1,6 +1,7 @@
 // The extension's settings (package.json contributes.configuration), read where they are used so a
 // change takes effect on the next request.
 import * as vscode from 'vscode';
+import { DEFAULT_FOCUS } from '../core/focus';
 import type { FocusSettingsParams, IndexParams } from '../models/protocol';
 
 function config(): vscode.WorkspaceConfiguration {
@@ -34,13 +35,13 @@ export function allocatorSettings(): FocusSettingsParams {
   const c = vscode.workspace.getConfiguration('megacontext.allocator');
   const shift = c.get<number[] | null>('shift', null);
   return {
-    tauExpand: c.get<number>('tauExpand', 0.2),
-    tauCollapse: c.get<number>('tauCollapse', 0.2),
-    nDiff: c.get<number>('nDiff', 4),
-    cooldown: c.get<number>('cooldown', 2),
-    gate: c.get<number>('gate', 1),
-    shift: Array.isArray(shift) && shift.length === 3 ? [shift[0], shift[1], shift[2]] : null,
-    sharpen: c.get<number>('sharpen', 1),
+    tauExpand: c.get<number>('tauExpand', DEFAULT_FOCUS.tauExpand),
+    tauCollapse: c.get<number>('tauCollapse', DEFAULT_FOCUS.tauCollapse),
+    nDiff: c.get<number>('nDiff', DEFAULT_FOCUS.nDiff),
+    cooldown: c.get<number>('cooldown', DEFAULT_FOCUS.cooldown),
+    gate: c.get<number>('gate', DEFAULT_FOCUS.gate),
+    shift: Array.isArray(shift) && shift.length === 3 ? [shift[0], shift[1], shift[2]] : DEFAULT_FOCUS.shift,
+    sharpen: c.get<number>('sharpen', DEFAULT_FOCUS.sharpen),
   };
 }
 

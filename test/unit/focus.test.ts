@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { FocusEngine } from '../../src/core/engine';
 import { checkWorkingContext } from '../../src/core/invariants';
 import { BudgetTooSmallError, DEFAULT_FOCUS, FocusAllocator, topEntries } from '../../src/core/focus';
@@ -185,4 +187,16 @@ test('a range the user collapsed stays at group gists even where the evidence is
   assert.equal(inside(capped.perDoc[0], g, g + 1024).length, 0, 'the capped group stays at LOD2');
   const pinned = await engine.focus({ query, budget: 4000, caps: [{ docId: '/z.py', start: g, end: g + 1024 }], holds: [{ docId: '/z.py', start: b * 32, end: b * 32 + 32 }] });
   assert.ok(pinned.perDoc[0].some((e) => e.lod === 0 && e.index === b), 'a pin inside the cap is still exact');
+});
+
+test('the allocator defaults in package.json are the engine\'s defaults', () => {
+  const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as {
+    contributes: { configuration: { properties: Record<string, { default?: unknown }> } };
+  };
+  const props = pkg.contributes.configuration.properties;
+  for (const k of ['tauExpand', 'tauCollapse', 'nDiff', 'cooldown', 'gate', 'shift', 'sharpen'] as const) {
+    const p = props[`megacontext.allocator.${k}`];
+    assert.ok(p, `megacontext.allocator.${k} is contributed`);
+    assert.deepEqual(p.default, DEFAULT_FOCUS[k], k);
+  }
 });
