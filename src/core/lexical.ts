@@ -25,18 +25,29 @@ const CAMEL = /[\p{Lu}]?[\p{Ll}\p{N}]+|[\p{Lu}]+(?![\p{Ll}])|[\p{N}]+/gu;
 /** Search terms of a text: words and identifier parts, lower-cased and lightly stemmed. */
 export function terms(text: string): string[] {
   const out: string[] = [];
-  for (const m of text.matchAll(WORD)) {
-    const word = m[0];
-    const lower = word.toLowerCase();
-    const parts = word.split('_').flatMap((p) => p.match(CAMEL) ?? []);
-    if (parts.length > 1 && lower.length >= 2 && !STOP.has(lower)) out.push(stem(lower.replace(/_/g, '')));
-    for (const p of parts) {
-      const t = p.toLowerCase();
-      if (t.length < 2 || STOP.has(t)) continue;
-      out.push(stem(t));
-    }
-  }
+  for (const m of text.matchAll(WORD)) for (const t of wordTerms(m[0])) out.push(t);
   return out;
+}
+
+/** Words repeat heavily in code and chat, so each word's terms are computed once. */
+const wordCache = new Map<string, readonly string[]>();
+const WORD_CACHE_MAX = 200_000;
+
+function wordTerms(word: string): readonly string[] {
+  let ts = wordCache.get(word);
+  if (ts) return ts;
+  const out: string[] = [];
+  const lower = word.toLowerCase();
+  const parts = word.split('_').flatMap((p) => p.match(CAMEL) ?? []);
+  if (parts.length > 1 && lower.length >= 2 && !STOP.has(lower)) out.push(stem(lower.replace(/_/g, '')));
+  for (const p of parts) {
+    const t = p.toLowerCase();
+    if (t.length < 2 || STOP.has(t)) continue;
+    out.push(stem(t));
+  }
+  if (wordCache.size >= WORD_CACHE_MAX) wordCache.clear();
+  wordCache.set(word, (ts = out));
+  return ts;
 }
 
 /** Per-document postings: term -> packed [block, tf, block, tf, ...]. */
