@@ -1,3 +1,4 @@
+import type { IndexSummary, SkippedFile } from '../core/indexer';
 import type { FocusSnapshot } from '../webview/protocol';
 // The extension ↔ engine-host boundary: one typed request/response protocol over Node's IPC channel,
 // with progress events tied to a request id.
@@ -33,11 +34,7 @@ export interface RuntimeInfoParams {
 }
 
 /** A file of the workspace that indexing left out, and why (discovery's SkipReason). */
-export interface SkippedFile {
-  path: string;
-  reason: string;
-  detail?: string;
-}
+export type { SkippedFile };
 
 export interface IndexParams {
   /** Absolute paths of the workspace folders. */
@@ -51,17 +48,11 @@ export interface IndexParams {
   rebuild?: boolean;
 }
 
-export interface IndexResult {
-  files: number;
-  tokens: number;
-  added: number;
-  updated: number;
-  unchanged: number;
-  removed: number;
+/** The core indexer's summary, with every skipped path listed (for the output channel). */
+export interface IndexResult extends Pick<IndexSummary, 'files' | 'tokens' | 'added' | 'updated' | 'unchanged' | 'removed' | 'ms'> {
   skipped: SkippedFile[];
   /** Files kept with secrets redacted before tokenization. */
   redacted: string[];
-  ms: number;
 }
 
 /** Streamed while `index` runs (an `event` message tied to the request id). */
