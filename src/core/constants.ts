@@ -7,4 +7,3 @@ export const GROUP_TOKENS = BLOCK_TOKENS * GROUP_BLOCKS;
 
 /** Levels of detail. 3 is a document collapsed to its one-line root. */
 export type Lod = 0 | 1 | 2 | 3;
-export const LOD_ROOT: Lod = 3;

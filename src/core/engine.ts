@@ -5,7 +5,7 @@ import { BudgetTooSmallError, DEFAULT_FOCUS, FocusAllocator, type FocusSettings,
 import { checkWorkingContext, type Violation } from './invariants';
 import { CostModel, renderWorkingContext, type Rendered } from './render';
 import type { ModelRuntime } from './runtime';
-import { countPromptTokens, tokenize } from './tokenizer';
+import { tokenize } from './tokenizer';
 import type { Tree, TreeDocument } from './tree';
 
 export type ScorerKind = 'lens' | 'lexical';
@@ -137,4 +137,3 @@ export function lexicalScores(entries: Entry[], ev: QueryEvidence): Float32Array
   return Float32Array.from(lex, (x, i) => (x > 0 && top > 0 ? x / top - OPEN_COST[entries[i].lod] : -1));
 }
 
-export { countPromptTokens };

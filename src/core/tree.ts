@@ -22,7 +22,6 @@ export class TreeDocument {
   /** Token costs of gist renderings, cached with the texts. */
   readonly gistCost1 = new Map<number, number>();
   readonly gistCost2 = new Map<number, number>();
-  rootLine?: string;
   private docGist?: Float32Array;
 
   constructor(
