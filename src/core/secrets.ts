@@ -7,17 +7,31 @@
 const NAME_RULES: readonly [RegExp, string][] = [
   [/^\.env(\..*)?$/i, 'dotenv file'],
   [/^\.envrc$/, 'direnv file'],
-  [/\.(pem|key|p12|pfx)$/i, 'private key or certificate bundle'],
+  [/\.(pem|key|p12|pfx|ppk)$/i, 'private key or certificate bundle'],
   [/\.(keystore|jks)$/i, 'Java keystore'],
   [/^id_(rsa|dsa|ecdsa|ed25519)/, 'SSH key'],
   [/^\.git-credentials$/, 'git credential store'],
   [/^[._]netrc$/, 'netrc credentials'],
   [/^\.htpasswd$/, 'htpasswd file'],
+  [/^\.pgpass$/, 'PostgreSQL password file'],
   [/^application_default_credentials\.json$/, 'gcloud credentials'],
+  [/^credentials\.tfrc\.json$/, 'Terraform credentials'],
+];
+
+/** Credential files known by their folder (a cloud or package CLI's home) and name: the last two path segments. */
+const FOLDER_RULES: readonly [string, RegExp, string][] = [
+  ['.aws', /^credentials$/, 'AWS credentials'],
+  ['.docker', /^config\.json$/, 'Docker credentials'],
+  ['.kube', /^config$/, 'Kubernetes config'],
+  ['gcloud', /^(credentials|access_tokens)\.db$/, 'gcloud credentials'],
+  ['.azure', /^(accessTokens\.json|msal_token_cache\.(json|bin)|msal_http_cache\.bin|service_principal_entries\.(json|bin))$/, 'Azure CLI token cache'],
+  ['.cargo', /^credentials(\.toml)?$/, 'Cargo registry token'],
+  ['.gem', /^credentials$/, 'RubyGems credentials'],
+  ['gh', /^hosts\.yml$/, 'GitHub CLI token'],
 ];
 
 /** Config files that are secret only when they hold a credential. */
-const CONTENT_CHECKED = /^\.(npmrc|pypirc)$/;
+const CONTENT_CHECKED = /^(\.npmrc|\.pypirc|\.yarnrc(\.yml)?|kubeconfig|.+\.kubeconfig)$/;
 
 function segments(p: string): string[] {
   return p.split(/[\\/]+/).filter((s) => s !== '');
@@ -29,8 +43,10 @@ export function secretPathRule(p: string): string | null {
   const name = parts[parts.length - 1] ?? '';
   const parent = parts[parts.length - 2] ?? '';
   for (const [re, why] of NAME_RULES) if (re.test(name)) return why;
-  if (parent === '.aws' && name === 'credentials') return 'AWS credentials';
-  if (parent === '.docker' && name === 'config.json') return 'Docker credentials';
+  for (const [folder, re, why] of FOLDER_RULES) if (parent === folder && re.test(name)) return why;
+  // gcloud keeps per-account credentials in legacy_credentials/<account>/{adc.json,.boto}.
+  const legacy = parts.lastIndexOf('legacy_credentials');
+  if (legacy > 0 && parts[legacy - 1] === 'gcloud' && legacy < parts.length - 1) return 'gcloud credentials';
   return null;
 }
 
@@ -39,17 +55,20 @@ export function isSecretPath(p: string): boolean {
   return secretPathRule(p) !== null;
 }
 
-/** True for `.npmrc` / `.pypirc`, whose content decides (`configHoldsCredential`). */
+/** True for `.npmrc`, `.pypirc`, `.yarnrc(.yml)` and kubeconfig files, whose content decides (`configHoldsCredential`). */
 export function needsCredentialCheck(p: string): boolean {
   const parts = segments(p);
   return CONTENT_CHECKED.test(parts[parts.length - 1] ?? '');
 }
 
-/** An auth token or password set to a literal (not a `${VAR}` reference) in an npmrc/pypirc. */
+/**
+ * An auth token, password or key set to a literal (not a `${VAR}` reference) in an npmrc, pypirc,
+ * yarnrc or kubeconfig (`_authToken=`, `password =`, `npmAuthToken:`, `token:`, `client-key-data:`).
+ */
 export function configHoldsCredential(text: string): boolean {
-  const re = /^[ \t]*(?![#;])[^=\n]*?(?:_authToken|_auth|_password|password|token)[ \t]*[=:][ \t]*(\S.*?)[ \t\r]*$/gim;
+  const re = /^[ \t]*(?![#;])[^=\n]*?(?:_authToken|_auth|_password|password|token|client-key-data)[ \t]*[=:][ \t]*(\S.*?)[ \t\r]*$/gim;
   for (const m of text.matchAll(re)) {
-    if (!/^["']?\$\{[^}]+\}["']?$/.test(m[1])) return true;
+    if (!/^["']?\$\{[^}]+\}["']?$/.test(m[1]) && !/^["']{2}$/.test(m[1])) return true;
   }
   return false;
 }
@@ -65,16 +84,44 @@ interface InlineRule {
 
 const hasMixedCase = (s: string): boolean => /[0-9]/.test(s) && /[A-Z]/.test(s) && /[a-z]/.test(s);
 
+/** Not a template placeholder (`${VAR}`, `{{x}}`, `<your key>`, `%(x)s`, `****`, `xxxx`) nor already redacted. */
+const notPlaceholder = (m: string): boolean => !/^(\$\{|\{\{|<|%\(|\*+$|x+$|\[REDACTED:)/i.test(m);
+
 const INLINE_RULES: readonly InlineRule[] = [
   { kind: 'aws-access-key-id', re: /\b(?:AKIA|ASIA)[A-Z0-9]{16}\b/g },
-  { kind: 'aws-secret-access-key', re: /(?<=aws_secret_access_key["']?\s*[:=]\s*["']?)[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])/gi },
+  // aws_secret_access_key = …, AWS_SECRET_ACCESS_KEY=…, "SecretAccessKey": "…", secretAccessKey: '…'.
+  {
+    kind: 'aws-secret-access-key',
+    re: /(?<=(?:aws_?secret_?(?:access_?)?key|secret_?access_?key)["']?\s*(?:[:=]|=>)\s*["']?)[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])/gi,
+  },
   { kind: 'github-token', re: /\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b/g },
-  { kind: 'slack-token', re: /\bxox[abprs]-[A-Za-z0-9-]{10,}/g },
+  { kind: 'gitlab-token', re: /\bglpat-[A-Za-z0-9_-]{20,}/g },
+  { kind: 'slack-token', re: /\bxox[abprse]-[A-Za-z0-9-]{10,}|\bxapp-\d-[A-Za-z0-9-]{10,}/g },
+  { kind: 'slack-webhook', re: /\bhooks\.slack\.com\/(?:services|workflows)\/[A-Za-z0-9_/-]{20,}/g },
   { kind: 'google-api-key', re: /\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])/g },
+  { kind: 'google-oauth-secret', re: /\bGOCSPX-[0-9A-Za-z_-]{20,}/g },
+  { kind: 'google-oauth-token', re: /\bya29\.[0-9A-Za-z_-]{20,}/g },
   { kind: 'stripe-key', re: /\b[sr]k_live_[0-9A-Za-z]{16,}\b/g },
+  { kind: 'npm-token', re: /\bnpm_[A-Za-z0-9]{36}\b/g },
+  { kind: 'pypi-token', re: /\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{20,}/g },
+  { kind: 'huggingface-token', re: /\bhf_[A-Za-z]{34}\b/g },
+  { kind: 'sendgrid-key', re: /\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b/g },
   // OpenAI-style (also Anthropic sk-ant-…): long, mixing digits and both cases, unlike kebab-case names.
   { kind: 'api-key', re: /\bsk-[A-Za-z0-9_-]{20,}/g, accept: (m) => m.length >= 32 && hasMixedCase(m) },
-  { kind: 'private-key-json', re: /(?<="private_key"\s*:\s*")(?:[^"\\\n]|\\.)+(?=")/g },
+  { kind: 'azure-storage-key', re: /(?<=AccountKey=)[A-Za-z0-9+/]{80,}={0,2}/g },
+  { kind: 'private-key-json', re: /(?<="private_key"\s*:\s*")(?:[^"\\\n]|\\.)+(?=")/g, accept: notPlaceholder },
+  // OAuth client secrets and refresh tokens in JSON (gcloud, Azure and other CLI caches pasted elsewhere).
+  {
+    kind: 'oauth-secret-json',
+    re: /(?<="(?:client_secret|refresh_token|access_token)"\s*:\s*")[^"\\\n]{8,}(?=")/g,
+    accept: notPlaceholder,
+  },
+  // The password of a URL such as https://user:password@host (git credential lines, connection strings).
+  {
+    kind: 'url-password',
+    re: /(?<=\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@'"`]+:)[^\s:/@'"`]{3,}(?=@[^\s@])/gi,
+    accept: notPlaceholder,
+  },
 ];
 
 const PEM_BEGIN = /-----BEGIN[A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----/;
