@@ -103,6 +103,9 @@ function showSnapshot(next: FocusSnapshot | null, animate: boolean, started = pe
 }
 
 function renderSummary(s: FocusSnapshot): void {
+  const mode = byId('mode');
+  mode.hidden = s.lexicalOnly === undefined;
+  mode.textContent = s.lexicalOnly === undefined ? '' : `Lexical only: the models did not load (${s.lexicalOnly}). Focus follows word matches alone.`;
   byId('query').textContent = s.query ? `Query: “${s.query}”` : 'No query: cold-start focus';
   const gauge = byId('gauge');
   const pct = (x: number) => `${Math.max(0, Math.min(100, (100 * x) / Math.max(1, s.budget)))}%`;

@@ -5,7 +5,9 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { FocusEngine, documentOrder, type ScorerKind, type WorkingContext } from '../core/engine';
 import { BudgetTooSmallError, DEFAULT_FOCUS, type FocusSettings } from '../core/focus';
 import { indexFolders, openTree, saveTree, type IndexSummary } from '../core/indexer';
+import { LexicalRuntime } from '../core/lexicalRuntime';
 import { CostModel } from '../core/render';
+import type { ModelRuntime } from '../core/runtime';
 import type { Tree, TreeDocument } from '../core/tree';
 import { loadModels, ModelLoadError } from '../models/onnxRuntime';
 import { intOption, parseArgs, stringOption, UsageError, type ParsedArgs } from './args';
@@ -177,21 +179,34 @@ async function runEval(args: ParsedArgs, out: NodeJS.WritableStream, log: (s: st
   return 0;
 }
 
-async function buildTree(args: ParsedArgs, log: (s: string) => void): Promise<{ tree: Tree; summary: IndexSummary; root: string; storeDir: string }> {
+/** The learned models, or (when they cannot load) the lexical-only runtime with a one-line warning. */
+async function loadRuntimeOrLexical(args: ParsedArgs, warn: (s: string) => void): Promise<ModelRuntime> {
+  try {
+    return await loadRuntime(args);
+  } catch (e) {
+    if (!(e instanceof ModelLoadError)) throw e;
+    warn(`megacontext: warning: ${e.message}; running in lexical-only mode (focus by word matches alone)`);
+    return new LexicalRuntime(e.message);
+  }
+}
+
+async function buildTree(args: ParsedArgs, log: (s: string) => void, warn: (s: string) => void): Promise<{ tree: Tree; summary: IndexSummary; root: string; storeDir: string }> {
   if (args.paths.length === 0) throw new UsageError(`${args.command} needs at least one path`);
   const paths = args.paths.map((p) => resolve(p));
   for (const p of paths) if (!existsSync(p)) throw new CliError(`no such file or folder: ${p}`);
   const storeDir = resolve(stringOption(args, 'store') ?? defaultStore(paths));
   if (existsSync(storeDir) && !statSync(storeDir).isDirectory()) throw new CliError(`store is not a folder: ${storeDir}`);
-  const runtime = await loadRuntime(args);
-  const { tree, store } = await openTree(runtime, storeDir);
-  log(`store ${storeDir}: ${store}; models ${runtime.modelId} on ${runtime.info().executionProvider}`);
+  const runtime = await loadRuntimeOrLexical(args, warn);
+  // The lexical-only tree has a store of its own: the learned gists stay for when the models are back.
+  const treeStore = runtime instanceof LexicalRuntime ? join(storeDir, 'lexical-only') : storeDir;
+  const { tree, store } = await openTree(runtime, treeStore);
+  log(`store ${treeStore}: ${store}; models ${runtime.modelId} on ${runtime.info().executionProvider}`);
   const summary = await indexFolders(tree, paths, {
     maxFileBytes: intOption(args, 'max-file-bytes', 1_000_000, 1),
     onProgress: (p) => log(`  ${p.documents}/${p.totalDocuments} documents, ${p.tokens} tokens`),
   });
-  if (summary.added + summary.updated + summary.removed > 0 || !store.startsWith('loaded')) await saveTree(tree, storeDir);
-  return { tree, summary, root: commonRoot(paths), storeDir };
+  if (summary.added + summary.updated + summary.removed > 0 || !store.startsWith('loaded')) await saveTree(tree, treeStore);
+  return { tree, summary, root: commonRoot(paths), storeDir: treeStore };
 }
 
 function describeIndex(s: IndexSummary, tree: Tree): string {
@@ -218,6 +233,7 @@ function toJson(q: Query, wc: WorkingContext, tree: Tree, withPrompt: boolean, d
       return { path: e.doc.id, lod: e.lod, start: e.start, end: e.end, charStart, charEnd, cost: costs.entryCost(e), score: Math.round(e.score * 1e4) / 1e4 };
     }),
     ...(withPrompt ? { prompt: wc.rendered.prompt } : {}),
+    ...(tree.runtime instanceof LexicalRuntime ? { lexicalOnly: tree.runtime.reason } : {}),
     telemetry: wc.telemetry,
     timings: wc.timings,
   };
@@ -235,8 +251,9 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
     const log = (s: string) => {
       if (!quiet) err.write(s + '\n');
     };
+    const warn = (s: string) => err.write(s + '\n');
     if (args.command === 'index') {
-      const { tree, summary, storeDir } = await buildTree(args, log);
+      const { tree, summary, storeDir } = await buildTree(args, log, warn);
       out.write(describeIndex(summary, tree) + '\n');
       out.write(`store: ${storeDir}\n`);
       return 0;
@@ -246,7 +263,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
       const budget = intOption(args, 'budget', 2048, 1);
       const scorer = (stringOption(args, 'scorer') ?? 'lens') as ScorerKind;
       if (scorer !== 'lens' && scorer !== 'lexical') throw new UsageError(`--scorer must be lens or lexical`);
-      const { tree, summary, root } = await buildTree(args, log);
+      const { tree, summary, root } = await buildTree(args, log, warn);
       log(describeIndex(summary, tree));
       const display = (d: TreeDocument) => relative(root, d.id) || d.id;
       const engine = new FocusEngine(tree, tree.runtime);
@@ -256,6 +273,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
           out.write(JSON.stringify(toJson(q, wc, tree, !args.options.has('no-prompt'), display)) + '\n');
         } else {
           if (!args.options.has('no-prompt')) out.write(wc.rendered.prompt + '\n');
+          if (tree.runtime instanceof LexicalRuntime) out.write(`--- lexical-only mode: ${tree.runtime.reason}\n`);
           out.write(`--- focus for ${JSON.stringify(q.query)}: ${wc.rendered.tokens}/${budget} tokens, ${wc.telemetry.iterations} iterations, ${wc.timings.totalMs.toFixed(1)} ms  (${STRIP_LEGEND})\n`);
           for (const entries of wc.perDoc) out.write(`${lodStrip(entries, entries[0].doc.tokenCount, 48)}  ${display(entries[0].doc)}\n`);
         }

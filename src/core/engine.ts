@@ -87,8 +87,9 @@ export class FocusEngine {
       return ev.of(doc).docMax + cos;
     };
     const costModel = new CostModel(displayPath);
+    // A runtime without LensNet (the degraded mode) can only score by lexical evidence.
     const scorer: Scorer =
-      req.scorer === 'lexical'
+      req.scorer === 'lexical' || this.runtime.lexicalOnly
         ? async (entries) => lexicalScores(entries, ev)
         : async (entries) =>
             this.runtime.scoreEntries(buildFeatures(entries, ev, tailMean), entries.length, tail, count);

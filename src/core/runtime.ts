@@ -22,6 +22,8 @@ export interface ModelRuntime {
   readonly modelId: string;
   /** Width F of one LensNet entry row. */
   readonly lensFeatures: number;
+  /** True for the degraded mode's runtime (src/core/lexicalRuntime.ts): no LensNet, focus by BM25 evidence. */
+  readonly lexicalOnly?: boolean;
   /** tokens: count*32 o200k ids (0 where masked); mask: count*32 of 0/1. */
   gistBlocks(tokens: Int32Array, mask: Float32Array, count: number): Promise<GistBatch>;
   /** children: count*32*dim LOD1 gists; mask: count*32 of 0/1. */

@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import type { EntrySummary, FocusResult } from '../models/protocol';
 import { EngineRequestError } from './engineClient';
 import { CHAT_SESSION, type FocusService } from './focusService';
-import { focusReport } from './focusReport';
+import { focusReport, lexicalOnlyNotice } from './focusReport';
 import { budgetSetting } from './settings';
 
 export const PARTICIPANT_ID = 'megacontext.chat';
@@ -136,6 +136,7 @@ async function answer(
     budget = next;
   }
   addReferences(stream, result!);
+  if (result!.lexicalOnly !== undefined) stream.markdown(`> ${lexicalOnlyNotice(result!.lexicalOnly)}\n\n`);
   const response = await model.sendRequest(messages, { justification: 'MegaContext answers with a focused view of your workspace and chat memory.' }, token);
   let text = '';
   for await (const fragment of response.text) {

@@ -43,12 +43,12 @@ async function showRuntimeInfo({ engine, output, memory }: CommandDeps): Promise
   output.appendLine(`onnxruntime ${info.ortVersion} (backends: ${info.backends.join(', ')}) on Node ${info.node}, engine pid ${info.pid}`);
   output.appendLine(info.modelsLoaded
     ? `model ${info.modelId} loaded from ${info.modelsDir} on ${info.executionProvider}`
-    : `no model loaded: ${info.modelsError ?? 'unknown reason'}`);
+    : `no model loaded: ${info.modelsError ?? 'unknown reason'}; memory runs in lexical-only mode (focus by word matches alone)`);
   if (status) output.appendLine(`memory: ${status.documents} documents (${status.files} files), ${status.tokens} tokens; store ${status.storeBytes} bytes in ${status.storeDir ?? '(none)'} (${status.store})`);
   const tree = status ? ` Memory: ${status.tokens.toLocaleString('en-US')} tokens in ${status.documents} documents, store ${status.storeBytes.toLocaleString('en-US')} bytes.` : '';
   const summary = info.modelsLoaded
     ? `MegaContext engine: onnxruntime ${info.ortVersion}, models on ${info.executionProvider}.${tree}`
-    : `MegaContext engine: onnxruntime ${info.ortVersion}, no model loaded (${info.modelsError ?? 'unknown reason'}).`;
+    : `MegaContext runs in lexical-only mode: no model loaded (${info.modelsError ?? 'unknown reason'}).${tree}`;
   void vscode.window.showInformationMessage(summary, 'Show Details').then((choice) => {
     if (choice) output.show(true);
   });

@@ -9,7 +9,7 @@ import { FOCUS_SCHEME, FocusDocuments } from './focusDocument';
 import { FocusService } from './focusService';
 import { ModelChoice } from './modelChoice';
 import { COLLAPSED_KEY, Pins } from './pins';
-import { budgetSetting, providersSetting } from './settings';
+import { budgetSetting, modelsPathSetting, providersSetting } from './settings';
 import { EngineFocusSource } from './focusViewerSource';
 import { openFocusPanel, registerFocusViewer } from '../webview/focusViewer';
 import { registerStatusBar } from './statusBar';
@@ -39,7 +39,11 @@ export function activate(context: vscode.ExtensionContext): MegaContextApi {
   const engine = new EngineClient({
     hostPath: vscode.Uri.joinPath(context.extensionUri, 'dist', 'host.js').fsPath,
     log: (line) => output.appendLine(line),
-    env: () => ({ MEGACONTEXT_STORE_DIR: storageUri.fsPath, MEGACONTEXT_PROVIDERS: providersSetting().join(',') }),
+    env: () => ({
+      MEGACONTEXT_STORE_DIR: storageUri.fsPath,
+      MEGACONTEXT_PROVIDERS: providersSetting().join(','),
+      ...(modelsPathSetting() ? { MEGACONTEXT_MODELS_DIR: modelsPathSetting() } : {}),
+    }),
     onCrash: (reason) => {
       void vscode.window.showWarningMessage(`MegaContext: ${reason}. It restarts and reloads the memory from disk.`);
       memory?.engineRestarted();
@@ -66,6 +70,17 @@ export function activate(context: vscode.ExtensionContext): MegaContextApi {
     vscode.commands.registerCommand('megacontext.openFocusViewerInEditor', () => openFocusPanel(context, viewerSource)),
   );
   memory.scheduleFirstIndex();
+  // A different models folder or provider order takes a fresh engine host (it loads models once).
+  context.subscriptions.push(vscode.workspace.onDidChangeConfiguration((e) => {
+    if (engine.started && (e.affectsConfiguration('megacontext.modelsPath') || e.affectsConfiguration('megacontext.executionProviders'))) {
+      void restartEngine();
+    }
+  }));
+  async function restartEngine(): Promise<void> {
+    if (engine.started) await engine.request('flush', {}).catch(() => undefined);
+    engine.restart();
+    memory!.engineRestarted();
+  }
 
   const workspaceMemory = memory;
   return {
@@ -76,11 +91,7 @@ export function activate(context: vscode.ExtensionContext): MegaContextApi {
     memory: workspaceMemory,
     focus,
     chatHandler,
-    async restartEngine() {
-      if (engine.started) await engine.request('flush', {}).catch(() => undefined);
-      engine.restart();
-      workspaceMemory.engineRestarted();
-    },
+    restartEngine,
   };
 }
 

@@ -10,8 +10,14 @@ function strip(entries: EntrySummary[]): string {
   return lodStrip(entries, Math.max(...entries.map((e) => e.end)), WIDTH);
 }
 
+/** The line every surface shows when focus ran without the learned models. */
+export function lexicalOnlyNotice(reason: string): string {
+  return `Lexical-only mode: the MegaContext models did not load (${reason}), so focus follows word matches alone. Run "MegaContext: Show Runtime Info" for details.`;
+}
+
 export function focusReport(result: FocusResult): string {
   const lines: string[] = [];
+  if (result.lexicalOnly !== undefined) lines.push(`> **${lexicalOnlyNotice(result.lexicalOnly)}**`, '');
   lines.push(`**Focus for** “${result.query}”: ${result.tokens.toLocaleString('en-US')} of ${result.budget.toLocaleString('en-US')} tokens, ` +
     `${result.exactTokens.toLocaleString('en-US')} of them exact text, ${result.documents} documents.`, '');
   lines.push('| level | entries |', '|---|---|');

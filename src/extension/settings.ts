@@ -16,6 +16,11 @@ export function providersSetting(): string[] {
   return config().get<string[]>('executionProviders', []);
 }
 
+/** A folder of models to use instead of the bundled ones ('' = bundled). Machine scope: a workspace cannot set it. */
+export function modelsPathSetting(): string {
+  return config().get<string>('modelsPath', '').trim();
+}
+
 /** Indexing scope: workspace folders, include/exclude globs, `files.exclude`, the size cap. */
 export function indexScope(): Omit<IndexParams, 'rebuild'> {
   const roots = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);

@@ -21,9 +21,12 @@ export function registerStatusBar(context: vscode.ExtensionContext, onStatus: vs
   item.command = 'megacontext.showRuntimeInfo';
   item.show();
   context.subscriptions.push(item, onStatus((s) => {
-    item.text = `$(layers) ${formatTokens(s.tokens)} tok · ${deviceLabel(s.executionProvider)}`;
+    item.text = s.degraded
+      ? `$(warning) ${formatTokens(s.tokens)} tok · lexical only`
+      : `$(layers) ${formatTokens(s.tokens)} tok · ${deviceLabel(s.executionProvider)}`;
+    item.backgroundColor = s.degraded ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
     item.tooltip = s.degraded
-      ? `MegaContext is degraded: ${s.degradedReason ?? 'models not loaded'}`
+      ? `MegaContext runs in lexical-only mode (${s.files} files, ${s.tokens.toLocaleString('en-US')} tokens): the models did not load: ${s.degradedReason ?? 'unknown reason'}`
       : `MegaContext: ${s.files} files, ${s.chatDocuments} chat and ${s.notesDocuments} notes documents, ${s.tokens.toLocaleString('en-US')} tokens; store ${formatTokens(s.storeBytes)}B`;
   }));
   return item;

@@ -1,6 +1,7 @@
 // Language-model tools for agent mode: recall (query → focused working context), expand (path + lines →
 // exact text), remember (note → memory). Inputs are validated against the schemas in toolSchemas.ts.
 import * as vscode from 'vscode';
+import { lexicalOnlyNotice } from './focusReport';
 import type { FocusService } from './focusService';
 import { budgetSetting } from './settings';
 import { ToolInputError, validateInput } from './toolInput';
@@ -34,7 +35,7 @@ function recallTool(focus: FocusService): vscode.LanguageModelTool<RecallInput> 
       let input: RecallInput;
       try { input = validateInput<RecallInput>(options.input, TOOL_SCHEMAS[RECALL_TOOL]); } catch (err) { invalid(RECALL_TOOL, err); }
       const result = await focus.focus(input.query, input.budget ?? budgetSetting(), token);
-      return text(result.prompt);
+      return text(result.lexicalOnly === undefined ? result.prompt : `[${lexicalOnlyNotice(result.lexicalOnly)}]\n${result.prompt}`);
     },
   };
 }

@@ -3,6 +3,7 @@
 // described by path, LOD, token/char span and 1-based lines.
 import { BLOCK_TOKENS } from '../core/constants';
 import { FocusEngine } from '../core/engine';
+import { LexicalRuntime } from '../core/lexicalRuntime';
 import type { Hold } from '../core/focus';
 import { countPromptTokens, lineOf } from '../core/tokenizer';
 import type { TreeDocument } from '../core/tree';
@@ -61,6 +62,7 @@ export async function runFocus(session: MemorySession, params: FocusParams): Pro
     const start = Math.floor(Math.max(0, chat.tokenCount - CHAT_TAIL_TOKENS) / BLOCK_TOKENS) * BLOCK_TOKENS;
     holds.push({ docId: chat.id, start, end: chat.tokenCount });
   }
+  const lexical = session.runtime instanceof LexicalRuntime ? session.runtime : undefined;
   const engine = new FocusEngine(tree, session.runtime);
   const wc = await engine.focus({
     query: params.query,
@@ -108,6 +110,10 @@ export async function runFocus(session: MemorySession, params: FocusParams): Pro
     documents: wc.perDoc.length,
     telemetry,
     timings: { ...wc.timings },
-    snapshot: (session.lastSnapshot = snapshotFromWorkingContext(wc, session.displayPath, { previous: session.lastSnapshot })),
+    snapshot: (session.lastSnapshot = snapshotFromWorkingContext(wc, session.displayPath, {
+      previous: session.lastSnapshot,
+      lexicalOnly: lexical?.reason,
+    })),
+    ...(lexical ? { lexicalOnly: lexical.reason } : {}),
   };
 }

@@ -3,6 +3,7 @@
 // dispatched by method name (src/models/protocol.ts). Models load lazily, on the first request that
 // needs them, so starting the host is cheap.
 import { join } from 'node:path';
+import { LexicalRuntime } from '../core/lexicalRuntime';
 import { packageRoot } from '../core/packageRoot';
 import type { ModelRuntime } from '../core/runtime';
 import { chatDocId, runFocus } from './focusRequest';
@@ -31,6 +32,8 @@ const storeDir = process.env.MEGACONTEXT_STORE_DIR || undefined;
 /** Execution providers in the order the user's settings give them. */
 const envProviders = process.env.MEGACONTEXT_PROVIDERS?.split(',').filter(Boolean);
 const NOTES_ID = 'notes:memory';
+/** Where the lexical-only tree is stored, inside the store folder. */
+const LEXICAL_STORE_SUBDIR = 'lexical-only';
 const MAX_EXPAND_LINES = 2000;
 
 let ort: Ort | undefined;
@@ -58,13 +61,18 @@ async function loadModels(providers: string[] | undefined): Promise<ModelState> 
 
 let session: Promise<MemorySession> | undefined;
 
-/** The memory tree, opened from the store on first use. Throws a clear error when the models did not load. */
+/**
+ * The memory tree, opened from the store on first use. When the models do not load (missing, corrupt,
+ * no provider), memory still works in lexical-only mode; that tree lives in a store folder of its own
+ * so the learned gists of the real store are kept for when the models are back.
+ */
 async function memory(): Promise<MemorySession> {
   session ??= (async () => {
     models ??= loadModels(undefined);
     const state = await models;
-    if (!('loaded' in state)) throw new Error(`the MegaContext models did not load, so nothing can be indexed or focused: ${state.error}`);
-    return MemorySession.open(state.loaded as ModelRuntime, storeDir);
+    if ('loaded' in state) return MemorySession.open(state.loaded as ModelRuntime, storeDir);
+    process.stderr.write(`[megacontext] the models did not load, running lexical-only: ${state.error}\n`);
+    return MemorySession.open(new LexicalRuntime(state.error), storeDir && join(storeDir, LEXICAL_STORE_SUBDIR));
   })();
   session.catch(() => { session = undefined; });
   return session;
@@ -167,30 +175,25 @@ const handlers: { [M in EngineMethod]: Handler<M> } = {
   },
 
   async status() {
-    let m: MemorySession | undefined;
-    let degradedReason: string | undefined;
-    try {
-      m = await memory();
-    } catch (err) {
-      degradedReason = errorMessage(err);
-    }
-    const docs = m ? [...m.tree.documents.values()] : [];
-    const info = m?.runtime.info();
+    const m = await memory();
+    const docs = [...m.tree.documents.values()];
+    const info = m.runtime.info();
+    const lexical = m.runtime instanceof LexicalRuntime ? m.runtime : undefined;
     return {
       documents: docs.length,
       files: docs.filter((d) => d.kind === 'file').length,
       chatDocuments: docs.filter((d) => d.kind === 'chat').length,
       notesDocuments: docs.filter((d) => d.kind === 'notes').length,
-      tokens: m?.tree.totalTokens() ?? 0,
-      storeDir: storeDir ?? null,
-      storeBytes: m ? await m.storeBytes() : 0,
-      store: m?.store ?? 'not opened',
-      executionProvider: info?.executionProvider ?? 'none',
-      modelId: info?.modelId ?? null,
-      degraded: !m,
-      ...(degradedReason ? { degradedReason } : {}),
-      blocksGisted: m?.tree.counters.blocksGisted ?? 0,
-      blocksReused: m?.tree.counters.blocksReused ?? 0,
+      tokens: m.tree.totalTokens(),
+      storeDir: m.storeDir ?? null,
+      storeBytes: await m.storeBytes(),
+      store: m.store,
+      executionProvider: info.executionProvider,
+      modelId: info.modelId,
+      degraded: lexical !== undefined,
+      ...(lexical ? { degradedReason: lexical.reason } : {}),
+      blocksGisted: m.tree.counters.blocksGisted,
+      blocksReused: m.tree.counters.blocksReused,
     };
   },
 

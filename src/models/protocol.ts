@@ -139,6 +139,8 @@ export interface FocusResult {
   timings: Record<string, number>;
   /** What the focus viewer draws (built in the host, where the tree is). */
   snapshot: FocusSnapshot;
+  /** Set when the learned models are not in use and focus ran on lexical evidence alone: why. */
+  lexicalOnly?: string;
 }
 
 export interface AppendResult {
@@ -174,7 +176,10 @@ export interface EngineStatus {
   store: string;
   executionProvider: string;
   modelId: string | null;
-  /** True when the models did not load: nothing can be indexed or focused. */
+  /**
+   * True when the learned models did not load: memory works in lexical-only mode (BM25 evidence,
+   * hashed-word gists, kept in its own store) and every surface says so; `degradedReason` says why.
+   */
   degraded: boolean;
   degradedReason?: string;
   /** Blocks gisted by the models since this host started (0 after a warm start that changed nothing). */

@@ -32,6 +32,7 @@ export function viewerHtml(o: ViewerHtmlOptions): string {
 <body data-variant="${o.variant}">
 <main id="app" aria-label="MegaContext focus map">
   <section id="summary" aria-label="Budget">
+    <p id="mode" class="mode" role="status" hidden></p>
     <p id="query" class="query"></p>
     <div id="gauge" class="gauge" role="meter" aria-label="Tokens used of the budget" aria-valuemin="0"></div>
     <p id="gauge-text" class="gauge-text"></p>

@@ -78,6 +78,8 @@ export interface FocusSnapshot {
   telemetry: RefocusTelemetry;
   /** Spans of this snapshot (see `spanKey`) that the last refocus made finer or coarser. */
   changed?: { expanded: string[]; collapsed: string[] };
+  /** Set when the learned models did not load and focus ran on lexical evidence alone: why. */
+  lexicalOnly?: string;
 }
 
 /** Identifies one span of one snapshot; what the viewer sends back to act on a span. */
@@ -179,6 +181,7 @@ function isSnapshot(v: unknown): v is FocusSnapshot {
   if (!isObj(tm) || !['tailMs', 'scoreMs', 'allocateMs', 'renderMs', 'totalMs'].every((k) => isNum(tm[k]))) return false;
   const ch = v.changed;
   if (ch !== undefined && !(isObj(ch) && isStrings(ch.expanded) && isStrings(ch.collapsed))) return false;
+  if (v.lexicalOnly !== undefined && typeof v.lexicalOnly !== 'string') return false;
   return Array.isArray(v.documents) && v.documents.every(isDocument);
 }
 

@@ -12,6 +12,8 @@ export interface SnapshotOptions {
   previous?: FocusSnapshot;
   /** Exact text longer than this is cut in `gistText` (the model sees all of it). */
   maxExactChars?: number;
+  /** The learned models are not in use: why (the viewer labels the map "lexical only"). */
+  lexicalOnly?: string;
 }
 
 const DEFAULT_MAX_EXACT_CHARS = 800;
@@ -52,6 +54,7 @@ export function snapshotFromWorkingContext(
       timings: { ...wc.timings },
     },
   };
+  if (options.lexicalOnly !== undefined) snapshot.lexicalOnly = options.lexicalOnly;
   if (options.previous) snapshot.changed = diffSnapshots(options.previous, snapshot);
   return snapshot;
 }
