@@ -6,6 +6,7 @@ import { stat } from 'node:fs/promises';
 import { basename, join, relative, sep } from 'node:path';
 import { STORE_FILE } from '../core/store';
 import { openTree, saveTree } from '../core/indexer';
+import { redactSecrets } from '../core/secrets';
 import type { ModelRuntime } from '../core/runtime';
 import type { Tree, TreeDocument } from '../core/tree';
 
@@ -65,10 +66,14 @@ export class MemorySession {
     }
   }
 
-  /** Appends text to a memory document (a chat transcript or the notes), creating it if needed. */
+  /**
+   * Appends text to a memory document (a chat transcript or the notes), creating it if needed. Secrets in
+   * the text (a key pasted into chat, an answer quoting one) are redacted first, as in workspace files.
+   */
   async append(id: string, kind: 'chat' | 'notes', text: string): Promise<TreeDocument> {
     const old = this.tree.documents.get(id);
-    await this.tree.ingest([{ id, kind, appending: true, text: (old?.text ?? '') + text, mtimeMs: Date.now() }]);
+    const clean = redactSecrets(text).text;
+    await this.tree.ingest([{ id, kind, appending: true, text: (old?.text ?? '') + clean, mtimeMs: Date.now() }]);
     this.changed();
     return this.tree.documents.get(id)!;
   }
