@@ -10,9 +10,14 @@
 //   MEGACONTEXT_TEST_TIMEOUT  seconds to wait for the suite's exit code (default 180).
 //   MEGACONTEXT_KEEP_TEMP=1   keep the temporary user-data/extensions folders and logs for inspection.
 //   MEGACONTEXT_SCREENSHOT    write a screenshot of the workbench to this path when the suite ends.
+//   MEGACONTEXT_VSIX          test this packaged VSIX instead of the development folder: it is installed
+//                             with `code-server --install-extension` into the temporary extensions folder
+//                             and the repository is not passed as a development path. The extension host
+//                             runs tests only beside a development path, so the fake-model extension is
+//                             passed as that one. The suite sees MEGACONTEXT_EXTENSIONS_DIR (installed.test.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { cpSync, existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, createWriteStream } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -28,6 +33,7 @@ const workspaceDir = join(repoRoot, 'test', 'fixtures', 'workspace');
 const fakeModelExtension = join(repoRoot, 'test', 'vscode', 'fake-model-extension');
 const chromiumPath = process.env.MEGACONTEXT_CHROMIUM || '/usr/bin/chromium';
 const timeoutMs = Number(process.env.MEGACONTEXT_TEST_TIMEOUT || 180) * 1000;
+const vsixPath = process.env.MEGACONTEXT_VSIX ? resolve(process.env.MEGACONTEXT_VSIX) : undefined;
 
 class SetupError extends Error {}
 
@@ -183,7 +189,9 @@ async function main(): Promise<number> {
   log(`setup ready in ${seconds(setupStarted)}`);
 
   if (!existsSync(extensionTestsPath)) throw new SetupError(`${extensionTestsPath} is missing: run npm run build first`);
-  if (!existsSync(join(repoRoot, 'dist', 'extension.js'))) throw new SetupError('dist/extension.js is missing: run npm run build first');
+  if (vsixPath) {
+    if (!existsSync(vsixPath)) throw new SetupError(`MEGACONTEXT_VSIX=${vsixPath} does not exist (npm run package builds it)`);
+  } else if (!existsSync(join(repoRoot, 'dist', 'extension.js'))) throw new SetupError('dist/extension.js is missing: run npm run build first');
   if (!existsSync(workspaceDir)) throw new SetupError(`fixture workspace ${workspaceDir} is missing`);
 
   const temp = mkdtempSync(join(tmpdir(), 'megacontext-vscode-'));
@@ -194,8 +202,13 @@ async function main(): Promise<number> {
   mkdirSync(extensionsDir);
   // The web workbench keeps one extensionDevelopmentPath from the payload (it is read into a Map), so
   // the test-only extension is installed instead: copied into the extensions folder before start.
-  const fakeManifest = JSON.parse(readFileSync(join(fakeModelExtension, 'package.json'), 'utf8')) as { publisher: string; name: string; version: string };
-  cpSync(fakeModelExtension, join(extensionsDir, `${fakeManifest.publisher}.${fakeManifest.name}-${fakeManifest.version}`), { recursive: true });
+  // Testing a VSIX, the product is the installed one and the fake-model extension is the development path.
+  if (vsixPath) {
+    await installVsix(codeServer, vsixPath, extensionsDir, userDataDir);
+  } else {
+    const fakeManifest = JSON.parse(readFileSync(join(fakeModelExtension, 'package.json'), 'utf8')) as { publisher: string; name: string; version: string };
+    cpSync(fakeModelExtension, join(extensionsDir, `${fakeManifest.publisher}.${fakeManifest.name}-${fakeManifest.version}`), { recursive: true });
+  }
   // Settings that keep the workbench quiet and deterministic.
   mkdirSync(join(userDataDir, 'User'), { recursive: true });
   writeFileSync(join(userDataDir, 'User', 'settings.json'), JSON.stringify({
@@ -238,7 +251,12 @@ async function main(): Promise<number> {
       detached: true, // own process group, so the extension host and the engine host die with it
       stdio: ['ignore', 'pipe', 'pipe'],
       // The extension host inherits this environment; the suite appends its report to MEGACONTEXT_TEST_LOG.
-      env: { ...process.env, MEGACONTEXT_TEST_LOG: testLog, ELECTRON_RUN_AS_NODE: undefined },
+      env: {
+        ...process.env, MEGACONTEXT_TEST_LOG: testLog, ELECTRON_RUN_AS_NODE: undefined,
+        MEGACONTEXT_EXTENSIONS_DIR: vsixPath ? extensionsDir : undefined,
+        // A packaged extension is tested with the models it ships, never a folder named from outside.
+        MEGACONTEXT_MODELS_DIR: vsixPath ? undefined : process.env.MEGACONTEXT_MODELS_DIR,
+      },
     });
     server.stdout!.pipe(serverLog);
     server.stderr!.pipe(serverLog);
@@ -269,7 +287,7 @@ async function main(): Promise<number> {
 
     const remote = (p: string) => `vscode-remote://127.0.0.1:${port}${p}`;
     const payload = [
-      ['extensionDevelopmentPath', remote(repoRoot)],
+      ['extensionDevelopmentPath', remote(vsixPath ? fakeModelExtension : repoRoot)],
       ['extensionTestsPath', remote(extensionTestsPath)],
     ];
     const url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspaceDir)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
@@ -305,6 +323,19 @@ async function main(): Promise<number> {
   } finally {
     await cleanup();
   }
+}
+
+/** `code-server --install-extension` into the temporary folders; checks the extension landed there. */
+async function installVsix(codeServer: CodeServer, vsix: string, extensionsDir: string, userDataDir: string): Promise<void> {
+  const started = Date.now();
+  log(`installing ${vsix} into ${extensionsDir}`);
+  await exec(codeServer.command, [...codeServer.args, '--extensions-dir', extensionsDir, '--user-data-dir', userDataDir,
+    '--install-extension', vsix], { cwd: repoRoot, env: { ...process.env, ELECTRON_RUN_AS_NODE: undefined } });
+  const manifest = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { publisher: string; name: string };
+  const prefix = `${manifest.publisher}.${manifest.name}-`.toLowerCase();
+  const folder = readdirSync(extensionsDir).find((name) => name.toLowerCase().startsWith(prefix));
+  if (!folder) throw new SetupError(`code-server --install-extension ${vsix} exited 0 but no ${prefix}* folder is in ${extensionsDir}`);
+  log(`installed as ${join(extensionsDir, folder)} in ${seconds(started)}`);
 }
 
 async function dumpServerLog(path: string): Promise<void> {
