@@ -26,20 +26,28 @@ function check(value: unknown, schema: JsonSchema, at: string): void {
       if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ToolInputError(`${at} must be an object, got ${describe(value)}`);
       const obj = value as Record<string, unknown>;
       for (const name of schema.required ?? []) {
-        if (obj[name] === undefined) throw new ToolInputError(`missing required property "${name}"`);
+        if (!hasOwn(obj, name) || obj[name] === undefined) throw new ToolInputError(`missing required property "${name}"`);
       }
       for (const [name, v] of Object.entries(obj)) {
-        const sub = schema.properties?.[name];
+        // Own properties only: `constructor` or `toString` must not find Object.prototype's.
+        const sub = schema.properties && hasOwn(schema.properties, name) ? schema.properties[name] : undefined;
         if (!sub) {
-          if (schema.additionalProperties === false) throw new ToolInputError(`unknown property "${name}" (allowed: ${Object.keys(schema.properties ?? {}).join(', ')})`);
+          if (schema.additionalProperties === false) throw new ToolInputError(`unknown property ${quote(name)} (allowed: ${Object.keys(schema.properties ?? {}).join(', ')})`);
           continue;
         }
         if (v !== undefined) check(v, sub, `"${name}"`);
       }
       return;
     }
+    default:
+      throw new ToolInputError(`${at} has a schema of unsupported type ${JSON.stringify((schema as { type?: unknown }).type)}`);
   }
 }
+
+const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
+
+/** A name from the input, quoted and escaped so an error stays one short line. */
+const quote = (s: string): string => JSON.stringify(s.length > 60 ? s.slice(0, 60) + '…' : s);
 
 /** Returns `input` typed as T when it satisfies `schema`; throws ToolInputError saying what is wrong. */
 export function validateInput<T>(input: unknown, schema: JsonSchema): T {
