@@ -103,6 +103,10 @@ const INLINE_RULES: readonly InlineRule[] = [
   { kind: 'google-oauth-token', re: /\bya29\.[0-9A-Za-z_-]{20,}/g },
   { kind: 'stripe-key', re: /\b[sr]k_live_[0-9A-Za-z]{16,}\b/g },
   { kind: 'npm-token', re: /\bnpm_[A-Za-z0-9]{36}\b/g },
+  // Registry credentials in npmrc (`//host/:_authToken=…`, `_auth=`, `_password=`) and yarnrc (`npmAuthToken: …`)
+  // syntax, whatever the token looks like: the file may be taken from an editor before its name rules apply.
+  { kind: 'registry-auth', re: /(?<=(?:^|[\s:])_(?:authToken|auth|password)[ \t]*=[ \t]*["']?)[A-Za-z0-9+/=_.~-]{6,}(?![A-Za-z0-9+/=_.~(-])/gm, accept: notPlaceholder },
+  { kind: 'registry-auth', re: /(?<=\bnpmAuth(?:Token|Ident)["']?[ \t]*:[ \t]*["']?)[A-Za-z0-9+/=_.~:-]{6,}(?![A-Za-z0-9+/=_.~:(-])/g, accept: notPlaceholder },
   { kind: 'pypi-token', re: /\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{20,}/g },
   { kind: 'huggingface-token', re: /\bhf_[A-Za-z]{34}\b/g },
   { kind: 'sendgrid-key', re: /\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b/g },

@@ -148,6 +148,10 @@ const SOURCE_FILES: Record<string, string> = {
     client_email: 'ci@shop.iam.gserviceaccount.com',
   })};\n`,
   [`src/${CANARY_FILE_MARK}.ts`]: 'export const harmless = true; // the store keeps this file name as text\n',
+  // Config files that are secret only once they hold a credential: clean on disk, edited below.
+  'pkg/.npmrc': 'save-exact=true\n',
+  'pkg/.pypirc': '[distutils]\nindex-servers = pypi\n',
+  'deploy/dev.kubeconfig': 'apiVersion: v1\nkind: Config\nusers:\n- name: dev\n',
   'src/pricing.ts': [
     '// Prices, discounts and refund rules of the shop.',
     'export function total(items: { price: number; qty: number }[]): number {',
@@ -305,6 +309,69 @@ test('planted secrets never reach a prompt, a snapshot, an expand or status resu
 
   await t.test('no secret in the host\'s own log lines', () => {
     assert.deepEqual(leaks(log.join('\n')), []);
+  });
+
+  // Open editors send their unsaved text (updateFiles): a key typed into an ordinary file is redacted like
+  // one on disk, and a secret file's text is never taken, whatever the editor sends.
+  await t.test('unsaved editor text with secrets (updateFiles) is redacted; secret files stay out', async () => {
+    const editorSecrets: Secret[] = [];
+    const plant = (name: string, value: string, fixed: number) => { editorSecrets.push({ name, value, fixed }); return value; };
+    const gh = plant('editor GitHub token', 'gh' + 'p_' + rnd(ALNUM, 36), 4);
+    const envValue = plant('editor .env value', rnd(ALNUM, 30), 0);
+    const pricing = join(workspace, 'src', 'pricing.ts');
+    const r = await engine.request('updateFiles', {
+      roots: [workspace],
+      changed: [
+        { path: pricing, text: `${SOURCE_FILES['src/pricing.ts']}// the github token of the pricing bot\nexport const token = '${gh}';\n` },
+        { path: join(workspace, '.env'), text: `API_KEY=${envValue}\n` },
+        { path: join(workspace, 'id_rsa'), text: `-----BEGIN RSA PRIVATE KEY-----\n${envValue}\n` },
+      ],
+      deleted: [],
+    });
+    assert.ok(r.updated >= 1, 'the edited file was taken');
+    const out: string[] = [];
+    const e = await engine.request('expand', { path: pricing, startLine: 1, endLine: 50 });
+    assert.ok(e.text.includes('the github token of the pricing bot') && e.text.includes('[REDACTED:github-token]'), `control: the edit arrived, redacted: ${e.text}`);
+    out.push(e.text);
+    for (const budget of [1024, 8192]) {
+      const f = await engine.request('focus', { query: 'github token of the pricing bot; API_KEY in .env', budget });
+      out.push(f.prompt, JSON.stringify(f.snapshot));
+    }
+    await assert.rejects(engine.request('expand', { path: join(workspace, '.env'), startLine: 1, endLine: 2 }), /not in MegaContext's memory/);
+    await engine.request('flush', {});
+    const store = await storeText(storeDir);
+    out.push(store.raw, store.decoded);
+    assert.deepEqual(out.flatMap((o) => leaks(o, editorSecrets)), []);
+  });
+
+  // A config file that was clean when indexed gets a credential in the editor (or saved to disk): from then
+  // on it is a secret file. The token must not reach memory, whether a format rule or the file rule stops it.
+  const configEdit = async (rel: string, text: (token: string) => string) => {
+    const token = rnd(ALNUM, 40);
+    const s: Secret = { name: `${rel} token`, value: token, fixed: 0 };
+    const file = join(workspace, rel);
+    await engine.request('updateFiles', { roots: [workspace], changed: [{ path: file, text: text(token) }], deleted: [] });
+    const out: string[] = [];
+    const e = await engine.request('expand', { path: file, startLine: 1, endLine: 20 }).catch((err: Error) => ({ text: err.message }));
+    out.push(e.text);
+    const f = await engine.request('focus', { query: `${rel} token password credentials`, budget: 8192 });
+    out.push(f.prompt, JSON.stringify(f.snapshot));
+    await engine.request('flush', {});
+    const store = await storeText(storeDir);
+    out.push(store.raw, store.decoded);
+    assert.deepEqual(out.flatMap((o) => leaks(o, [s])), [], `${rel}: ${e.text}`);
+  };
+
+  await t.test('a registry token typed into a clean .npmrc (updateFiles) does not reach memory', async () => {
+    await configEdit('pkg/.npmrc', (tok) => `save-exact=true\n//registry.example.com/:_authToken=${tok}\n`);
+  });
+
+  // updateFiles (src/models/workspaceIndex.ts) re-ingests a known file without the discovery rule that makes a
+  // .pypirc/kubeconfig holding a credential a secret file (configHoldsCredential), and no format rule knows a
+  // bare `password = …` or `token: …`. Reported; a TODO until that fix lands, then it passes as is.
+  await t.test('a password or token typed into a clean .pypirc or kubeconfig (updateFiles) does not reach memory', { todo: 'workspaceIndex.updateFiles skips the configHoldsCredential check' }, async () => {
+    await configEdit('pkg/.pypirc', (tok) => `[distutils]\nindex-servers = pypi\n\n[pypi]\nusername = me\npassword = ${tok}\n`);
+    await configEdit('deploy/dev.kubeconfig', (tok) => `apiVersion: v1\nkind: Config\nusers:\n- name: dev\n  user:\n    token: ${tok}\n`);
   });
 
   // Chat turns and notes arrive as text over IPC (appendChat, remember): a key pasted into a chat must be

@@ -140,6 +140,9 @@ function planted(): Planted[] {
     p((v) => `restricted = "${v}"`, 'rk' + '_live_' + rnd(ALNUM, 24), 'stripe-key'),
     p((v) => `//registry.example.com/:_authToken=${v}`, 'np' + 'm_' + rnd(ALNUM, 36), 'npm-token'),
     p((v) => `password = ${v}`, 'py' + 'pi-AgEIcHlwaS5vcmc' + rnd(URLSAFE, 60), 'pypi-token'),
+    p((v) => `//npm.example.com/:_authToken=${v}`, rnd(ALNUM, 40), 'registry-auth'),
+    p((v) => `_auth = "${v}"`, rnd(B64, 32), 'registry-auth'),
+    p((v) => `npmAuthToken: "${v}"`, rnd(ALNUM, 30), 'registry-auth'),
     p((v) => `HF_TOKEN=${v}`, 'h' + 'f_' + rnd('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz', 34), 'huggingface-token'),
     p((v) => `sendgrid.setApiKey('${v}')`, 'S' + 'G.' + rnd(URLSAFE, 22) + '.' + rnd(URLSAFE, 43), 'sendgrid-key'),
     p((v) => `OPENAI_API_KEY=${v}`, 's' + 'k-proj-' + mixed(URLSAFE, 48), 'api-key'),
@@ -210,6 +213,9 @@ test('placeholders, references and look-alikes are left alone', () => {
     'const secretAccessKey = process.env.AWS_SECRET_ACCESS_KEY;',
     'const hf_model = "bert"; const sk = "sk-short"; const SG = "SG.short";',
     'npm_config_cache=/tmp/npm',
+    '//registry.npmjs.org/:_authToken=${NPM_TOKEN}',
+    'npmAuthToken: "${NPM_TOKEN}"',
+    'const _auth = useAuth(); _password = null;',
   ].join('\n');
   assert.deepEqual(detectSecrets(code), []);
   assert.deepEqual(redactSecrets(code), { text: code, redactions: 0 });
