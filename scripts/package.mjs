@@ -346,14 +346,15 @@ async function main() {
       // --no-rewrite-relative-links: package.json has no repository URL to rewrite README links against;
       // the README's relative links resolve inside the installed extension instead.
       const code = await run(process.execPath, [vsce, 'package', '--target', target, '--ignoreFile', ignoreFile, '--out', vsix,
-        '--allow-missing-repository', '--skip-license', '--no-rewrite-relative-links']);
+        '--allow-missing-repository', '--no-rewrite-relative-links']);
       if (code !== 0 || !existsSync(vsix)) fail(`vsce package --target ${target} exited with ${code}`);
       const result = verify(vsix, target, modelFiles);
       report(vsix, target, result);
       console.log(`[package] ${target}: packed and verified in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       if (result.problems.length) failed = true;
       if (!result.entries.some((e) => /^extension\/licen[cs]e(\.(md|txt))?$/i.test(e.name))) {
-        console.log(`[package] note: ${target}: no LICENSE file in the VSIX although package.json says "${manifest.license}"`);
+        console.log(`[package] FAIL ${target}: no LICENSE file in the VSIX although package.json says "${manifest.license}"`);
+        failed = true;
       }
       built.push({ target, vsix });
     }
