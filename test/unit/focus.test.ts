@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FocusEngine } from '../../src/core/engine';
 import { checkWorkingContext } from '../../src/core/invariants';
-import { BudgetTooSmallError, DEFAULT_FOCUS, FocusAllocator, topEntries } from '../../src/core/focus';
+import { actionsPerIteration, BudgetTooSmallError, DEFAULT_FOCUS, FocusAllocator, topEntries } from '../../src/core/focus';
 import { CostModel } from '../../src/core/render';
 import { syntheticSource, treeOf } from './support/corpus';
 
@@ -199,4 +199,55 @@ test('the allocator defaults in package.json are the engine\'s defaults', () => 
     assert.ok(p, `megacontext.allocator.${k} is contributed`);
     assert.deepEqual(p.default, DEFAULT_FOCUS[k], k);
   }
+});
+
+test('actions per iteration: nDiff up to 2,048 tokens of budget, scaled with the budget above, never exceeded', async () => {
+  assert.equal(actionsPerIteration({ nDiff: 4, budget: 1024 }), 4);
+  assert.equal(actionsPerIteration({ nDiff: 4, budget: 2048 }), 4);
+  assert.equal(actionsPerIteration({ nDiff: 4, budget: 8192 }), 16);
+  assert.equal(actionsPerIteration({ nDiff: 1, budget: 32768 }), 16);
+  const tree = await treeOf([
+    { id: '/a.py', text: syntheticSource(11, 1500) },
+    { id: '/b.py', text: syntheticSource(12, 1500) },
+  ]);
+  const docs = [...tree.documents.values()];
+  for (const budget of [2048, 8192]) {
+    const alloc = new FocusAllocator(docs, { ...DEFAULT_FOCUS, budget }, new CostModel((d) => d.id));
+    // Every entry wants to expand: only the per-iteration limit holds the allocator back.
+    await alloc.run(async (entries) => new Float32Array(entries.length).fill(1));
+    const perIteration = new Map<number, number>();
+    for (const a of alloc.actions) perIteration.set(a.iteration, (perIteration.get(a.iteration) ?? 0) + 1);
+    const most = Math.max(...perIteration.values());
+    const limit = actionsPerIteration({ nDiff: DEFAULT_FOCUS.nDiff, budget });
+    assert.ok(most <= limit, `W=${budget}: ${most} actions in one iteration > ${limit}`);
+    assert.equal(most, limit, `W=${budget}: the first iterations use the whole allowance`);
+  }
+});
+
+test('settle: a node expanded and collapsed again in one refocus is not expanded a third time (off: it is)', async () => {
+  const tree = await treeOf([{ id: '/a.py', text: syntheticSource(13, 400) }]);
+  const doc = tree.documents.get('/a.py')!;
+  const costModel = new CostModel((d) => d.id);
+  const cold = new FocusAllocator([doc], { ...DEFAULT_FOCUS, budget: 1e6 }, costModel);
+  const g0 = cold.state[0][0];
+  // A budget that one expansion nearly fills, so negative scores collapse it again (see the cooldown test).
+  const budget = cold.usedTokens + costModel.spliceDelta(cold.state[0], 0, 1, Array.from({ length: 32 }, (_, b) => ({ ...g0, lod: 1 as const, index: b, start: b * 32, end: b * 32 + 32 }))) + 5;
+  const reExpansions: Record<string, number> = {};
+  for (const settle of [true, false]) {
+    const alloc = new FocusAllocator([doc], { ...DEFAULT_FOCUS, budget, cooldown: 0, maxIterations: 12, settle }, costModel);
+    // A scorer whose sign flips on every call: without hysteresis the same nodes go back and forth.
+    let call = 0;
+    await alloc.run(async (entries) => {
+      const sign = call++ % 2 === 0 ? 1 : -1;
+      return Float32Array.from(entries, () => sign);
+    });
+    assert.deepEqual(checkWorkingContext(alloc.state, undefined, budget), []);
+    let n = 0;
+    for (const c of alloc.actions.filter((a) => a.kind === 'collapse')) {
+      n += alloc.actions.filter((a) => a.kind === 'expand' && a.lod === c.lod && a.index === c.index && a.iteration > c.iteration).length;
+    }
+    reExpansions[String(settle)] = n;
+  }
+  assert.equal(reExpansions.true, 0, 'with settle, nothing collapsed after its expansion expands again');
+  assert.ok(reExpansions.false > 0, `without settle the flipping scorer re-expands (${reExpansions.false})`);
 });
