@@ -140,6 +140,7 @@ export async function writeStore(
   await fsp.mkdir(dir, { recursive: true });
   await removeStaleTemps(dir, fileName);
   const tmp = `${target}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
+  inFlight.add(tmp);
   let fh: fsp.FileHandle | undefined;
   try {
     fh = await fsp.open(tmp, 'wx', 0o600);
@@ -154,6 +155,8 @@ export async function writeStore(
     if (fh) await fh.close().catch(() => undefined);
     await fsp.rm(tmp, { force: true }).catch(() => undefined);
     throw err;
+  } finally {
+    inFlight.delete(tmp);
   }
   await syncDir(dir);
   return { bytes: dataStart + dataBytes, path: target };
@@ -171,16 +174,34 @@ async function syncDir(dir: string): Promise<void> {
   }
 }
 
-/** Removes temporaries left by writers that died (their pid no longer runs). */
+/** Temporary files this process is writing now: never swept, whatever their age. */
+const inFlight = new Set<string>();
+
+/**
+ * A temporary this old is stale whatever its pid says: a write takes seconds, and after a crash the
+ * pid may be reused (containers start processes at the same small pids), which would keep it forever.
+ */
+export const STALE_TEMP_MS = 10 * 60_000;
+
+/**
+ * Removes temporaries left by writers that were killed mid-write: their pid no longer runs, or they are
+ * older than STALE_TEMP_MS (their pid was reused by a live process, ours included).
+ */
 async function removeStaleTemps(dir: string, fileName: string): Promise<void> {
   const prefix = `${fileName}.tmp-`;
   let names: string[];
   try { names = await fsp.readdir(dir); } catch { return; }
+  const now = Date.now();
   for (const name of names) {
     if (!name.startsWith(prefix)) continue;
+    const file = path.join(dir, name);
+    if (inFlight.has(file)) continue;
     const pid = Number(name.slice(prefix.length).split('-')[0]);
-    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || isRunning(pid)) continue;
-    await fsp.rm(path.join(dir, name), { force: true }).catch(() => undefined);
+    let stale = !Number.isSafeInteger(pid) || pid <= 0 || (pid !== process.pid && !isRunning(pid));
+    if (!stale) {
+      try { stale = now - (await fsp.lstat(file)).mtimeMs > STALE_TEMP_MS; } catch { continue; }
+    }
+    if (stale) await fsp.rm(file, { force: true }).catch(() => undefined);
   }
 }
 
@@ -303,6 +324,7 @@ function parseStore(buf: Buffer, expected: StoreHeader): { header: StoreHeader; 
     for (let s = 0; s < SECTIONS.length; s++) {
       const [off, len, crc] = m.sections[s];
       if (off !== align(cursor) || len !== sectionBytes(SECTIONS[s], m, h)) fail(`document ${i} ${SECTIONS[s]} section is misplaced`);
+      if (off + len > h.dataBytes) fail(`document ${i} ${SECTIONS[s]} section runs past the data region`);
       if (!allZero(buf, dataStart + cursor, dataStart + off)) fail(`document ${i} padding is not zero`);
       if (crc32(buf.subarray(dataStart + off, dataStart + off + len)) !== crc) fail(`document ${i} ${SECTIONS[s]} checksum mismatch`);
       cursor = off + len;
