@@ -171,6 +171,17 @@ function scan(text: string, redact: boolean): { findings: SecretFinding[]; lines
   return { findings, lines: redact ? lines : undefined };
 }
 
+/**
+ * Why a file that is not secret by name must still be treated as a secret file because of its content
+ * (a config holding a credential, a private key block near its start), or null. Discovery applies the
+ * same rules before reading a file in full; updates of files already in memory use this.
+ */
+export function secretContentRule(path: string, text: string): string | null {
+  if (needsCredentialCheck(path) && configHoldsCredential(text)) return 'config with a credential';
+  if (PEM_BEGIN.test(text.slice(0, 8192))) return 'private key block';
+  return null;
+}
+
 /** Known secret formats in `text`, by line. A private key block is one finding at its BEGIN line. */
 export function detectSecrets(text: string): SecretFinding[] {
   return scan(text, false).findings;

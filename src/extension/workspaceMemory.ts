@@ -113,8 +113,12 @@ export class WorkspaceMemory implements vscode.Disposable {
 
   private report(r: IndexResult): void {
     this.output.appendLine(`indexed ${r.files} files, ${r.tokens} tokens (${r.added} new, ${r.updated} changed, ${r.unchanged} unchanged, ${r.removed} removed) in ${(r.ms / 1000).toFixed(2)} s`);
-    for (const s of r.skipped) this.output.appendLine(`  skipped ${s.path}: ${s.reason}${s.detail ? ` (${s.detail})` : ''}`);
-    for (const p of r.redacted) this.output.appendLine(`  secrets redacted in ${p}`);
+    this.reportSkips(r.skipped, r.redacted);
+  }
+
+  private reportSkips(skipped: IndexResult['skipped'], redacted: string[]): void {
+    for (const s of skipped) this.output.appendLine(`  skipped ${s.path}: ${s.reason}${s.detail ? ` (${s.detail})` : ''}`);
+    for (const p of redacted) this.output.appendLine(`  secrets redacted in ${p}`);
   }
 
   /** Asks the engine for its status and tells listeners (the status bar). */
@@ -164,6 +168,7 @@ export class WorkspaceMemory implements vscode.Disposable {
       try {
         const r = await this.engine.request('updateFiles', { ...indexScope(), changed, deleted });
         if (r.updated + r.removed > 0) this.output.appendLine(`updated ${r.updated} and removed ${r.removed} documents${r.rewalked ? ' (folders walked again)' : ''}`);
+        this.reportSkips(r.skipped, r.redacted);
         await this.refreshStatus();
       } catch (err) {
         this.output.appendLine(`update failed: ${err instanceof Error ? err.message : String(err)}`);

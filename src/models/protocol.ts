@@ -73,6 +73,10 @@ export interface UpdateFilesResult {
   removed: number;
   /** True when a new file made the host re-walk the roots. */
   rewalked: boolean;
+  /** Files left out or dropped, with why (a file that now holds a credential is dropped as secret). */
+  skipped: SkippedFile[];
+  /** Files whose new text had secrets redacted before tokenization. */
+  redacted: string[];
 }
 
 /** A line range (1-based, inclusive) of a file held at LOD0. */

@@ -6,6 +6,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { indexFolders } from '../core/indexer';
 import { relative, sep } from 'node:path';
 import { DEFAULT_EXCLUDES, DEFAULT_MAX_FILE_BYTES, isSecretPath, redactSecrets } from '../core/discovery';
+import type { SkippedFile } from '../core/indexer';
+import { secretContentRule } from '../core/secrets';
 import type { DocumentInput } from '../core/tree';
 import type { IndexParams, IndexProgress, IndexResult, UpdateFilesParams, UpdateFilesResult } from './protocol';
 import type { MemorySession } from './session';
@@ -50,6 +52,8 @@ export async function updateFiles(session: MemorySession, params: UpdateFilesPar
   let removed = 0;
   for (const p of params.deleted) if (tree.documents.get(p)?.kind === 'file' && tree.remove(p)) removed++;
   const inputs: DocumentInput[] = [];
+  const skipped: SkippedFile[] = [];
+  const redacted: string[] = [];
   let unknown = false;
   const maxBytes = params.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
   for (const change of params.changed) {
@@ -76,7 +80,16 @@ export async function updateFiles(session: MemorySession, params: UpdateFilesPar
         continue;
       }
     }
-    inputs.push({ id: change.path, text: redactSecrets(text).text, mtimeMs });
+    // A config that now holds a credential, or a pasted private key, makes the file a secret file.
+    const secret = secretContentRule(change.path, text);
+    if (secret) {
+      if (tree.remove(change.path)) removed++;
+      skipped.push({ path: change.path, reason: 'secret', detail: secret });
+      continue;
+    }
+    const clean = redactSecrets(text);
+    if (clean.redactions > 0) redacted.push(change.path);
+    inputs.push({ id: change.path, text: clean.text, mtimeMs });
   }
   const res = await tree.ingest(inputs, { signal });
   let rewalked = false;
@@ -86,7 +99,10 @@ export async function updateFiles(session: MemorySession, params: UpdateFilesPar
     updated += full.added + full.updated;
     removed += full.removed;
     rewalked = true;
+    // What the walk left out for a reason worth telling (secrets), and where it redacted.
+    skipped.push(...full.skipped.filter((f) => f.reason === 'secret' && !skipped.some((s) => s.path === f.path)));
+    for (const p of full.redacted) if (!redacted.includes(p)) redacted.push(p);
   }
   if (updated + removed > 0) session.changed();
-  return { updated, removed, rewalked };
+  return { updated, removed, rewalked, skipped, redacted };
 }

@@ -346,11 +346,14 @@ test('planted secrets never reach a prompt, a snapshot, an expand or status resu
 
   // A config file that was clean when indexed gets a credential in the editor (or saved to disk): from then
   // on it is a secret file. The token must not reach memory, whether a format rule or the file rule stops it.
-  const configEdit = async (rel: string, text: (token: string) => string) => {
+  const configEdit = async (rel: string, text: (token: string) => string, flagged: 'skipped' | 'redacted') => {
     const token = rnd(ALNUM, 40);
     const s: Secret = { name: `${rel} token`, value: token, fixed: 0 };
     const file = join(workspace, rel);
-    await engine.request('updateFiles', { roots: [workspace], changed: [{ path: file, text: text(token) }], deleted: [] });
+    const update = await engine.request('updateFiles', { roots: [workspace], changed: [{ path: file, text: text(token) }], deleted: [] });
+    // The extension logs these to its output channel: the file is flagged either way.
+    if (flagged === 'skipped') assert.ok(update.skipped.some((f) => f.path === file && f.reason === 'secret'), `${rel}: ${JSON.stringify(update)}`);
+    else assert.ok(update.redacted.includes(file), `${rel}: ${JSON.stringify(update)}`);
     const out: string[] = [];
     const e = await engine.request('expand', { path: file, startLine: 1, endLine: 20 }).catch((err: Error) => ({ text: err.message }));
     out.push(e.text);
@@ -363,15 +366,14 @@ test('planted secrets never reach a prompt, a snapshot, an expand or status resu
   };
 
   await t.test('a registry token typed into a clean .npmrc (updateFiles) does not reach memory', async () => {
-    await configEdit('pkg/.npmrc', (tok) => `save-exact=true\n//registry.example.com/:_authToken=${tok}\n`);
+    await configEdit('pkg/.npmrc', (tok) => `save-exact=true\n//registry.example.com/:_authToken=${tok}\n`, 'skipped');
   });
 
-  // updateFiles (src/models/workspaceIndex.ts) re-ingests a known file without the discovery rule that makes a
-  // .pypirc/kubeconfig holding a credential a secret file (configHoldsCredential), and no format rule knows a
-  // bare `password = …` or `token: …`. Reported; a TODO until that fix lands, then it passes as is.
-  await t.test('a password or token typed into a clean .pypirc or kubeconfig (updateFiles) does not reach memory', { todo: 'workspaceIndex.updateFiles skips the configHoldsCredential check' }, async () => {
-    await configEdit('pkg/.pypirc', (tok) => `[distutils]\nindex-servers = pypi\n\n[pypi]\nusername = me\npassword = ${tok}\n`);
-    await configEdit('deploy/dev.kubeconfig', (tok) => `apiVersion: v1\nkind: Config\nusers:\n- name: dev\n  user:\n    token: ${tok}\n`);
+  // updateFiles (src/models/workspaceIndex.ts) applies the discovery rule that makes a .pypirc/kubeconfig
+  // holding a credential a secret file (secretContentRule): the file leaves memory, reported as secret.
+  await t.test('a password or token typed into a clean .pypirc or kubeconfig (updateFiles) does not reach memory', async () => {
+    await configEdit('pkg/.pypirc', (tok) => `[distutils]\nindex-servers = pypi\n\n[pypi]\nusername = me\npassword = ${tok}\n`, 'skipped');
+    await configEdit('deploy/dev.kubeconfig', (tok) => `apiVersion: v1\nkind: Config\nusers:\n- name: dev\n  user:\n    token: ${tok}\n`, 'skipped');
   });
 
   // Chat turns and notes arrive as text over IPC (appendChat, remember): a key pasted into a chat must be
