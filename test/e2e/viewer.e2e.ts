@@ -275,6 +275,18 @@ async function main(): Promise<number> {
       },
     },
     {
+      name: 'lexical-only mode shows a banner with the reason; a normal snapshot hides it',
+      run: async () => {
+        assert(await page.locator('#mode').isHidden(), 'no banner for a snapshot from the learned models');
+        await postSnapshot(page, { ...snapshot, lexicalOnly: 'models not found: /x/models.json is missing' }, false);
+        await page.locator('#mode').waitFor({ state: 'visible' });
+        const text = (await page.locator('#mode').textContent()) ?? '';
+        assert(text.startsWith('Lexical only') && text.includes('models not found: /x/models.json is missing'), `banner: ${text}`);
+        await postSnapshot(page, snapshot, false);
+        await page.locator('#mode').waitFor({ state: 'hidden' });
+      },
+    },
+    {
       name: 'hover shows path, line range, LOD, score and the exact gist text',
       run: async () => {
         const rc = widest(L, snapshot, 2);
