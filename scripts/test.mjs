@@ -32,6 +32,14 @@ const steps = [
     skip: () => (process.env.MEGACONTEXT_SKIP_VSCODE === '1' ? 'MEGACONTEXT_SKIP_VSCODE=1' : undefined),
   },
   {
+    // The same runner with workspace trust on and the workspace untrusted: restricted mode reads nothing.
+    name: 'VS Code tests, untrusted workspace (restricted mode)',
+    command: process.execPath,
+    args: ['out/test/vscode/runCodeServer.js'],
+    env: { MEGACONTEXT_UNTRUSTED: '1' },
+    skip: () => (process.env.MEGACONTEXT_SKIP_VSCODE === '1' ? 'MEGACONTEXT_SKIP_VSCODE=1' : undefined),
+  },
+  {
     // After the suite above: it reuses the code-server that runner installed.
     name: 'focus viewer in VS Code (code-server + Chromium, as a user)',
     command: process.execPath,
@@ -47,9 +55,9 @@ function scan(text) {
   for (const m of text.matchAll(/^(\d+) passed, (\d+) failed\s*$/gm)) { counts.passed += Number(m[1]); counts.failed += Number(m[2]); }
 }
 
-function run(command, args) {
+function run(command, args, env) {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: ['inherit', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { stdio: ['inherit', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let tail = '';
     const pass = (stream, out) => stream.on('data', (chunk) => {
       out.write(chunk);
@@ -74,7 +82,7 @@ for (const step of steps) {
   }
   console.log(`\n=== ${step.name} ===`);
   const started = Date.now();
-  const code = await run(step.command, step.args);
+  const code = await run(step.command, step.args, step.env);
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   results.push({ name: step.name, status: code === 0 ? `ok (${seconds} s)` : `FAILED with exit code ${code} (${seconds} s)`, failed: code !== 0 });
 }

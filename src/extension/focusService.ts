@@ -33,6 +33,19 @@ export function activeEditorHold(): LineHold | undefined {
   return { path: editor.document.uri.fsPath, startLine, endLine };
 }
 
+/** Thrown by anything that would read the workspace's memory while the workspace is not trusted. */
+export class UntrustedWorkspaceError extends Error {
+  constructor() {
+    super('this workspace is not trusted: MegaContext reads nothing in it until you trust it (Workspaces: Manage Workspace Trust)');
+    this.name = 'UntrustedWorkspaceError';
+  }
+}
+
+/** Restricted mode (package.json "untrustedWorkspaces": limited): no index, no focus, no memory reads. */
+export function requireTrust(): void {
+  if (!vscode.workspace.isTrusted) throw new UntrustedWorkspaceError();
+}
+
 export class FocusService {
   /** The last focus result, for "Copy Working Context as Prompt" and the viewer. */
   last: FocusResult | undefined;
@@ -49,6 +62,7 @@ export class FocusService {
   ) {}
 
   async focus(query: string, budget: number, token?: vscode.CancellationToken): Promise<FocusResult> {
+    requireTrust();
     await this.memory.ensureIndexed(token);
     await this.memory.flushChanges();
     const editor = activeEditorHold();

@@ -2,7 +2,7 @@
 // exact text), remember (note → memory). Inputs are validated against the schemas in toolSchemas.ts.
 import * as vscode from 'vscode';
 import { lexicalOnlyNotice } from './focusReport';
-import type { FocusService } from './focusService';
+import { requireTrust, type FocusService } from './focusService';
 import { budgetSetting } from './settings';
 import { ToolInputError, validateInput } from './toolInput';
 import {
@@ -60,6 +60,7 @@ function expandTool(focus: FocusService): vscode.LanguageModelTool<ExpandInput> 
         if (input.endLine < input.startLine) throw new ToolInputError(`"endLine" (${input.endLine}) is before "startLine" (${input.startLine})`);
         target = expandTarget(input.path);
       } catch (err) { invalid(EXPAND_TOOL, err); }
+      requireTrust();
       await focus.memory.ensureIndexed(token);
       await focus.memory.flushChanges();
       const r = await focus.engine.request('expand', { path: target, startLine: input.startLine, endLine: input.endLine }, { token });
@@ -77,6 +78,7 @@ function rememberTool(focus: FocusService): vscode.LanguageModelTool<RememberInp
     async invoke(options, token) {
       let input: RememberInput;
       try { input = validateInput<RememberInput>(options.input, TOOL_SCHEMAS[REMEMBER_TOOL]); } catch (err) { invalid(REMEMBER_TOOL, err); }
+      requireTrust();
       const r = await focus.engine.request('remember', { note: input.note }, { token });
       return text(`Remembered in ${r.docId} (${r.tokens} tokens of notes).`);
     },

@@ -10,6 +10,7 @@
 //   MEGACONTEXT_TEST_TIMEOUT  seconds to wait for the suite's exit code (default 180).
 //   MEGACONTEXT_KEEP_TEMP=1   keep the temporary user-data/extensions folders and logs for inspection.
 //   MEGACONTEXT_SCREENSHOT    write a screenshot of the workbench to this path when the suite ends.
+//   MEGACONTEXT_UNTRUSTED=1   restricted mode: workspace trust on, the workspace untrusted, only untrusted.test.js runs.
 //   MEGACONTEXT_VSIX          test this packaged VSIX instead of the development folder: it is installed
 //                             with `code-server --install-extension` into the temporary extensions folder
 //                             and the repository is not passed as a development path. The extension host
@@ -34,6 +35,8 @@ const fakeModelExtension = join(repoRoot, 'test', 'vscode', 'fake-model-extensio
 const chromiumPath = process.env.MEGACONTEXT_CHROMIUM || '/usr/bin/chromium';
 const timeoutMs = Number(process.env.MEGACONTEXT_TEST_TIMEOUT || 180) * 1000;
 const vsixPath = process.env.MEGACONTEXT_VSIX ? resolve(process.env.MEGACONTEXT_VSIX) : undefined;
+/** Restricted mode: workspace trust on, the fixture folder untrusted, and only untrusted.test.js runs. */
+const untrusted = process.env.MEGACONTEXT_UNTRUSTED === '1';
 
 class SetupError extends Error {}
 
@@ -217,8 +220,9 @@ async function main(): Promise<number> {
     'extensions.autoCheckUpdates': false,
     'extensions.autoUpdate': false,
     'update.mode': 'none',
-    // Index well after the activation tests have looked at the untouched state.
-    'megacontext.indexDelaySeconds': 20,
+    // Index well after the activation tests have looked at the untouched state. Untrusted: at once, so
+    // the test sees that the scheduled index does not run.
+    'megacontext.indexDelaySeconds': untrusted ? 1 : 20,
   }, null, 2));
 
   let server: ChildProcess | undefined;
@@ -241,7 +245,7 @@ async function main(): Promise<number> {
       '--bind-addr', `127.0.0.1:${port}`,
       '--disable-telemetry',
       '--disable-update-check',
-      '--disable-workspace-trust',
+      ...(untrusted ? [] : ['--disable-workspace-trust']),
       '--user-data-dir', userDataDir,
       '--extensions-dir', extensionsDir,
       '--vscode-option', 'enable-smoke-test-driver',
@@ -253,6 +257,7 @@ async function main(): Promise<number> {
       // The extension host inherits this environment; the suite appends its report to MEGACONTEXT_TEST_LOG.
       env: {
         ...process.env, MEGACONTEXT_TEST_LOG: testLog, ELECTRON_RUN_AS_NODE: undefined,
+        MEGACONTEXT_SUITE: untrusted ? 'untrusted' : 'trusted',
         MEGACONTEXT_EXTENSIONS_DIR: vsixPath ? extensionsDir : undefined,
         // A packaged extension is tested with the models it ships, never a folder named from outside.
         MEGACONTEXT_MODELS_DIR: vsixPath ? undefined : process.env.MEGACONTEXT_MODELS_DIR,

@@ -7,10 +7,13 @@ import { join } from 'node:path';
 import { report, runAll, setCurrentFile } from './harness';
 
 const FIRST = 'activation.test.js';
+/** Runs only in an untrusted workspace (MEGACONTEXT_UNTRUSTED=1 for the runner), and alone. */
+const UNTRUSTED = 'untrusted.test.js';
 
 export async function run(): Promise<void> {
+  const untrusted = process.env.MEGACONTEXT_SUITE === 'untrusted';
   const files = readdirSync(__dirname)
-    .filter((f) => f.endsWith('.test.js'))
+    .filter((f) => f.endsWith('.test.js') && (f === UNTRUSTED) === untrusted)
     .sort((a, b) => (a === FIRST ? -1 : b === FIRST ? 1 : a.localeCompare(b)));
   report(`MegaContext VS Code suite: ${files.length} files, VS Code extension host pid ${process.pid}, Node ${process.version}`);
   for (const file of files) {
