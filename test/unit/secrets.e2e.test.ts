@@ -13,25 +13,15 @@ import { EngineClient } from '../../src/extension/engineClient';
 import type { FocusResult } from '../../src/models/protocol';
 import { readStore } from '../../src/core/store';
 import { detokenize } from '../../src/core/tokenizer';
+import { seededText } from './support/seededText';
 
 const repo = resolve(__dirname, '..', '..', '..');
 const hostPath = join(repo, 'dist', 'host.js');
 
 // ---- secrets, generated -------------------------------------------------------------------------
 
-function generator(seed: number): (alphabet: string, n: number) => string {
-  let a = seed >>> 0;
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return (alphabet, n) => Array.from({ length: n }, () => alphabet[Math.floor(next() * alphabet.length)]).join('');
-}
 const SEED = Number(process.env.MEGACONTEXT_SECRETS_SEED ?? 0x7e57);
-const rnd = generator(SEED);
+const rnd = seededText(SEED);
 const UPPER = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const B64 = ALNUM + '+/';

@@ -10,20 +10,9 @@ import { discoverFiles } from '../../src/core/discovery';
 import {
   configHoldsCredential, detectSecrets, isSecretPath, needsCredentialCheck, redactSecrets, secretPathRule,
 } from '../../src/core/secrets';
+import { seededText } from './support/seededText';
 
-/** mulberry32: a small seeded generator, so a failure reproduces. */
-function generator(seed: number): (alphabet: string, n: number) => string {
-  let a = seed >>> 0;
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return (alphabet, n) => Array.from({ length: n }, () => alphabet[Math.floor(next() * alphabet.length)]).join('');
-}
-const rnd = generator(0x5ec7e7);
+const rnd = seededText(0x5ec7e7);
 const UPPER = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const B64 = ALNUM + '+/';
