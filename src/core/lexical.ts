@@ -50,35 +50,81 @@ function wordTerms(word: string): readonly string[] {
   return ts;
 }
 
-/** Per-document postings: term -> packed [block, tf, block, tf, ...]. */
+/**
+ * Term ids shared by every document of the process: each distinct term string is kept once, and
+ * postings hold numbers. Ids are never reused, so the table grows with the vocabulary, not the text.
+ */
+const termIds = new Map<string, number>();
+
+function termId(term: string): number {
+  let id = termIds.get(term);
+  if (id === undefined) termIds.set(term, (id = termIds.size));
+  return id;
+}
+
+/** tf is kept up to this value (BM25 saturates long before). */
+const MAX_TF = 255;
+
+/**
+ * Per-document postings in three flat arrays: the document's distinct term ids (ascending), where each
+ * term's list starts, and the lists themselves, one uint32 per (block, tf) as block << 8 | tf. About
+ * 4 bytes per (term, block) pair instead of a Map entry and a typed array per term.
+ */
 export class BlockPostings {
   readonly blockLengths: Uint16Array;
-  private readonly postings = new Map<string, Uint32Array>();
+  private readonly ids: Uint32Array;
+  private readonly starts: Uint32Array;
+  private readonly lists: Uint32Array;
 
   constructor(blockTexts: string[]) {
     this.blockLengths = new Uint16Array(blockTexts.length);
-    const acc = new Map<string, number[]>();
+    const pairs: number[] = []; // id, block << 8 | tf, ...
+    const tf = new Map<number, number>();
     for (let b = 0; b < blockTexts.length; b++) {
       const ts = terms(blockTexts[b]);
       this.blockLengths[b] = Math.min(ts.length, 65535);
-      const tf = new Map<string, number>();
-      for (const t of ts) tf.set(t, (tf.get(t) ?? 0) + 1);
-      for (const [t, n] of tf) {
-        let list = acc.get(t);
-        if (!list) acc.set(t, (list = []));
-        list.push(b, n);
+      tf.clear();
+      for (const t of ts) {
+        const id = termId(t);
+        tf.set(id, (tf.get(id) ?? 0) + 1);
       }
+      for (const [id, n] of tf) pairs.push(id, (b << 8) | Math.min(n, MAX_TF));
     }
-    for (const [t, list] of acc) this.postings.set(t, Uint32Array.from(list));
+    // Order by term id, then block (blocks were visited in order, so a stable sort by id suffices).
+    const order = Array.from({ length: pairs.length / 2 }, (_, i) => i);
+    order.sort((x, y) => pairs[2 * x] - pairs[2 * y] || x - y);
+    this.lists = new Uint32Array(order.length);
+    const ids: number[] = [];
+    const starts: number[] = [];
+    order.forEach((k, i) => {
+      const id = pairs[2 * k];
+      if (ids.length === 0 || ids[ids.length - 1] !== id) { ids.push(id); starts.push(i); }
+      this.lists[i] = pairs[2 * k + 1];
+    });
+    starts.push(order.length);
+    this.ids = Uint32Array.from(ids);
+    this.starts = Uint32Array.from(starts);
   }
 
+  /** The term's postings in this document (block << 8 | tf each, by block), or undefined. */
   get(term: string): Uint32Array | undefined {
-    return this.postings.get(term);
+    const id = termIds.get(term);
+    if (id === undefined) return undefined;
+    let lo = 0;
+    let hi = this.ids.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const v = this.ids[mid];
+      if (v === id) return this.lists.subarray(this.starts[mid], this.starts[mid + 1]);
+      if (v < id) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return undefined;
   }
 
-  /** Distinct terms with the number of blocks holding each (for corpus document frequency). */
-  *blockFrequencies(): IterableIterator<[string, number]> {
-    for (const [t, list] of this.postings) yield [t, list.length / 2];
+  /** Distinct term ids with the number of blocks holding each (for corpus document frequency). */
+  *blockFrequencies(): IterableIterator<[number, number]> {
+    for (let i = 0; i < this.ids.length; i++) yield [this.ids[i], this.starts[i + 1] - this.starts[i]];
   }
 
   totalLength(): number {
@@ -90,22 +136,27 @@ export class BlockPostings {
 
 /** Corpus statistics over all blocks of all documents, kept current as documents come and go. */
 export class LexicalStats {
-  private readonly df = new Map<string, number>();
+  /** Blocks holding each term id (grown as new ids appear). */
+  private df = new Uint32Array(1024);
   blocks = 0;
   totalLength = 0;
 
   add(p: BlockPostings, sign: 1 | -1 = 1): void {
-    for (const [t, n] of p.blockFrequencies()) {
-      const v = (this.df.get(t) ?? 0) + sign * n;
-      if (v > 0) this.df.set(t, v);
-      else this.df.delete(t);
+    for (const [id, n] of p.blockFrequencies()) {
+      if (id >= this.df.length) {
+        const grown = new Uint32Array(Math.max(id + 1, this.df.length * 2));
+        grown.set(this.df);
+        this.df = grown;
+      }
+      this.df[id] = Math.max(0, this.df[id] + sign * n);
     }
     this.blocks += sign * p.blockLengths.length;
     this.totalLength += sign * p.totalLength();
   }
 
   idf(term: string): number {
-    const n = this.df.get(term) ?? 0;
+    const id = termIds.get(term);
+    const n = id !== undefined && id < this.df.length ? this.df[id] : 0;
     return Math.log(1 + (this.blocks - n + 0.5) / (n + 0.5));
   }
 
@@ -144,9 +195,9 @@ export function scoreBlocks(
     if (!list) continue;
     const idf = q.idf[i];
     const bit = i < 32 ? 1 << i : 0;
-    for (let j = 0; j < list.length; j += 2) {
-      const b = list[j];
-      const tf = list[j + 1];
+    for (let j = 0; j < list.length; j++) {
+      const b = list[j] >>> 8;
+      const tf = list[j] & MAX_TF;
       const norm = tf + K1 * (1 - B + (B * p.blockLengths[b]) / avgLength);
       scores[b] += (idf * tf * (K1 + 1)) / norm;
       masks[b] |= bit;
