@@ -7,8 +7,10 @@ export type DocumentKind = 'file' | 'chat' | 'notes';
  * `tokens` (o200k BPE is lossless), so the store cannot disagree with itself.
  *
  * Shapes (D = model dimension, nb = LOD1 nodes, ng = LOD2 nodes):
- *  - lod1Gists: nb*D, lod1Salience: nb*32 (per-token weights of each block, in [0,1])
- *  - lod2Gists: ng*D, lod2Salience: ng*32 (per-child weights of each group, in [0,1])
+ *  - lod1Gists: nb*D, lod1Salience: nb*32 (per-token weights of each block)
+ *  - lod2Gists: ng*D, lod2Salience: ng*32 (per-child weights of each group)
+ * Gists are IEEE binary16 bit patterns (fp16.ts), salience is uint8 relative to each row's maximum
+ * (storeFormat.ts `quantizeSalience`): the same compact form in memory and on disk.
  * For a complete file nb = ceil(tokens/32), ng = ceil(nb/32). For an appending document
  * (a chat transcript) only complete blocks and complete groups have nodes.
  */
@@ -21,10 +23,10 @@ export interface StoredDocument {
   contentHash: string;
   mtimeMs: number;
   tokens: Uint32Array;
-  lod1Gists: Float32Array;
-  lod1Salience: Float32Array;
-  lod2Gists: Float32Array;
-  lod2Salience: Float32Array;
+  lod1Gists: Uint16Array;
+  lod1Salience: Uint8Array;
+  lod2Gists: Uint16Array;
+  lod2Salience: Uint8Array;
 }
 
 export interface StoreHeader {

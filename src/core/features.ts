@@ -90,10 +90,13 @@ export class QueryEvidence {
   }
 }
 
-function entryGist(e: Entry): Float32Array | undefined {
-  if (e.lod === 3) return e.doc.rootGist();
-  if (e.lod === 2) return e.doc.gist(2, e.index);
-  return e.index < e.doc.nLod1 ? e.doc.gist(1, e.index) : undefined;
+/** Writes an entry's gist at `row` of `out`; false when it has none (an unfinished chat tail block). */
+function writeGist(e: Entry, out: Float32Array, row: number): boolean {
+  if (e.lod === 3) out.set(e.doc.rootGist(), row);
+  else if (e.lod === 2) e.doc.gistInto(2, e.index, out, row);
+  else if (e.index < e.doc.nLod1) e.doc.gistInto(1, e.index, out, row);
+  else return false;
+  return true;
 }
 
 /** Row-major n*(dim+EXTRA_FEATURES) features of the entries (in working-context order). */
@@ -109,12 +112,8 @@ export function buildFeatures(entries: Entry[], ev: QueryEvidence, tailMean: Flo
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i];
     const row = i * F;
-    const g = entryGist(e);
     let cos = 0;
-    if (g) {
-      out.set(g, row);
-      for (let d = 0; d < dim; d++) cos += g[d] * tailMean[d];
-    }
+    if (writeGist(e, out, row)) for (let d = 0; d < dim; d++) cos += out[row + d] * tailMean[d];
     const f = row + dim;
     out[f + e.lod] = 1;
     out[f + 4] = Math.log2(e.end - e.start + 1) / 20;

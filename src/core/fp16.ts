@@ -69,3 +69,16 @@ export function decodeHalf(src: Uint16Array, dst: Float32Array): void {
   const t = halfTable();
   for (let i = 0; i < src.length; i++) dst[i] = t[src[i]];
 }
+
+/** `src` as binary16 bit patterns (a new array). */
+export function toHalves(src: Float32Array): Uint16Array {
+  const out = new Uint16Array(src.length);
+  encodeHalf(src, out);
+  return out;
+}
+
+/** Decodes `count` halves of `src` from `from` into `dst` at `at` (no allocation). */
+export function decodeHalfInto(src: Uint16Array, from: number, count: number, dst: Float32Array, at: number): void {
+  const t = halfTable();
+  for (let i = 0; i < count; i++) dst[at + i] = t[src[from + i]];
+}

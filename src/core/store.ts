@@ -6,9 +6,8 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { StoredDocument, StoreHeader } from './document';
-import { decodeHalf, encodeHalf } from './fp16';
 import {
-  align, crc32, headerProblem, KINDS, LITTLE_ENDIAN, MAGIC, PREFIX_BYTES, quantizeSalience, SALIENCE, SECTIONS,
+  align, crc32, headerProblem, KINDS, LITTLE_ENDIAN, MAGIC, PREFIX_BYTES, SECTIONS,
   sectionBytes, shapeProblem, STORE_FILE, STORE_FORMAT_VERSION, type DocMeta, type SectionName, type StoreFileHeader,
 } from './storeFormat';
 
@@ -35,6 +34,8 @@ function validateDoc(d: StoredDocument, h: StoreHeader): DocMeta {
   if (typeof d.contentHash !== 'string') throw new TypeError(`writeStore: ${where} contentHash is not a string`);
   if (!Number.isFinite(d.mtimeMs)) throw new TypeError(`writeStore: ${where} mtimeMs is not finite`);
   if (!(d.tokens instanceof Uint32Array)) throw new TypeError(`writeStore: ${where} tokens is not a Uint32Array`);
+  if (!(d.lod1Gists instanceof Uint16Array) || !(d.lod2Gists instanceof Uint16Array)) throw new TypeError(`writeStore: ${where} gists are not Uint16Array (binary16)`);
+  if (!(d.lod1Salience instanceof Uint8Array) || !(d.lod2Salience instanceof Uint8Array)) throw new TypeError(`writeStore: ${where} salience is not a Uint8Array`);
   const lod1 = d.lod1Gists.length / h.dim;
   const lod2 = d.lod2Gists.length / h.dim;
   if (!Number.isInteger(lod1) || d.lod1Salience.length !== lod1 * h.blockTokens) {
@@ -52,8 +53,7 @@ function validateDoc(d: StoredDocument, h: StoreHeader): DocMeta {
   return meta;
 }
 
-function encodeSection(name: SectionName, d: StoredDocument, h: StoreHeader, out: Buffer): void {
-  const at = out.byteOffset;
+function encodeSection(name: SectionName, d: StoredDocument, out: Buffer): void {
   switch (name) {
     case 'tokens':
       if (LITTLE_ENDIAN) out.set(new Uint8Array(d.tokens.buffer, d.tokens.byteOffset, d.tokens.byteLength));
@@ -62,16 +62,12 @@ function encodeSection(name: SectionName, d: StoredDocument, h: StoreHeader, out
     case 'lod1Gists':
     case 'lod2Gists': {
       const src = name === 'lod1Gists' ? d.lod1Gists : d.lod2Gists;
-      if (LITTLE_ENDIAN && at % 2 === 0) encodeHalf(src, new Uint16Array(out.buffer, at, src.length));
-      else {
-        const tmp = new Uint16Array(src.length);
-        encodeHalf(src, tmp);
-        for (let i = 0; i < tmp.length; i++) out.writeUInt16LE(tmp[i], i * 2);
-      }
+      if (LITTLE_ENDIAN) out.set(new Uint8Array(src.buffer, src.byteOffset, src.byteLength));
+      else for (let i = 0; i < src.length; i++) out.writeUInt16LE(src[i], i * 2);
       return;
     }
-    case 'lod1Salience': quantizeSalience(d.lod1Salience, h.blockTokens, out); return;
-    case 'lod2Salience': quantizeSalience(d.lod2Salience, h.groupBlocks, out); return;
+    case 'lod1Salience': out.set(d.lod1Salience); return;
+    case 'lod2Salience': out.set(d.lod2Salience); return;
   }
 }
 
@@ -120,7 +116,7 @@ export async function writeStore(
     for (let s = 0; s < SECTIONS.length; s++) {
       const [off, len] = secs[s];
       const view = data.subarray(off, off + len);
-      encodeSection(SECTIONS[s], list[i], h, view);
+      encodeSection(SECTIONS[s], list[i], view);
       secs[s][2] = crc32(view);
     }
   }
@@ -264,23 +260,13 @@ function decodeDoc(buf: Buffer, base: number, m: DocMeta, h: StoreHeader): Store
   const tokens = new Uint32Array(m.tokens);
   if (LITTLE_ENDIAN) new Uint8Array(tokens.buffer).set(tokBytes);
   else for (let i = 0; i < m.tokens; i++) tokens[i] = tokBytes.readUInt32LE(i * 4);
-  const gists = (bytes: Buffer, n: number): Float32Array => {
-    const out = new Float32Array(n);
-    let halves: Uint16Array;
-    if (LITTLE_ENDIAN && bytes.byteOffset % 2 === 0) halves = new Uint16Array(bytes.buffer, bytes.byteOffset, n);
-    else {
-      halves = new Uint16Array(n);
-      for (let i = 0; i < n; i++) halves[i] = bytes.readUInt16LE(i * 2);
-    }
-    decodeHalf(halves, out);
+  const gists = (bytes: Buffer, n: number): Uint16Array => {
+    const out = new Uint16Array(n);
+    if (LITTLE_ENDIAN) new Uint8Array(out.buffer).set(bytes.subarray(0, n * 2));
+    else for (let i = 0; i < n; i++) out[i] = bytes.readUInt16LE(i * 2);
     return out;
   };
-  const salience = (bytes: Buffer): Float32Array => {
-    const out = new Float32Array(bytes.length);
-    const levels = SALIENCE; // a local: imported bindings are getters in the CommonJS build
-    for (let i = 0; i < bytes.length; i++) out[i] = levels[bytes[i]];
-    return out;
-  };
+  const salience = (bytes: Buffer): Uint8Array => Uint8Array.from(bytes);
   return {
     id: m.id, kind: m.kind, appending: m.appending, contentHash: m.contentHash, mtimeMs: m.mtimeMs,
     tokens,

@@ -125,5 +125,12 @@ export function quantizeSalience(src: Float32Array, row: number, dst: Uint8Array
   }
 }
 
-/** Stored salience q loads as q / 255: the row maximum becomes 1, order is kept. */
+/** `src` quantized per row of `row` values (a new array); see `quantizeSalience`. */
+export function quantizedSalience(src: Float32Array, row: number): Uint8Array {
+  const out = new Uint8Array(src.length);
+  quantizeSalience(src, row, out);
+  return out;
+}
+
+/** Stored salience q stands for q / 255: the row maximum becomes 1, order is kept. */
 export const SALIENCE = new Float32Array(256).map((_, q) => q / 255);

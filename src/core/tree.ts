@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { BLOCK_TOKENS, GROUP_BLOCKS } from './constants';
 import type { DocumentKind, StoredDocument } from './document';
+import { decodeHalfInto, toHalves } from './fp16';
 import { BlockPostings, LexicalStats } from './lexical';
+import { quantizedSalience } from './storeFormat';
 import type { ModelRuntime } from './runtime';
 import { blockCharOffsets, detokenize, lineStarts, tokenize } from './tokenizer';
 
@@ -33,10 +35,12 @@ export class TreeDocument {
     readonly contentHash: string,
     readonly mtimeMs: number,
     readonly dim: number,
-    public lod1Gists: Float32Array,
-    public lod1Salience: Float32Array,
-    public lod2Gists: Float32Array,
-    public lod2Salience: Float32Array,
+    /** binary16 bit patterns, nLod1*dim (see document.ts for the compact forms). */
+    public lod1Gists: Uint16Array,
+    /** uint8 per token of each block, relative to the block's maximum. */
+    public lod1Salience: Uint8Array,
+    public lod2Gists: Uint16Array,
+    public lod2Salience: Uint8Array,
   ) {
     this.blockChar = blockCharOffsets(text, tokens);
     this.lines = lineStarts(text);
@@ -69,17 +73,28 @@ export class TreeDocument {
     return [this.blockChar[b0], this.blockChar[b1]];
   }
 
+  /** A node's gist, decoded into a new array. */
   gist(lod: 1 | 2, index: number): Float32Array {
-    const src = lod === 1 ? this.lod1Gists : this.lod2Gists;
-    return src.subarray(index * this.dim, (index + 1) * this.dim);
+    const out = new Float32Array(this.dim);
+    this.gistInto(lod, index, out, 0);
+    return out;
+  }
+
+  /** Decodes a node's gist into `dst` at `at` (no allocation: the focus loop's path). */
+  gistInto(lod: 1 | 2, index: number, dst: Float32Array, at: number): void {
+    decodeHalfInto(lod === 1 ? this.lod1Gists : this.lod2Gists, index * this.dim, this.dim, dst, at);
   }
 
   /** Normalised mean of the LOD2 gists (or LOD1 when there is no LOD2 node): the root's vector. */
   rootGist(): Float32Array {
     if (this.docGist) return this.docGist;
     const g = new Float32Array(this.dim);
-    const [src, count] = this.nLod2 > 0 ? [this.lod2Gists, this.nLod2] : [this.lod1Gists, this.nLod1];
-    for (let i = 0; i < count; i++) for (let d = 0; d < this.dim; d++) g[d] += src[i * this.dim + d];
+    const row = new Float32Array(this.dim);
+    const [lod, count] = this.nLod2 > 0 ? [2 as const, this.nLod2] : [1 as const, this.nLod1];
+    for (let i = 0; i < count; i++) {
+      this.gistInto(lod, i, row, 0);
+      for (let d = 0; d < this.dim; d++) g[d] += row[d];
+    }
     let norm = 0;
     for (let d = 0; d < this.dim; d++) norm += g[d] * g[d];
     norm = Math.sqrt(norm) || 1;
@@ -135,9 +150,10 @@ export interface IngestProgress {
   blocksReused: number;
 }
 
+/** Views into a document's own arrays (no copies). */
 interface CachedNode {
-  gist: Float32Array;
-  salience: Float32Array;
+  gist: Uint16Array;
+  salience: Uint8Array;
 }
 
 const GIST_BATCH = 256;
@@ -150,7 +166,12 @@ export class Tree {
   private readonly cache: LRUCache<string, CachedNode>;
   counters = { blocksGisted: 0, blocksReused: 0, groupsGisted: 0, groupsReused: 0 };
 
-  constructor(readonly runtime: ModelRuntime, cacheEntries = 65536) {
+  /**
+   * The cache holds views into documents' arrays, so it costs only its entries. Edits are served by
+   * the old version of the document (seeded before each re-ingest); the LRU beyond that only serves
+   * moves and duplicates across requests, so it stays small.
+   */
+  constructor(readonly runtime: ModelRuntime, cacheEntries = 16384) {
     this.cache = new LRUCache<string, CachedNode>({ max: cacheEntries });
   }
 
@@ -249,14 +270,14 @@ export class Tree {
     for (let b = 0; b < doc.nLod1; b++) {
       const [s, e] = doc.span(1, b);
       this.cache.set('1:' + hashTokens(doc.tokens, s, e), {
-        gist: doc.gist(1, b),
+        gist: doc.lod1Gists.subarray(b * doc.dim, (b + 1) * doc.dim),
         salience: doc.lod1Salience.subarray(b * BLOCK_TOKENS, (b + 1) * BLOCK_TOKENS),
       });
     }
     for (let g = 0; g < doc.nLod2; g++) {
       const [s, e] = doc.span(2, g);
       this.cache.set('2:' + hashTokens(doc.tokens, s, e), {
-        gist: doc.gist(2, g),
+        gist: doc.lod2Gists.subarray(g * doc.dim, (g + 1) * doc.dim),
         salience: doc.lod2Salience.subarray(g * GROUP_BLOCKS, (g + 1) * GROUP_BLOCKS),
       });
     }
@@ -273,10 +294,12 @@ export class Tree {
         tokens,
         lod1,
         lod2,
+        // LOD1 gists as floats while LOD2 is computed from them, then binary16.
         g1: new Float32Array(lod1 * D),
-        s1: new Float32Array(lod1 * BLOCK_TOKENS),
-        g2: new Float32Array(lod2 * D),
-        s2: new Float32Array(lod2 * GROUP_BLOCKS),
+        h1: new Uint16Array(0) as Uint16Array,
+        s1: new Uint8Array(lod1 * BLOCK_TOKENS),
+        h2: new Uint16Array(lod2 * D),
+        s2: new Uint8Array(lod2 * GROUP_BLOCKS),
       };
     });
     // LOD1: collect blocks missing from the cache.
@@ -289,7 +312,7 @@ export class Tree {
         const key = '1:' + hashTokens(plan.tokens, s, e);
         const hit = this.cache.get(key);
         if (hit) {
-          plan.g1.set(hit.gist, b * D);
+          decodeHalfInto(hit.gist, 0, D, plan.g1, b * D);
           plan.s1.set(hit.salience, b * BLOCK_TOKENS);
           this.counters.blocksReused++;
           continue;
@@ -317,16 +340,21 @@ export class Tree {
         }
       });
       const out = await this.runtime.gistBlocks(ids, mask, batch.length);
+      // The compact forms, rounded once here, are what every later use sees (in memory and restored).
+      const halves = toHalves(out.gists);
+      const sal = quantizedSalience(out.salience, BLOCK_TOKENS);
       batch.forEach(({ p, b, key }, r) => {
-        const gist = out.gists.slice(r * D, (r + 1) * D);
-        const sal = out.salience.slice(r * BLOCK_TOKENS, (r + 1) * BLOCK_TOKENS);
+        const gist = halves.subarray(r * D, (r + 1) * D);
         for (const { p: pp, b: bb } of [{ p, b }, ...(seen.get(key) ?? [])]) {
-          plans[pp].g1.set(gist, bb * D);
-          plans[pp].s1.set(sal, bb * BLOCK_TOKENS);
+          decodeHalfInto(gist, 0, D, plans[pp].g1, bb * D);
+          plans[pp].s1.set(sal.subarray(r * BLOCK_TOKENS, (r + 1) * BLOCK_TOKENS), bb * BLOCK_TOKENS);
         }
-        this.cache.set(key, { gist, salience: sal });
       });
       this.counters.blocksGisted += batch.length;
+    }
+    for (const plan of plans) plan.h1 = toHalves(plan.g1);
+    for (const { p, b, key } of todo) {
+      this.cache.set(key, { gist: plans[p].h1.subarray(b * D, (b + 1) * D), salience: plans[p].s1.subarray(b * BLOCK_TOKENS, (b + 1) * BLOCK_TOKENS) });
     }
     // LOD2 from LOD1.
     const todo2: { p: number; g: number; key: string }[] = [];
@@ -337,7 +365,7 @@ export class Tree {
         const key = '2:' + hashTokens(plan.tokens, s, e);
         const hit = this.cache.get(key);
         if (hit) {
-          plan.g2.set(hit.gist, g * D);
+          plan.h2.set(hit.gist, g * D);
           plan.s2.set(hit.salience, g * GROUP_BLOCKS);
           this.counters.groupsReused++;
         } else todo2.push({ p, g, key });
@@ -356,18 +384,20 @@ export class Tree {
         for (let b = b0; b < b1; b++) mask[r * GROUP_BLOCKS + b - b0] = 1;
       });
       const out = await this.runtime.gistGroups(children, mask, batch.length);
-      batch.forEach(({ p, g, key }, r) => {
-        const gist = out.gists.slice(r * D, (r + 1) * D);
-        const sal = out.salience.slice(r * GROUP_BLOCKS, (r + 1) * GROUP_BLOCKS);
-        plans[p].g2.set(gist, g * D);
-        plans[p].s2.set(sal, g * GROUP_BLOCKS);
-        this.cache.set(key, { gist, salience: sal });
+      const halves = toHalves(out.gists);
+      const sal = quantizedSalience(out.salience, GROUP_BLOCKS);
+      batch.forEach(({ p, g }, r) => {
+        plans[p].h2.set(halves.subarray(r * D, (r + 1) * D), g * D);
+        plans[p].s2.set(sal.subarray(r * GROUP_BLOCKS, (r + 1) * GROUP_BLOCKS), g * GROUP_BLOCKS);
       });
       this.counters.groupsGisted += batch.length;
     }
+    for (const { p, g, key } of todo2) {
+      this.cache.set(key, { gist: plans[p].h2.subarray(g * D, (g + 1) * D), salience: plans[p].s2.subarray(g * GROUP_BLOCKS, (g + 1) * GROUP_BLOCKS) });
+    }
     return items.map(({ input, tokens, hash }, p) =>
       new TreeDocument(input.id, input.kind ?? 'file', input.appending ?? false, input.text, tokens, hash,
-        input.mtimeMs ?? 0, D, plans[p].g1, plans[p].s1, plans[p].g2, plans[p].s2),
+        input.mtimeMs ?? 0, D, plans[p].h1, plans[p].s1, plans[p].h2, plans[p].s2),
     );
   }
 }

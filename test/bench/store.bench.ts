@@ -9,6 +9,8 @@ import { performance } from 'node:perf_hooks';
 import { BLOCK_TOKENS, GROUP_BLOCKS } from '../../src/core/constants';
 import type { StoredDocument, StoreHeader } from '../../src/core/document';
 import { readStore, writeStore } from '../../src/core/store';
+import { toHalves } from '../../src/core/fp16';
+import { quantizedSalience } from '../../src/core/storeFormat';
 
 async function main(): Promise<void> {
   const total = Number(process.argv[2] ?? 1_000_000);
@@ -25,10 +27,10 @@ async function main(): Promise<void> {
     docs.push({
       id: `/workspace/src/file${i}.ts`, kind: 'file', appending: false, contentHash: 'f'.repeat(64), mtimeMs: Date.now(),
       tokens: Uint32Array.from({ length: n }, () => (rand() * 200000) | 0),
-      lod1Gists: Float32Array.from({ length: lod1 * dim }, () => rand() * 2 - 1),
-      lod1Salience: Float32Array.from({ length: lod1 * BLOCK_TOKENS }, rand),
-      lod2Gists: Float32Array.from({ length: lod2 * dim }, () => rand() * 2 - 1),
-      lod2Salience: Float32Array.from({ length: lod2 * GROUP_BLOCKS }, rand),
+      lod1Gists: toHalves(Float32Array.from({ length: lod1 * dim }, () => rand() * 2 - 1)),
+      lod1Salience: quantizedSalience(Float32Array.from({ length: lod1 * BLOCK_TOKENS }, rand), BLOCK_TOKENS),
+      lod2Gists: toHalves(Float32Array.from({ length: lod2 * dim }, () => rand() * 2 - 1)),
+      lod2Salience: quantizedSalience(Float32Array.from({ length: lod2 * GROUP_BLOCKS }, rand), GROUP_BLOCKS),
     });
     done += n;
   }

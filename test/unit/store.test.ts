@@ -7,9 +7,9 @@ import { spawnSync } from 'node:child_process';
 import * as zlib from 'node:zlib';
 import fc from 'fast-check';
 import type { StoredDocument, StoreHeader } from '../../src/core/document';
-import { fromHalfBits, toHalfBits } from '../../src/core/fp16';
+import { fromHalfBits, toHalfBits, toHalves } from '../../src/core/fp16';
 import { readStore, STORE_FILE, writeStore } from '../../src/core/store';
-import { crc32Fallback } from '../../src/core/storeFormat';
+import { crc32Fallback, quantizedSalience } from '../../src/core/storeFormat';
 
 const HEADER: StoreHeader = { modelId: 'gist-abc123', dim: 8, blockTokens: 32, groupBlocks: 32 };
 
@@ -31,10 +31,10 @@ function makeDoc(id: string, tokens: number, opts: { appending?: boolean; seed?:
   return {
     id, kind: appending ? 'chat' : 'file', appending, contentHash: 'ab'.repeat(32), mtimeMs: 1700000000123.5,
     tokens: Uint32Array.from({ length: tokens }, () => Math.floor(r() * 200019)),
-    lod1Gists: fill(lod1 * h.dim, () => (r() - 0.5) * 8),
-    lod1Salience: fill(lod1 * h.blockTokens, r),
-    lod2Gists: fill(lod2 * h.dim, () => (r() - 0.5) * 8),
-    lod2Salience: fill(lod2 * h.groupBlocks, r),
+    lod1Gists: toHalves(fill(lod1 * h.dim, () => (r() - 0.5) * 8)),
+    lod1Salience: quantizedSalience(fill(lod1 * h.blockTokens, r), h.blockTokens),
+    lod2Gists: toHalves(fill(lod2 * h.dim, () => (r() - 0.5) * 8)),
+    lod2Salience: quantizedSalience(fill(lod2 * h.groupBlocks, r), h.groupBlocks),
   };
 }
 
@@ -42,24 +42,10 @@ async function tempDir(): Promise<string> {
   return fsp.mkdtemp(path.join(os.tmpdir(), 'mgc-store-'));
 }
 
-function assertGistsClose(actual: Float32Array, expected: Float32Array): void {
-  assert.equal(actual.length, expected.length);
-  for (let i = 0; i < expected.length; i++) {
-    const tol = Math.max(Math.abs(expected[i]) * 2 ** -11, 2 ** -25);
-    assert.ok(Math.abs(actual[i] - expected[i]) <= tol, `gist ${i}: ${actual[i]} vs ${expected[i]}`);
-  }
-}
-
-function assertSalienceOrdered(actual: Float32Array, expected: Float32Array, row: number): void {
-  assert.equal(actual.length, expected.length);
-  for (let r = 0; r < expected.length; r += row) {
-    const max = Math.max(...expected.subarray(r, r + row));
-    for (let i = r; i < r + row; i++) {
-      assert.ok(actual[i] >= 0 && actual[i] <= 1);
-      assert.ok(Math.abs(actual[i] - expected[i] / max) <= 1 / 510 + 1e-7, `salience ${i}`);
-      for (let j = r; j < r + row; j++) if (expected[i] < expected[j]) assert.ok(actual[i] <= actual[j]);
-    }
-  }
+/** Gists are kept in binary16 and salience in uint8 in memory too, so a round trip is exact. */
+function assertCompactEqual(actual: Uint16Array | Uint8Array, expected: Uint16Array | Uint8Array): void {
+  assert.equal(actual.constructor, expected.constructor);
+  assert.deepEqual(actual, expected);
 }
 
 function assertDocsMatch(actual: StoredDocument[], expected: StoredDocument[]): void {
@@ -72,10 +58,10 @@ function assertDocsMatch(actual: StoredDocument[], expected: StoredDocument[]): 
       { id: e.id, kind: e.kind, appending: e.appending, contentHash: e.contentHash, mtimeMs: e.mtimeMs },
     );
     assert.deepEqual(a.tokens, e.tokens);
-    assertGistsClose(a.lod1Gists, e.lod1Gists);
-    assertGistsClose(a.lod2Gists, e.lod2Gists);
-    assertSalienceOrdered(a.lod1Salience, e.lod1Salience, HEADER.blockTokens);
-    assertSalienceOrdered(a.lod2Salience, e.lod2Salience, HEADER.groupBlocks);
+    assertCompactEqual(a.lod1Gists, e.lod1Gists);
+    assertCompactEqual(a.lod2Gists, e.lod2Gists);
+    assertCompactEqual(a.lod1Salience, e.lod1Salience);
+    assertCompactEqual(a.lod2Salience, e.lod2Salience);
   }
 }
 
@@ -166,27 +152,37 @@ test('appending documents with zero LOD2 nodes (and an empty document) round-tri
   if (res.status === 'ok') assertDocsMatch(res.docs, docs);
 });
 
-test('a salience row of zeros stays zeros; the row maximum loads as 1', async () => {
+test('salience quantizes per row: zeros stay zeros, the row maximum becomes 255, order is kept', async () => {
+  const row = new Float32Array(64);
+  row.fill(0.25, 32, 64);
+  row[40] = 0.5;
+  row[41] = 0.1;
+  const q = quantizedSalience(row, 32);
+  assert.ok(q.subarray(0, 32).every((v) => v === 0));
+  assert.equal(q[40], 255);
+  assert.equal(q[33], 128);
+  assert.ok(q[41] < q[33] && q[41] > 0);
+  // And it is stored exactly.
   const dir = await tempDir();
   const d = makeDoc('/ws/z', 64);
-  d.lod1Salience.fill(0, 0, 32);
-  d.lod1Salience.fill(0.25, 32, 64);
+  d.lod1Salience = q;
   await writeStore(dir, HEADER, [d]);
   const res = await readStore(dir, HEADER);
   assert.equal(res.status, 'ok');
-  if (res.status !== 'ok') return;
-  assert.ok(res.docs[0].lod1Salience.subarray(0, 32).every((v) => v === 0));
-  assert.ok(res.docs[0].lod1Salience.subarray(32, 64).every((v) => v === 1));
+  if (res.status === 'ok') assert.deepEqual(res.docs[0].lod1Salience, q);
 });
 
 test('writeStore rejects inconsistent shapes and duplicate ids', async () => {
   const dir = await tempDir();
   const bad = makeDoc('/ws/a', 64);
-  bad.lod1Salience = new Float32Array(5);
+  bad.lod1Salience = new Uint8Array(5);
   await assert.rejects(writeStore(dir, HEADER, [bad]), /LOD1 shapes disagree/);
+  const floats = makeDoc('/ws/a', 64) as unknown as { lod1Gists: Float32Array };
+  floats.lod1Gists = new Float32Array(2 * HEADER.dim);
+  await assert.rejects(writeStore(dir, HEADER, [floats as unknown as StoredDocument]), /not Uint16Array/);
   const tooMany = makeDoc('/ws/a', 64);
-  tooMany.lod1Gists = new Float32Array(3 * HEADER.dim);
-  tooMany.lod1Salience = new Float32Array(3 * HEADER.blockTokens);
+  tooMany.lod1Gists = new Uint16Array(3 * HEADER.dim);
+  tooMany.lod1Salience = new Uint8Array(3 * HEADER.blockTokens);
   await assert.rejects(writeStore(dir, HEADER, [tooMany]), /exceed/);
   await assert.rejects(writeStore(dir, HEADER, [makeDoc('/x', 3), makeDoc('/x', 4)]), /duplicate/);
   await assert.rejects(writeStore(dir, { ...HEADER, dim: 0 }, []), /dim/);

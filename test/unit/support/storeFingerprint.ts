@@ -3,8 +3,6 @@
 // injection tests on both sides of a crash: the writer (before it writes) and the reader (after).
 import { createHash } from 'node:crypto';
 import type { StoredDocument } from '../../../src/core/document';
-import { encodeHalf } from '../../../src/core/fp16';
-import { quantizeSalience } from '../../../src/core/storeFormat';
 
 export interface StoreFingerprint {
   ids: string[];
@@ -13,7 +11,7 @@ export interface StoreFingerprint {
   hash: string;
 }
 
-export function fingerprint(docs: Iterable<StoredDocument>, blockTokens = 32, groupBlocks = 32): StoreFingerprint {
+export function fingerprint(docs: Iterable<StoredDocument>): StoreFingerprint {
   const h = createHash('sha256');
   const ids: string[] = [];
   const tokenCounts: number[] = [];
@@ -23,16 +21,8 @@ export function fingerprint(docs: Iterable<StoredDocument>, blockTokens = 32, gr
     tokenCounts.push(d.tokens.length);
     h.update(JSON.stringify([d.id, d.kind, d.appending, d.contentHash, d.mtimeMs, d.tokens.length]));
     bytes(d.tokens);
-    for (const g of [d.lod1Gists, d.lod2Gists]) {
-      const half = new Uint16Array(g.length);
-      encodeHalf(g, half);
-      bytes(half);
-    }
-    for (const [s, row] of [[d.lod1Salience, blockTokens], [d.lod2Salience, groupBlocks]] as const) {
-      const q = new Uint8Array(s.length);
-      quantizeSalience(s, row, q);
-      bytes(q);
-    }
+    // Gists (binary16) and salience (uint8) are in their stored form already.
+    for (const a of [d.lod1Gists, d.lod2Gists, d.lod1Salience, d.lod2Salience]) bytes(a);
   }
   return { ids, tokenCounts, hash: h.digest('hex') };
 }

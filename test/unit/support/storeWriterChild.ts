@@ -8,6 +8,8 @@ import type { StoredDocument, StoreHeader } from '../../../src/core/document';
 import { readFileSync } from 'node:fs';
 import { writeStore } from '../../../src/core/store';
 import { fingerprint } from './storeFingerprint';
+import { toHalves } from '../../../src/core/fp16';
+import { quantizedSalience } from '../../../src/core/storeFormat';
 
 /** The header of FakeRuntime(16), so the tests can open these stores with openTree. */
 export const WRITER_HEADER: StoreHeader = { modelId: 'fake-model', dim: 16, blockTokens: 32, groupBlocks: 32 };
@@ -45,10 +47,10 @@ export function generationDocs(g: number, count: number, tokens: number, src: Ui
     out.push({
       id: `/ws/doc${j}.py`, kind: 'file', appending: false, contentHash: `g${g}-d${j}`, mtimeMs: 1_700_000_000_000 + g,
       tokens: t,
-      lod1Gists: fill(lod1 * h.dim, () => r() * 2 - 1),
-      lod1Salience: fill(lod1 * h.blockTokens, r),
-      lod2Gists: fill(lod2 * h.dim, () => r() * 2 - 1),
-      lod2Salience: fill(lod2 * h.groupBlocks, r),
+      lod1Gists: toHalves(fill(lod1 * h.dim, () => r() * 2 - 1)),
+      lod1Salience: quantizedSalience(fill(lod1 * h.blockTokens, r), h.blockTokens),
+      lod2Gists: toHalves(fill(lod2 * h.dim, () => r() * 2 - 1)),
+      lod2Salience: quantizedSalience(fill(lod2 * h.groupBlocks, r), h.groupBlocks),
     });
   }
   return out;
