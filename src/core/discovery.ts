@@ -15,7 +15,7 @@
  * A root that is a file is taken as explicitly chosen: gitignore and globs do not apply to it,
  * the file checks do. Other secrets inside kept files are for `redactSecrets` at tokenization.
  */
-import { promises as fsp, type Dirent, type Stats } from 'node:fs';
+import { constants as fsc, promises as fsp, type Dirent, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import {
   anyGlobMatches, compileGlob, isGitignored, levelAboveRoot, levelBelowRoot, parseGitignore,
@@ -25,7 +25,8 @@ import { configHoldsCredential, needsCredentialCheck, secretPathRule } from './s
 
 export { detectSecrets, isSecretPath, redactSecrets, secretPathRule, type SecretFinding } from './secrets';
 
-export type SkipReason = 'gitignored' | 'excluded' | 'binary' | 'too-large' | 'secret' | 'unreadable' | 'symlink';
+/** 'vanished': listed by its folder, then gone (deleted or renamed) before it could be read. */
+export type SkipReason = 'gitignored' | 'excluded' | 'binary' | 'too-large' | 'secret' | 'unreadable' | 'symlink' | 'vanished';
 
 export interface DiscoveredFile { path: string; size: number; mtimeMs: number }
 export interface SkippedPath { path: string; reason: SkipReason; detail?: string }
@@ -101,6 +102,13 @@ class Walk {
 
   private skip(p: string, reason: SkipReason, detail?: string): void {
     if (!this.files.has(p)) this.skipped.set(p, detail === undefined ? { path: p, reason } : { path: p, reason, detail });
+  }
+
+  /** A file that failed to stat or open: gone since its folder was listed, or unreadable. */
+  private skipFailed(p: string, err: unknown): void {
+    const code = errorCode(err);
+    if (code === 'ENOENT' || code === 'ENOTDIR') this.skip(p, 'vanished', 'deleted or renamed during indexing');
+    else this.skip(p, 'unreadable', code);
   }
 
   async root(abs: string): Promise<void> {
@@ -201,7 +209,7 @@ class Walk {
     try {
       st = known ?? (await fsp.lstat(abs));
     } catch (err) {
-      return this.skip(abs, 'unreadable', errorCode(err));
+      return this.skipFailed(abs, err);
     }
     if (st.isSymbolicLink()) return this.skip(abs, 'symlink');
     const secret = secretPathRule(abs);
@@ -211,7 +219,7 @@ class Walk {
     try {
       head = await readHead(abs, Math.min(st.size, HEAD_BYTES));
     } catch (err) {
-      return this.skip(abs, 'unreadable', errorCode(err));
+      return this.skipFailed(abs, err);
     }
     const binary = binaryReason(head, st.size > head.length);
     if (binary) return this.skip(abs, 'binary', binary);
@@ -252,9 +260,13 @@ export function binaryReason(head: Uint8Array, truncated: boolean): string | nul
   return bad > text.length * 0.1 ? 'invalid UTF-8' : null;
 }
 
+/** Opening a FIFO that replaced a file must not block a thread of the pool forever. */
+const OPEN_FLAGS = fsc.O_RDONLY | (fsc.O_NONBLOCK ?? 0);
+
 async function readHead(file: string, n: number): Promise<Buffer> {
-  const fh = await fsp.open(file, 'r');
+  const fh = await fsp.open(file, OPEN_FLAGS);
   try {
+    if (!(await fh.stat()).isFile()) throw Object.assign(new Error('no longer a regular file'), { code: 'not a regular file' });
     const buf = Buffer.alloc(n);
     let done = 0;
     while (done < n) {

@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
+import { constants as fsc, promises as fsp } from 'node:fs';
 import { BLOCK_TOKENS, GROUP_BLOCKS } from './constants';
-import { discoverFiles } from './discovery';
+import { binaryReason, DEFAULT_MAX_FILE_BYTES, discoverFiles, type DiscoveryResult } from './discovery';
 import type { StoreHeader } from './document';
 import type { ModelRuntime } from './runtime';
 import { redactSecrets } from './secrets';
@@ -36,6 +36,47 @@ export interface IndexOptions {
   exclude?: string[];
   signal?: AbortSignal;
   onProgress?: (p: IngestProgress) => void;
+  /** Called (and awaited) after the walk, before any file is read: what was found and skipped. */
+  onDiscovered?: (found: DiscoveryResult) => void | Promise<void>;
+}
+
+/** Files read at once: enough to hide the file system's latency, few enough to stay light. */
+const READ_CONCURRENCY = 32;
+/** Opening a FIFO that replaced a file must not block a thread of the pool forever. */
+const OPEN_FLAGS = fsc.O_RDONLY | (fsc.O_NONBLOCK ?? 0);
+
+type ReadOutcome = { text: string; mtimeMs: number } | { skip: SkippedFile };
+
+/**
+ * Reads a file discovery kept, checking again what may have changed since the walk: a file deleted
+ * or renamed ('vanished'), replaced by a folder or a pipe ('unreadable'), grown past the size limit
+ * ('too-large', never read), or turned binary ('binary').
+ */
+async function readKept(file: string, maxBytes: number): Promise<ReadOutcome> {
+  let fh: fsp.FileHandle | undefined;
+  try {
+    fh = await fsp.open(file, OPEN_FLAGS);
+    const st = await fh.stat();
+    if (!st.isFile()) return { skip: { path: file, reason: 'unreadable', detail: 'no longer a regular file' } };
+    if (st.size > maxBytes) return { skip: { path: file, reason: 'too-large', detail: `${st.size} bytes > ${maxBytes}` } };
+    const buf = Buffer.alloc(st.size);
+    let done = 0;
+    while (done < buf.length) {
+      const { bytesRead } = await fh.read(buf, done, buf.length - done, done);
+      if (bytesRead === 0) break;
+      done += bytesRead;
+    }
+    const bytes = buf.subarray(0, done);
+    const binary = binaryReason(bytes.subarray(0, 8192), bytes.length > 8192);
+    if (binary) return { skip: { path: file, reason: 'binary', detail: binary } };
+    return { text: bytes.toString('utf8'), mtimeMs: st.mtimeMs };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return { skip: { path: file, reason: 'vanished', detail: 'deleted or renamed during indexing' } };
+    return { skip: { path: file, reason: 'unreadable', detail: code ?? (err as Error).message ?? 'read failed' } };
+  } finally {
+    await fh?.close().catch(() => undefined);
+  }
 }
 
 export function storeHeader(runtime: ModelRuntime): StoreHeader {
@@ -73,26 +114,34 @@ export async function indexFolders(
     exclude: options.exclude,
     signal: options.signal,
   });
+  await options.onDiscovered?.(found);
   const skippedFiles: SkippedFile[] = found.skipped.map((s) => ({ path: s.path, reason: s.reason, ...(s.detail ? { detail: s.detail } : {}) }));
+  const maxBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+  // Read in parallel (a 200k-file workspace spends most of its time waiting on the file system),
+  // keeping discovery's order so the result does not depend on which read finishes first.
+  const outcomes: (ReadOutcome | { known: string; mtimeMs: number })[] = new Array(found.files.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < found.files.length) {
+      options.signal?.throwIfAborted();
+      const i = next++;
+      const f = found.files[i];
+      const known = tree.documents.get(f.path);
+      if (known && known.kind === 'file' && known.mtimeMs === f.mtimeMs && f.mtimeMs !== 0) outcomes[i] = { known: known.text, mtimeMs: f.mtimeMs };
+      else outcomes[i] = await readKept(f.path, maxBytes);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, found.files.length) }, worker));
   const inputs: DocumentInput[] = [];
   const redactedFiles: string[] = [];
-  for (const f of found.files) {
-    options.signal?.throwIfAborted();
-    const known = tree.documents.get(f.path);
-    if (known && known.mtimeMs === f.mtimeMs && f.mtimeMs !== 0) {
-      inputs.push({ id: f.path, text: known.text, mtimeMs: f.mtimeMs });
-      continue;
-    }
-    let text: string;
-    try {
-      text = await readFile(f.path, 'utf8');
-    } catch (err) {
-      skippedFiles.push({ path: f.path, reason: 'unreadable', detail: (err as NodeJS.ErrnoException).code ?? 'read failed' });
-      continue;
-    }
-    const red = redactSecrets(text);
+  for (let i = 0; i < found.files.length; i++) {
+    const f = found.files[i];
+    const o = outcomes[i];
+    if ('skip' in o) { skippedFiles.push(o.skip); continue; }
+    if ('known' in o) { inputs.push({ id: f.path, text: o.known, mtimeMs: o.mtimeMs }); continue; }
+    const red = redactSecrets(o.text);
     if (red.redactions > 0) redactedFiles.push(f.path);
-    inputs.push({ id: f.path, text: red.text, mtimeMs: f.mtimeMs });
+    inputs.push({ id: f.path, text: red.text, mtimeMs: o.mtimeMs });
   }
   const keep = new Set(inputs.map((i) => i.id));
   let removed = 0;

@@ -1,4 +1,4 @@
-import { encode, decode, countTokens } from 'gpt-tokenizer/encoding/o200k_base';
+import { encode, countTokens } from 'gpt-tokenizer/encoding/o200k_base';
 import enc from 'gpt-tokenizer/encoding/o200k_base';
 import { BLOCK_TOKENS } from './constants';
 
@@ -50,8 +50,29 @@ export function tokenize(text: string): Uint32Array {
   return Uint32Array.from(ids);
 }
 
-export function detokenize(tokens: ArrayLike<number>): string {
-  return decode(Array.from(tokens));
+/** Non-streaming, BOM-keeping: every call starts fresh. */
+const UTF8 = new TextDecoder('utf-8', { ignoreBOM: true });
+
+/**
+ * The text of `tokens`, decoded from their bytes in one piece. Not gpt-tokenizer's `decode`: it shares
+ * one streaming TextDecoder across calls, so bytes of a character cut at the end of one call leak into
+ * the next call's result (tokenText of a partial token, then detokenize of a document, gave a wrong
+ * text), and it drops a leading byte-order mark (a file starting with a BOM came back from the store
+ * one character short, every block offset shifted by one).
+ */
+export function detokenize(tokens: ArrayLike<number> & Iterable<number>): string {
+  let n = 0;
+  for (let i = 0; i < tokens.length; i++) n += tokenByteLength(tokens[i]);
+  const buf = Buffer.allocUnsafe(n);
+  let at = 0;
+  for (const piece of core.decodeNativeGenerator(tokens)) {
+    if (typeof piece === 'string') at += buf.write(piece, at, 'utf8');
+    else {
+      buf.set(piece, at);
+      at += piece.length;
+    }
+  }
+  return UTF8.decode(buf.subarray(0, at));
 }
 
 /** Token count of a rendered string (what the budget counts). */
@@ -67,7 +88,7 @@ const textCache = new Map<number, string>();
 export function tokenText(id: number): string {
   let t = textCache.get(id);
   if (t === undefined) {
-    t = decode([id]);
+    t = detokenize([id]);
     textCache.set(id, t);
   }
   return t;
@@ -75,7 +96,7 @@ export function tokenText(id: number): string {
 
 const byteLengthCache = new Map<number, number>();
 /** gpt-tokenizer keeps per-token bytes on a private member; it is the only exact source of token lengths. */
-const core = (enc as unknown as { bytePairEncodingCoreProcessor: { decodeNativeGenerator(t: number[]): Iterable<string | Uint8Array> } })
+const core = (enc as unknown as { bytePairEncodingCoreProcessor: { decodeNativeGenerator(t: Iterable<number>): Iterable<string | Uint8Array> } })
   .bytePairEncodingCoreProcessor;
 
 /** UTF-8 byte length of one token's bytes. */

