@@ -34,14 +34,15 @@ function validateDoc(d: StoredDocument, h: StoreHeader): DocMeta {
   if (typeof d.contentHash !== 'string') throw new TypeError(`writeStore: ${where} contentHash is not a string`);
   if (!Number.isFinite(d.mtimeMs)) throw new TypeError(`writeStore: ${where} mtimeMs is not finite`);
   if (!(d.tokens instanceof Uint32Array)) throw new TypeError(`writeStore: ${where} tokens is not a Uint32Array`);
-  if (!(d.lod1Gists instanceof Uint16Array) || !(d.lod2Gists instanceof Uint16Array)) throw new TypeError(`writeStore: ${where} gists are not Uint16Array (binary16)`);
+  if (!(d.lod1Gists instanceof Int8Array) || !(d.lod2Gists instanceof Int8Array)) throw new TypeError(`writeStore: ${where} gists are not Int8Array`);
+  if (!(d.lod1Scales instanceof Float32Array) || !(d.lod2Scales instanceof Float32Array)) throw new TypeError(`writeStore: ${where} gist scales are not Float32Array`);
   if (!(d.lod1Salience instanceof Uint8Array) || !(d.lod2Salience instanceof Uint8Array)) throw new TypeError(`writeStore: ${where} salience is not a Uint8Array`);
   const lod1 = d.lod1Gists.length / h.dim;
   const lod2 = d.lod2Gists.length / h.dim;
-  if (!Number.isInteger(lod1) || d.lod1Salience.length !== lod1 * h.blockTokens) {
+  if (!Number.isInteger(lod1) || d.lod1Salience.length !== lod1 * h.blockTokens || d.lod1Scales.length !== lod1) {
     throw new TypeError(`writeStore: ${where} LOD1 shapes disagree (gists ${d.lod1Gists.length}, salience ${d.lod1Salience.length}, dim ${h.dim})`);
   }
-  if (!Number.isInteger(lod2) || d.lod2Salience.length !== lod2 * h.groupBlocks) {
+  if (!Number.isInteger(lod2) || d.lod2Salience.length !== lod2 * h.groupBlocks || d.lod2Scales.length !== lod2) {
     throw new TypeError(`writeStore: ${where} LOD2 shapes disagree (gists ${d.lod2Gists.length}, salience ${d.lod2Salience.length}, dim ${h.dim})`);
   }
   const meta: DocMeta = {
@@ -59,11 +60,13 @@ function encodeSection(name: SectionName, d: StoredDocument, out: Buffer): void 
       if (LITTLE_ENDIAN) out.set(new Uint8Array(d.tokens.buffer, d.tokens.byteOffset, d.tokens.byteLength));
       else for (let i = 0; i < d.tokens.length; i++) out.writeUInt32LE(d.tokens[i], i * 4);
       return;
-    case 'lod1Gists':
-    case 'lod2Gists': {
-      const src = name === 'lod1Gists' ? d.lod1Gists : d.lod2Gists;
+    case 'lod1Gists': out.set(new Uint8Array(d.lod1Gists.buffer, d.lod1Gists.byteOffset, d.lod1Gists.byteLength)); return;
+    case 'lod2Gists': out.set(new Uint8Array(d.lod2Gists.buffer, d.lod2Gists.byteOffset, d.lod2Gists.byteLength)); return;
+    case 'lod1Scales':
+    case 'lod2Scales': {
+      const src = name === 'lod1Scales' ? d.lod1Scales : d.lod2Scales;
       if (LITTLE_ENDIAN) out.set(new Uint8Array(src.buffer, src.byteOffset, src.byteLength));
-      else for (let i = 0; i < src.length; i++) out.writeUInt16LE(src[i], i * 2);
+      else for (let i = 0; i < src.length; i++) out.writeFloatLE(src[i], i * 4);
       return;
     }
     case 'lod1Salience': out.set(d.lod1Salience); return;
@@ -254,26 +257,33 @@ function allZero(buf: Buffer, from: number, to: number): boolean {
   return true;
 }
 
-function decodeDoc(buf: Buffer, base: number, m: DocMeta, h: StoreHeader): StoredDocument {
-  const at = (s: number): Buffer => buf.subarray(base + m.sections[s][0], base + m.sections[s][0] + m.sections[s][1]);
-  const tokBytes = at(0);
+function decodeDoc(buf: Buffer, base: number, m: DocMeta): StoredDocument {
+  const at = (name: SectionName): Buffer => {
+    const [off, len] = m.sections[SECTIONS.indexOf(name)];
+    return buf.subarray(base + off, base + off + len);
+  };
+  const tokBytes = at('tokens');
   const tokens = new Uint32Array(m.tokens);
   if (LITTLE_ENDIAN) new Uint8Array(tokens.buffer).set(tokBytes);
   else for (let i = 0; i < m.tokens; i++) tokens[i] = tokBytes.readUInt32LE(i * 4);
-  const gists = (bytes: Buffer, n: number): Uint16Array => {
-    const out = new Uint16Array(n);
-    if (LITTLE_ENDIAN) new Uint8Array(out.buffer).set(bytes.subarray(0, n * 2));
-    else for (let i = 0; i < n; i++) out[i] = bytes.readUInt16LE(i * 2);
+  const gists = (bytes: Buffer): Int8Array => new Int8Array(Uint8Array.from(bytes).buffer);
+  const scales = (bytes: Buffer): Float32Array => {
+    const out = new Float32Array(bytes.length / 4);
+    if (LITTLE_ENDIAN) new Uint8Array(out.buffer).set(bytes);
+    else for (let i = 0; i < out.length; i++) out[i] = bytes.readFloatLE(i * 4);
+    for (const s of out) if (!(s >= 0 && s !== Infinity)) fail(`document ${JSON.stringify(m.id)} has a gist scale ${s}`);
     return out;
   };
   const salience = (bytes: Buffer): Uint8Array => Uint8Array.from(bytes);
   return {
     id: m.id, kind: m.kind, appending: m.appending, contentHash: m.contentHash, mtimeMs: m.mtimeMs,
     tokens,
-    lod1Gists: gists(at(1), m.lod1 * h.dim),
-    lod1Salience: salience(at(2)),
-    lod2Gists: gists(at(3), m.lod2 * h.dim),
-    lod2Salience: salience(at(4)),
+    lod1Gists: gists(at('lod1Gists')),
+    lod1Scales: scales(at('lod1Scales')),
+    lod1Salience: salience(at('lod1Salience')),
+    lod2Gists: gists(at('lod2Gists')),
+    lod2Scales: scales(at('lod2Scales')),
+    lod2Salience: salience(at('lod2Salience')),
   };
 }
 
@@ -315,7 +325,7 @@ function parseStore(buf: Buffer, expected: StoreHeader): { header: StoreHeader; 
       if (crc32(buf.subarray(dataStart + off, dataStart + off + len)) !== crc) fail(`document ${i} ${SECTIONS[s]} checksum mismatch`);
       cursor = off + len;
     }
-    docs.push(decodeDoc(buf, dataStart, m, h));
+    docs.push(decodeDoc(buf, dataStart, m));
   }
   if (cursor !== h.dataBytes) fail(`store data length ${h.dataBytes} disagrees with its sections (${cursor})`);
   return { header: { modelId: h.modelId, dim: h.dim, blockTokens: h.blockTokens, groupBlocks: h.groupBlocks }, docs };

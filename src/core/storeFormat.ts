@@ -7,12 +7,14 @@
  *   8   uint32  header length H (bytes of UTF-8 JSON)
  *   12  uint32  crc32 of the header JSON
  *   16  header JSON (StoreFileHeader), then zero padding to a multiple of 8
- *   D   data region: for each document in header order, five sections, each starting at a
+ *   D   data region: for each document in header order, seven sections, each starting at a
  *       multiple of 8 (relative to D, itself a multiple of 8) with zero padding between them:
  *         tokens        uint32[tokens]
- *         lod1Gists     fp16[lod1 * dim]
+ *         lod1Gists     int8[lod1 * dim]             row-symmetric: x = q * scale (quant.ts)
+ *         lod1Scales    float32[lod1]
  *         lod1Salience  uint8[lod1 * blockTokens]   row-relative: round(s / rowMax * 255)
- *         lod2Gists     fp16[lod2 * dim]
+ *         lod2Gists     int8[lod2 * dim]
+ *         lod2Scales    float32[lod2]
  *         lod2Salience  uint8[lod2 * groupBlocks]
  * Each section carries [offset, byteLength, crc32] in its document's header entry; the reader
  * recomputes the canonical layout and requires it exactly, checks every padding byte is zero and
@@ -23,12 +25,13 @@ import * as zlib from 'node:zlib';
 import type { DocumentKind, StoreHeader } from './document';
 
 export const STORE_FILE = 'tree.mgc';
-export const STORE_FORMAT_VERSION = 1;
+/** 2: int8 gists with a scale per node (1 held binary16 gists). */
+export const STORE_FORMAT_VERSION = 2;
 export const MAGIC = 'MGCX';
 export const PREFIX_BYTES = 16;
 export const ALIGN = 8;
 export const KINDS: readonly DocumentKind[] = ['file', 'chat', 'notes'];
-export const SECTIONS = ['tokens', 'lod1Gists', 'lod1Salience', 'lod2Gists', 'lod2Salience'] as const;
+export const SECTIONS = ['tokens', 'lod1Gists', 'lod1Scales', 'lod1Salience', 'lod2Gists', 'lod2Scales', 'lod2Salience'] as const;
 export type SectionName = (typeof SECTIONS)[number];
 export const LITTLE_ENDIAN = os.endianness() === 'LE';
 
@@ -82,9 +85,11 @@ export const align = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
 export function sectionBytes(name: SectionName, m: Pick<DocMeta, 'tokens' | 'lod1' | 'lod2'>, h: StoreHeader): number {
   switch (name) {
     case 'tokens': return m.tokens * 4;
-    case 'lod1Gists': return m.lod1 * h.dim * 2;
+    case 'lod1Gists': return m.lod1 * h.dim;
+    case 'lod1Scales': return m.lod1 * 4;
     case 'lod1Salience': return m.lod1 * h.blockTokens;
-    case 'lod2Gists': return m.lod2 * h.dim * 2;
+    case 'lod2Gists': return m.lod2 * h.dim;
+    case 'lod2Scales': return m.lod2 * 4;
     case 'lod2Salience': return m.lod2 * h.groupBlocks;
   }
 }

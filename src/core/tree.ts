@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { BLOCK_TOKENS, GROUP_BLOCKS } from './constants';
 import type { DocumentKind, StoredDocument } from './document';
-import { decodeHalfInto, toHalves } from './fp16';
+import { dequantizeRowInto, quantizeRows } from './quant';
 import { BlockPostings, LexicalStats } from './lexical';
 import { quantizedSalience } from './storeFormat';
 import type { ModelRuntime } from './runtime';
@@ -35,11 +35,13 @@ export class TreeDocument {
     readonly contentHash: string,
     readonly mtimeMs: number,
     readonly dim: number,
-    /** binary16 bit patterns, nLod1*dim (see document.ts for the compact forms). */
-    public lod1Gists: Uint16Array,
+    /** int8, nLod1*dim, read as q * lod1Scales[node] (see document.ts for the compact forms). */
+    public lod1Gists: Int8Array,
+    public lod1Scales: Float32Array,
     /** uint8 per token of each block, relative to the block's maximum. */
     public lod1Salience: Uint8Array,
-    public lod2Gists: Uint16Array,
+    public lod2Gists: Int8Array,
+    public lod2Scales: Float32Array,
     public lod2Salience: Uint8Array,
   ) {
     this.blockChar = blockCharOffsets(text, tokens);
@@ -82,7 +84,8 @@ export class TreeDocument {
 
   /** Decodes a node's gist into `dst` at `at` (no allocation: the focus loop's path). */
   gistInto(lod: 1 | 2, index: number, dst: Float32Array, at: number): void {
-    decodeHalfInto(lod === 1 ? this.lod1Gists : this.lod2Gists, index * this.dim, this.dim, dst, at);
+    if (lod === 1) dequantizeRowInto(this.lod1Gists, this.lod1Scales, index, this.dim, dst, at);
+    else dequantizeRowInto(this.lod2Gists, this.lod2Scales, index, this.dim, dst, at);
   }
 
   /** Normalised mean of the LOD2 gists (or LOD1 when there is no LOD2 node): the root's vector. */
@@ -112,8 +115,10 @@ export class TreeDocument {
       mtimeMs: this.mtimeMs,
       tokens: this.tokens,
       lod1Gists: this.lod1Gists,
+      lod1Scales: this.lod1Scales,
       lod1Salience: this.lod1Salience,
       lod2Gists: this.lod2Gists,
+      lod2Scales: this.lod2Scales,
       lod2Salience: this.lod2Salience,
     };
   }
@@ -152,7 +157,8 @@ export interface IngestProgress {
 
 /** Views into a document's own arrays (no copies). */
 interface CachedNode {
-  gist: Uint16Array;
+  gist: Int8Array;
+  scale: number;
   salience: Uint8Array;
 }
 
@@ -197,7 +203,7 @@ export class Tree {
   restore(s: StoredDocument): TreeDocument {
     const text = detokenize(s.tokens);
     const doc = new TreeDocument(s.id, s.kind, s.appending, text, s.tokens, s.contentHash, s.mtimeMs, this.dim,
-      s.lod1Gists, s.lod1Salience, s.lod2Gists, s.lod2Salience);
+      s.lod1Gists, s.lod1Scales, s.lod1Salience, s.lod2Gists, s.lod2Scales, s.lod2Salience);
     this.attach(doc);
     return doc;
   }
@@ -271,6 +277,7 @@ export class Tree {
       const [s, e] = doc.span(1, b);
       this.cache.set('1:' + hashTokens(doc.tokens, s, e), {
         gist: doc.lod1Gists.subarray(b * doc.dim, (b + 1) * doc.dim),
+        scale: doc.lod1Scales[b],
         salience: doc.lod1Salience.subarray(b * BLOCK_TOKENS, (b + 1) * BLOCK_TOKENS),
       });
     }
@@ -278,6 +285,7 @@ export class Tree {
       const [s, e] = doc.span(2, g);
       this.cache.set('2:' + hashTokens(doc.tokens, s, e), {
         gist: doc.lod2Gists.subarray(g * doc.dim, (g + 1) * doc.dim),
+        scale: doc.lod2Scales[g],
         salience: doc.lod2Salience.subarray(g * GROUP_BLOCKS, (g + 1) * GROUP_BLOCKS),
       });
     }
@@ -294,11 +302,13 @@ export class Tree {
         tokens,
         lod1,
         lod2,
-        // LOD1 gists as floats while LOD2 is computed from them, then binary16.
+        // LOD1 gists as floats while LOD2 is computed from them (already int8-exact values), then int8.
         g1: new Float32Array(lod1 * D),
-        h1: new Uint16Array(0) as Uint16Array,
+        q1: new Int8Array(lod1 * D),
+        k1: new Float32Array(lod1),
         s1: new Uint8Array(lod1 * BLOCK_TOKENS),
-        h2: new Uint16Array(lod2 * D),
+        q2: new Int8Array(lod2 * D),
+        k2: new Float32Array(lod2),
         s2: new Uint8Array(lod2 * GROUP_BLOCKS),
       };
     });
@@ -312,7 +322,8 @@ export class Tree {
         const key = '1:' + hashTokens(plan.tokens, s, e);
         const hit = this.cache.get(key);
         if (hit) {
-          decodeHalfInto(hit.gist, 0, D, plan.g1, b * D);
+          plan.q1.set(hit.gist, b * D);
+          plan.k1[b] = hit.scale;
           plan.s1.set(hit.salience, b * BLOCK_TOKENS);
           this.counters.blocksReused++;
           continue;
@@ -341,20 +352,21 @@ export class Tree {
       });
       const out = await this.runtime.gistBlocks(ids, mask, batch.length);
       // The compact forms, rounded once here, are what every later use sees (in memory and restored).
-      const halves = toHalves(out.gists);
+      const { q, scales } = quantizeRows(out.gists, D);
       const sal = quantizedSalience(out.salience, BLOCK_TOKENS);
       batch.forEach(({ p, b, key }, r) => {
-        const gist = halves.subarray(r * D, (r + 1) * D);
         for (const { p: pp, b: bb } of [{ p, b }, ...(seen.get(key) ?? [])]) {
-          decodeHalfInto(gist, 0, D, plans[pp].g1, bb * D);
+          plans[pp].q1.set(q.subarray(r * D, (r + 1) * D), bb * D);
+          plans[pp].k1[bb] = scales[r];
           plans[pp].s1.set(sal.subarray(r * BLOCK_TOKENS, (r + 1) * BLOCK_TOKENS), bb * BLOCK_TOKENS);
         }
       });
       this.counters.blocksGisted += batch.length;
     }
-    for (const plan of plans) plan.h1 = toHalves(plan.g1);
+    for (const plan of plans) for (let b = 0; b < plan.lod1; b++) dequantizeRowInto(plan.q1, plan.k1, b, D, plan.g1, b * D);
     for (const { p, b, key } of todo) {
-      this.cache.set(key, { gist: plans[p].h1.subarray(b * D, (b + 1) * D), salience: plans[p].s1.subarray(b * BLOCK_TOKENS, (b + 1) * BLOCK_TOKENS) });
+      const plan = plans[p];
+      this.cache.set(key, { gist: plan.q1.subarray(b * D, (b + 1) * D), scale: plan.k1[b], salience: plan.s1.subarray(b * BLOCK_TOKENS, (b + 1) * BLOCK_TOKENS) });
     }
     // LOD2 from LOD1.
     const todo2: { p: number; g: number; key: string }[] = [];
@@ -365,7 +377,8 @@ export class Tree {
         const key = '2:' + hashTokens(plan.tokens, s, e);
         const hit = this.cache.get(key);
         if (hit) {
-          plan.h2.set(hit.gist, g * D);
+          plan.q2.set(hit.gist, g * D);
+          plan.k2[g] = hit.scale;
           plan.s2.set(hit.salience, g * GROUP_BLOCKS);
           this.counters.groupsReused++;
         } else todo2.push({ p, g, key });
@@ -384,20 +397,23 @@ export class Tree {
         for (let b = b0; b < b1; b++) mask[r * GROUP_BLOCKS + b - b0] = 1;
       });
       const out = await this.runtime.gistGroups(children, mask, batch.length);
-      const halves = toHalves(out.gists);
+      const { q, scales } = quantizeRows(out.gists, D);
       const sal = quantizedSalience(out.salience, GROUP_BLOCKS);
       batch.forEach(({ p, g }, r) => {
-        plans[p].h2.set(halves.subarray(r * D, (r + 1) * D), g * D);
+        plans[p].q2.set(q.subarray(r * D, (r + 1) * D), g * D);
+        plans[p].k2[g] = scales[r];
         plans[p].s2.set(sal.subarray(r * GROUP_BLOCKS, (r + 1) * GROUP_BLOCKS), g * GROUP_BLOCKS);
       });
       this.counters.groupsGisted += batch.length;
     }
     for (const { p, g, key } of todo2) {
-      this.cache.set(key, { gist: plans[p].h2.subarray(g * D, (g + 1) * D), salience: plans[p].s2.subarray(g * GROUP_BLOCKS, (g + 1) * GROUP_BLOCKS) });
+      const plan = plans[p];
+      this.cache.set(key, { gist: plan.q2.subarray(g * D, (g + 1) * D), scale: plan.k2[g], salience: plan.s2.subarray(g * GROUP_BLOCKS, (g + 1) * GROUP_BLOCKS) });
     }
-    return items.map(({ input, tokens, hash }, p) =>
-      new TreeDocument(input.id, input.kind ?? 'file', input.appending ?? false, input.text, tokens, hash,
-        input.mtimeMs ?? 0, D, plans[p].h1, plans[p].s1, plans[p].h2, plans[p].s2),
-    );
+    return items.map(({ input, tokens, hash }, p) => {
+      const pl = plans[p];
+      return new TreeDocument(input.id, input.kind ?? 'file', input.appending ?? false, input.text, tokens, hash,
+        input.mtimeMs ?? 0, D, pl.q1, pl.k1, pl.s1, pl.q2, pl.k2, pl.s2);
+    });
   }
 }

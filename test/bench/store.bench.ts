@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { BLOCK_TOKENS, GROUP_BLOCKS } from '../../src/core/constants';
 import type { StoredDocument, StoreHeader } from '../../src/core/document';
 import { readStore, writeStore } from '../../src/core/store';
-import { toHalves } from '../../src/core/fp16';
+import { quantizeRows } from '../../src/core/quant';
 import { quantizedSalience } from '../../src/core/storeFormat';
 
 async function main(): Promise<void> {
@@ -24,12 +24,16 @@ async function main(): Promise<void> {
     const n = Math.min(Math.max(1, Math.round(perDoc * (0.5 + rand()))), total - done);
     const lod1 = Math.ceil(n / BLOCK_TOKENS);
     const lod2 = Math.ceil(lod1 / GROUP_BLOCKS);
+    const g1 = quantizeRows(Float32Array.from({ length: lod1 * dim }, () => rand() * 2 - 1), dim);
+    const g2 = quantizeRows(Float32Array.from({ length: lod2 * dim }, () => rand() * 2 - 1), dim);
     docs.push({
       id: `/workspace/src/file${i}.ts`, kind: 'file', appending: false, contentHash: 'f'.repeat(64), mtimeMs: Date.now(),
       tokens: Uint32Array.from({ length: n }, () => (rand() * 200000) | 0),
-      lod1Gists: toHalves(Float32Array.from({ length: lod1 * dim }, () => rand() * 2 - 1)),
+      lod1Gists: g1.q,
+      lod1Scales: g1.scales,
       lod1Salience: quantizedSalience(Float32Array.from({ length: lod1 * BLOCK_TOKENS }, rand), BLOCK_TOKENS),
-      lod2Gists: toHalves(Float32Array.from({ length: lod2 * dim }, () => rand() * 2 - 1)),
+      lod2Gists: g2.q,
+      lod2Scales: g2.scales,
       lod2Salience: quantizedSalience(Float32Array.from({ length: lod2 * GROUP_BLOCKS }, rand), GROUP_BLOCKS),
     });
     done += n;

@@ -7,8 +7,8 @@ import { spawnSync } from 'node:child_process';
 import * as zlib from 'node:zlib';
 import fc from 'fast-check';
 import type { StoredDocument, StoreHeader } from '../../src/core/document';
-import { fromHalfBits, toHalfBits, toHalves } from '../../src/core/fp16';
-import { readStore, STORE_FILE, writeStore } from '../../src/core/store';
+import { dequantizeRowInto, quantizeRows } from '../../src/core/quant';
+import { readStore, STORE_FILE, STORE_FORMAT_VERSION, writeStore } from '../../src/core/store';
 import { crc32Fallback, quantizedSalience } from '../../src/core/storeFormat';
 
 const HEADER: StoreHeader = { modelId: 'gist-abc123', dim: 8, blockTokens: 32, groupBlocks: 32 };
@@ -21,6 +21,12 @@ function rng(seed: number): () => number {
   };
 }
 
+/** Gists in their stored form: int8 rows and a scale per row. */
+function gists<L extends 'lod1' | 'lod2'>(lod: L, values: Float32Array, dim: number): Record<`${L}Gists`, Int8Array> & Record<`${L}Scales`, Float32Array> {
+  const { q, scales } = quantizeRows(values, dim);
+  return { [`${lod}Gists`]: q, [`${lod}Scales`]: scales } as Record<`${L}Gists`, Int8Array> & Record<`${L}Scales`, Float32Array>;
+}
+
 function makeDoc(id: string, tokens: number, opts: { appending?: boolean; seed?: number; h?: StoreHeader } = {}): StoredDocument {
   const h = opts.h ?? HEADER;
   const r = rng(opts.seed ?? tokens + id.length);
@@ -31,9 +37,9 @@ function makeDoc(id: string, tokens: number, opts: { appending?: boolean; seed?:
   return {
     id, kind: appending ? 'chat' : 'file', appending, contentHash: 'ab'.repeat(32), mtimeMs: 1700000000123.5,
     tokens: Uint32Array.from({ length: tokens }, () => Math.floor(r() * 200019)),
-    lod1Gists: toHalves(fill(lod1 * h.dim, () => (r() - 0.5) * 8)),
+    ...gists('lod1', fill(lod1 * h.dim, () => (r() - 0.5) * 8), h.dim),
     lod1Salience: quantizedSalience(fill(lod1 * h.blockTokens, r), h.blockTokens),
-    lod2Gists: toHalves(fill(lod2 * h.dim, () => (r() - 0.5) * 8)),
+    ...gists('lod2', fill(lod2 * h.dim, () => (r() - 0.5) * 8), h.dim),
     lod2Salience: quantizedSalience(fill(lod2 * h.groupBlocks, r), h.groupBlocks),
   };
 }
@@ -43,7 +49,7 @@ async function tempDir(): Promise<string> {
 }
 
 /** Gists are kept in binary16 and salience in uint8 in memory too, so a round trip is exact. */
-function assertCompactEqual(actual: Uint16Array | Uint8Array, expected: Uint16Array | Uint8Array): void {
+function assertCompactEqual(actual: Int8Array | Uint8Array | Float32Array, expected: Int8Array | Uint8Array | Float32Array): void {
   assert.equal(actual.constructor, expected.constructor);
   assert.deepEqual(actual, expected);
 }
@@ -59,61 +65,32 @@ function assertDocsMatch(actual: StoredDocument[], expected: StoredDocument[]): 
     );
     assert.deepEqual(a.tokens, e.tokens);
     assertCompactEqual(a.lod1Gists, e.lod1Gists);
+    assertCompactEqual(a.lod1Scales, e.lod1Scales);
     assertCompactEqual(a.lod2Gists, e.lod2Gists);
+    assertCompactEqual(a.lod2Scales, e.lod2Scales);
     assertCompactEqual(a.lod1Salience, e.lod1Salience);
     assertCompactEqual(a.lod2Salience, e.lod2Salience);
   }
 }
 
-// --- fp16 -----------------------------------------------------------------------------------
+// --- int8 gists -----------------------------------------------------------------------------
 
-test('fp16 encoding is exact on every representable half', () => {
-  for (let bits = 0; bits < 0x10000; bits++) {
-    const v = fromHalfBits(bits);
-    const back = toHalfBits(v);
-    if (Number.isNaN(v)) assert.ok((back & 0x7c00) === 0x7c00 && (back & 0x3ff) !== 0, `NaN ${bits}`);
-    else assert.equal(back, bits, `bits ${bits.toString(16)}`);
-  }
-});
-
-test('fp16 handles signed zero, infinities, NaN, max, subnormals and ties to even', () => {
-  assert.equal(toHalfBits(0), 0x0000);
-  assert.equal(toHalfBits(-0), 0x8000);
-  assert.ok(Object.is(fromHalfBits(0x8000), -0));
-  assert.equal(toHalfBits(Infinity), 0x7c00);
-  assert.equal(toHalfBits(-Infinity), 0xfc00);
-  assert.ok(Number.isNaN(fromHalfBits(toHalfBits(NaN))));
-  assert.equal(toHalfBits(65504), 0x7bff);
-  assert.equal(toHalfBits(65519), 0x7bff); // below the midpoint to 65536
-  assert.equal(toHalfBits(65520), 0x7c00); // the midpoint rounds to even = infinity
-  assert.equal(toHalfBits(1e6), 0x7c00);
-  assert.equal(toHalfBits(-1e6), 0xfc00);
-  assert.equal(toHalfBits(2 ** -14), 0x0400); // smallest normal
-  assert.equal(toHalfBits(2 ** -24), 0x0001); // smallest subnormal
-  assert.equal(toHalfBits(2 ** -25), 0x0000); // tie between 0 and 2^-24: even is 0
-  assert.equal(toHalfBits(2 ** -25 * 1.5), 0x0001);
-  assert.equal(toHalfBits(3 * 2 ** -25), 0x0002); // tie between 1 and 2 ulps: even is 2
-  assert.equal(toHalfBits(-(2 ** -26)), 0x8000);
-  assert.equal(toHalfBits(1023 * 2 ** -24 + 2 ** -25), 0x0400); // tie carries into the smallest normal
-  assert.equal(toHalfBits(1 + 2 ** -11), 0x3c00); // tie: 1.0 is even
-  assert.equal(toHalfBits(1 + 3 * 2 ** -11), 0x3c02); // tie: 1 + 2^-9 is even
-  assert.equal(toHalfBits(1 + 2 ** -11 + 2 ** -20), 0x3c01);
-  assert.equal(fromHalfBits(0x3555), 0.333251953125);
-});
-
-test('fp16 encoding rounds every float to a nearest half', () => {
+test('int8 rows: each value within half a step of its row scale, the row maximum exact, zeros and non-finite kept 0', () => {
   fc.assert(
-    fc.property(fc.float({ noNaN: true, noDefaultInfinity: true }), (x) => {
-      const bits = toHalfBits(x);
-      const v = fromHalfBits(bits);
-      if (Math.abs(x) >= 65520) return v === Math.sign(x) * Infinity;
-      const err = Math.abs(v - x);
-      const up = fromHalfBits((bits & 0x7fff) === 0x7bff ? bits : bits + 1);
-      const down = fromHalfBits((bits & 0x7fff) === 0 ? bits : bits - 1);
-      return err <= Math.abs(up - x) && err <= Math.abs(down - x) && (v === 0 || Math.sign(v) === Math.sign(x));
+    fc.property(fc.array(fc.float({ noNaN: true, noDefaultInfinity: true, min: -8, max: 8 }), { minLength: 16, maxLength: 16 }), (row) => {
+      const x = Float32Array.from(row);
+      const { q, scales } = quantizeRows(x, 16);
+      const out = new Float32Array(16);
+      dequantizeRowInto(q, scales, 0, 16, out, 0);
+      const max = Math.max(...x.map(Math.abs));
+      if (max === 0) return scales[0] === 0 && out.every((v) => v === 0);
+      return Math.abs(scales[0] - max / 127) <= max * 1e-7 && x.every((v, i) => Math.abs(out[i] - v) <= scales[0] / 2 + max * 1e-6) &&
+        q.some((v) => Math.abs(v) === 127);
     }),
-    { numRuns: 5000 },
   );
+  const { q, scales } = quantizeRows(Float32Array.from([1, NaN, -Infinity, -0.5, 0, 0, 0, 0]), 4);
+  assert.deepEqual([...q], [127, 0, 0, -63, 0, 0, 0, 0]); // -63.5 rounds half up, as Math.round does
+  assert.equal(scales[1], 0);
 });
 
 test('the portable crc32 agrees with zlib (used where zlib.crc32 is missing)', () => {
@@ -122,7 +99,7 @@ test('the portable crc32 agrees with zlib (used where zlib.crc32 is missing)', (
 
 // --- round trip -----------------------------------------------------------------------------
 
-test('round trip keeps every value (fp16 precision for gists, row-relative order for salience)', async () => {
+test('round trip keeps every value exactly (gists are int8 and salience uint8 in memory too)', async () => {
   const dir = await tempDir();
   const docs = [makeDoc('/ws/a.ts', 5000), makeDoc('/ws/b.md', 33), makeDoc('/ws/c.ts', 1), makeDoc('chat:1', 2100, { appending: true })];
   const { bytes, path: file } = await writeStore(dir, HEADER, docs);
@@ -179,9 +156,10 @@ test('writeStore rejects inconsistent shapes and duplicate ids', async () => {
   await assert.rejects(writeStore(dir, HEADER, [bad]), /LOD1 shapes disagree/);
   const floats = makeDoc('/ws/a', 64) as unknown as { lod1Gists: Float32Array };
   floats.lod1Gists = new Float32Array(2 * HEADER.dim);
-  await assert.rejects(writeStore(dir, HEADER, [floats as unknown as StoredDocument]), /not Uint16Array/);
+  await assert.rejects(writeStore(dir, HEADER, [floats as unknown as StoredDocument]), /not Int8Array/);
   const tooMany = makeDoc('/ws/a', 64);
-  tooMany.lod1Gists = new Uint16Array(3 * HEADER.dim);
+  tooMany.lod1Gists = new Int8Array(3 * HEADER.dim);
+  tooMany.lod1Scales = new Float32Array(3);
   tooMany.lod1Salience = new Uint8Array(3 * HEADER.blockTokens);
   await assert.rejects(writeStore(dir, HEADER, [tooMany]), /exceed/);
   await assert.rejects(writeStore(dir, HEADER, [makeDoc('/x', 3), makeDoc('/x', 4)]), /duplicate/);
@@ -232,7 +210,7 @@ test('wrong magic, older and newer versions mean rebuild', async () => {
   const magic = await corrupted((b) => { b.write('ZZZZ', 0, 'latin1'); return b; });
   assert.deepEqual(magic.status, 'rebuild');
   assert.match((magic as { reason: string }).reason, /magic/);
-  for (const [v, word] of [[2, 'newer'], [0, 'older']] as const) {
+  for (const [v, word] of [[STORE_FORMAT_VERSION + 1, 'newer'], [STORE_FORMAT_VERSION - 1, 'older']] as const) {
     const res = await corrupted((b) => { b.writeUInt32LE(v, 4); return b; });
     assert.equal(res.status, 'rebuild');
     assert.match((res as { reason: string }).reason, new RegExp(`version ${v} is ${word}`));
@@ -244,7 +222,7 @@ test('a malformed header with a valid checksum means rebuild', async () => {
     const json = Buffer.from('{"modelId":"gist-abc123","dim":8,"blockTokens":32,"groupBlocks":32,"docCount":1,"dataBytes":0,"docs":[{"id":5}]}');
     const head = Buffer.alloc(16);
     head.write('MGCX', 0, 'latin1');
-    head.writeUInt32LE(1, 4);
+    head.writeUInt32LE(STORE_FORMAT_VERSION, 4);
     head.writeUInt32LE(json.length, 8);
     head.writeUInt32LE(zlib.crc32(json) >>> 0, 12);
     const pad = Buffer.alloc((8 - ((16 + json.length) % 8)) % 8);

@@ -24,12 +24,12 @@ test('ingest builds LOD1 and LOD2 nodes through the runtime, in batches', async 
   assert.equal(doc.lod1Gists.length, doc.nLod1 * 16);
   assert.equal(doc.lod2Gists.length, doc.nLod2 * 16);
   assert.ok(rt.calls.blocks > 0 && rt.calls.groups === doc.nLod2);
-  // Every LOD1 gist is a unit vector from the runtime, not zeros (kept in binary16: 11-bit mantissas).
-  assert.ok(doc.lod1Gists instanceof Uint16Array && doc.lod1Salience instanceof Uint8Array, 'compact forms in memory');
+  // Every LOD1 gist is a unit vector from the runtime, not zeros (kept as int8 rows with a scale each).
+  assert.ok(doc.lod1Gists instanceof Int8Array && doc.lod1Salience instanceof Uint8Array, 'compact forms in memory');
   for (let b = 0; b < doc.nLod1; b++) {
     const g = doc.gist(1, b);
     const n = Math.hypot(...g);
-    assert.ok(Math.abs(n - 1) < 2e-3, `block ${b} norm ${n}`);
+    assert.ok(Math.abs(n - 1) < 2e-2, `block ${b} norm ${n}`);
   }
 });
 

@@ -1,5 +1,5 @@
 // What a store holds, reduced to what must survive a write and a read exactly: document ids, kinds,
-// token counts and ids, and the stored (fp16 / uint8) forms of gists and salience. Used by the fault
+// token counts and ids, and the stored (int8 / uint8) forms of gists and salience. Used by the fault
 // injection tests on both sides of a crash: the writer (before it writes) and the reader (after).
 import { createHash } from 'node:crypto';
 import type { StoredDocument } from '../../../src/core/document';
@@ -7,7 +7,7 @@ import type { StoredDocument } from '../../../src/core/document';
 export interface StoreFingerprint {
   ids: string[];
   tokenCounts: number[];
-  /** sha256 of every document's tokens, fp16 gist bits and quantized salience, in order. */
+  /** sha256 of every document's tokens, int8 gists and scales and quantized salience, in order. */
   hash: string;
 }
 
@@ -21,8 +21,8 @@ export function fingerprint(docs: Iterable<StoredDocument>): StoreFingerprint {
     tokenCounts.push(d.tokens.length);
     h.update(JSON.stringify([d.id, d.kind, d.appending, d.contentHash, d.mtimeMs, d.tokens.length]));
     bytes(d.tokens);
-    // Gists (binary16) and salience (uint8) are in their stored form already.
-    for (const a of [d.lod1Gists, d.lod2Gists, d.lod1Salience, d.lod2Salience]) bytes(a);
+    // Gists (int8 + scales) and salience (uint8) are in their stored form already.
+    for (const a of [d.lod1Gists, d.lod1Scales, d.lod2Gists, d.lod2Scales, d.lod1Salience, d.lod2Salience]) bytes(a);
   }
   return { ids, tokenCounts, hash: h.digest('hex') };
 }

@@ -8,7 +8,7 @@ import type { StoredDocument, StoreHeader } from '../../../src/core/document';
 import { readFileSync } from 'node:fs';
 import { writeStore } from '../../../src/core/store';
 import { fingerprint } from './storeFingerprint';
-import { toHalves } from '../../../src/core/fp16';
+import { quantizeRows } from '../../../src/core/quant';
 import { quantizedSalience } from '../../../src/core/storeFormat';
 
 /** The header of FakeRuntime(16), so the tests can open these stores with openTree. */
@@ -44,12 +44,16 @@ export function generationDocs(g: number, count: number, tokens: number, src: Ui
     const lod1 = Math.ceil(n / h.blockTokens);
     const lod2 = Math.ceil(lod1 / h.groupBlocks);
     const fill = (len: number, f: () => number) => Float32Array.from({ length: len }, f);
+    const g1 = quantizeRows(fill(lod1 * h.dim, () => r() * 2 - 1), h.dim);
+    const g2 = quantizeRows(fill(lod2 * h.dim, () => r() * 2 - 1), h.dim);
     out.push({
       id: `/ws/doc${j}.py`, kind: 'file', appending: false, contentHash: `g${g}-d${j}`, mtimeMs: 1_700_000_000_000 + g,
       tokens: t,
-      lod1Gists: toHalves(fill(lod1 * h.dim, () => r() * 2 - 1)),
+      lod1Gists: g1.q,
+      lod1Scales: g1.scales,
       lod1Salience: quantizedSalience(fill(lod1 * h.blockTokens, r), h.blockTokens),
-      lod2Gists: toHalves(fill(lod2 * h.dim, () => r() * 2 - 1)),
+      lod2Gists: g2.q,
+      lod2Scales: g2.scales,
       lod2Salience: quantizedSalience(fill(lod2 * h.groupBlocks, r), h.groupBlocks),
     });
   }
