@@ -28,7 +28,8 @@ export { detectSecrets, isSecretPath, redactSecrets, secretPathRule, type Secret
 /** 'vanished': listed by its folder, then gone (deleted or renamed) before it could be read. */
 export type SkipReason = 'gitignored' | 'excluded' | 'binary' | 'too-large' | 'secret' | 'unreadable' | 'symlink' | 'vanished';
 
-export interface DiscoveredFile { path: string; size: number; mtimeMs: number }
+/** `content`: the file's bytes, when it was small enough to be read whole and `wantContent` asked for it. */
+export interface DiscoveredFile { path: string; size: number; mtimeMs: number; content?: Buffer }
 export interface SkippedPath { path: string; reason: SkipReason; detail?: string }
 export interface DiscoveryResult { files: DiscoveredFile[]; skipped: SkippedPath[] }
 
@@ -44,6 +45,8 @@ export interface DiscoverOptions {
   signal?: AbortSignal;
   /** Case-insensitive matching of ignore files and globs (default: on Windows and macOS). */
   ignoreCase?: boolean;
+  /** Asked for each kept file of at most 8 KiB: true keeps its bytes in `content` (already read). */
+  wantContent?: (path: string, mtimeMs: number) => boolean;
 }
 
 export const DEFAULT_MAX_FILE_BYTES = 1_000_000;
@@ -78,6 +81,7 @@ export async function discoverFiles(roots: string[], options: DiscoverOptions = 
     options.include ? globs(options.include) : undefined,
     ignoreCase,
     options.signal,
+    options.wantContent,
   );
   for (const root of roots) {
     options.signal?.throwIfAborted();
@@ -98,6 +102,7 @@ class Walk {
     private readonly include: GlobRule[] | undefined,
     private readonly ignoreCase: boolean,
     private readonly signal: AbortSignal | undefined,
+    private readonly wantContent: ((path: string, mtimeMs: number) => boolean) | undefined,
   ) {}
 
   private skip(p: string, reason: SkipReason, detail?: string): void {
@@ -203,23 +208,32 @@ class Walk {
     }
   }
 
-  /** Checks one file; `known` is the stat of an explicitly named root (already followed). */
+  /**
+   * Checks one file; `known` is the stat of an explicitly named root (already followed). One open, one
+   * fstat and one read per file (a 200k-file workspace is bound by these calls): the name decides
+   * secrets before any IO, O_NOFOLLOW refuses a symlink that replaced the file, O_NONBLOCK a FIFO.
+   */
   private async file(abs: string, known?: Stats): Promise<void> {
-    let st: Stats;
-    try {
-      st = known ?? (await fsp.lstat(abs));
-    } catch (err) {
-      return this.skipFailed(abs, err);
-    }
-    if (st.isSymbolicLink()) return this.skip(abs, 'symlink');
     const secret = secretPathRule(abs);
     if (secret) return this.skip(abs, 'secret', secret);
-    if (st.size > this.maxBytes) return this.skip(abs, 'too-large', `${st.size} bytes > ${this.maxBytes}`);
+    let fh: fsp.FileHandle;
+    try {
+      fh = await fsp.open(abs, known ? OPEN_FLAGS : OPEN_FLAGS | NO_FOLLOW);
+    } catch (err) {
+      if (errorCode(err) === 'ELOOP' && !known) return this.skip(abs, 'symlink');
+      return this.skipFailed(abs, err);
+    }
+    let st: Stats;
     let head: Buffer;
     try {
-      head = await readHead(abs, Math.min(st.size, HEAD_BYTES));
+      st = known ?? (await fh.stat());
+      if (!st.isFile()) return this.skip(abs, 'unreadable', 'not a regular file');
+      if (st.size > this.maxBytes) return this.skip(abs, 'too-large', `${st.size} bytes > ${this.maxBytes}`);
+      head = await readAll(fh, Math.min(st.size, HEAD_BYTES));
     } catch (err) {
       return this.skipFailed(abs, err);
+    } finally {
+      await fh.close().catch(() => undefined);
     }
     const binary = binaryReason(head, st.size > head.length);
     if (binary) return this.skip(abs, 'binary', binary);
@@ -231,7 +245,9 @@ class Walk {
         return this.skip(abs, 'unreadable', errorCode(err));
       }
     }
-    this.files.set(abs, { path: abs, size: st.size, mtimeMs: st.mtimeMs });
+    // The whole file is in hand: pass it on rather than have the indexer read it again.
+    const whole = head.length === st.size && st.size <= HEAD_BYTES && (this.wantContent?.(abs, st.mtimeMs) ?? false);
+    this.files.set(abs, whole ? { path: abs, size: st.size, mtimeMs: st.mtimeMs, content: head } : { path: abs, size: st.size, mtimeMs: st.mtimeMs });
     this.skipped.delete(abs);
   }
 }
@@ -263,21 +279,17 @@ export function binaryReason(head: Uint8Array, truncated: boolean): string | nul
 /** Opening a FIFO that replaced a file must not block a thread of the pool forever. */
 const OPEN_FLAGS = fsc.O_RDONLY | (fsc.O_NONBLOCK ?? 0);
 
-async function readHead(file: string, n: number): Promise<Buffer> {
-  const fh = await fsp.open(file, OPEN_FLAGS);
-  try {
-    if (!(await fh.stat()).isFile()) throw Object.assign(new Error('no longer a regular file'), { code: 'not a regular file' });
-    const buf = Buffer.alloc(n);
-    let done = 0;
-    while (done < n) {
-      const { bytesRead } = await fh.read(buf, done, n - done, done);
-      if (bytesRead === 0) break;
-      done += bytesRead;
-    }
-    return buf.subarray(0, done);
-  } finally {
-    await fh.close();
+const NO_FOLLOW = fsc.O_NOFOLLOW ?? 0;
+
+async function readAll(fh: fsp.FileHandle, n: number): Promise<Buffer> {
+  const buf = Buffer.alloc(n);
+  let done = 0;
+  while (done < n) {
+    const { bytesRead } = await fh.read(buf, done, n - done, done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
   }
+  return buf.subarray(0, done);
 }
 
 async function entryKind(abs: string, e: Dirent): Promise<string> {

@@ -108,11 +108,17 @@ export async function indexFolders(
   options: IndexOptions = {},
 ): Promise<IndexSummary> {
   const t0 = performance.now();
+  const unchanged = (p: string, mtimeMs: number): boolean => {
+    const known = tree.documents.get(p);
+    return !!known && known.kind === 'file' && known.mtimeMs === mtimeMs && mtimeMs !== 0;
+  };
   const found = await discoverFiles(roots, {
     maxFileBytes: options.maxFileBytes,
     include: options.include,
     exclude: options.exclude,
     signal: options.signal,
+    // Small new or changed files come back with their bytes: read once, not twice.
+    wantContent: (p, mtimeMs) => !unchanged(p, mtimeMs),
   });
   await options.onDiscovered?.(found);
   const skippedFiles: SkippedFile[] = found.skipped.map((s) => ({ path: s.path, reason: s.reason, ...(s.detail ? { detail: s.detail } : {}) }));
@@ -126,8 +132,8 @@ export async function indexFolders(
       options.signal?.throwIfAborted();
       const i = next++;
       const f = found.files[i];
-      const known = tree.documents.get(f.path);
-      if (known && known.kind === 'file' && known.mtimeMs === f.mtimeMs && f.mtimeMs !== 0) outcomes[i] = { known: known.text, mtimeMs: f.mtimeMs };
+      if (unchanged(f.path, f.mtimeMs)) outcomes[i] = { known: tree.documents.get(f.path)!.text, mtimeMs: f.mtimeMs };
+      else if (f.content) outcomes[i] = { text: f.content.toString('utf8'), mtimeMs: f.mtimeMs };
       else outcomes[i] = await readKept(f.path, maxBytes);
     }
   };

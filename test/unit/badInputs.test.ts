@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { promises as fsp } from 'node:fs';
+import { mkdirSync, promises as fsp, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as v8 from 'node:v8';
@@ -141,7 +141,8 @@ test('decoding keeps a BOM and is stateless: a store reload gives back a BOM fil
 test('files deleted, renamed, replaced or grown between discovery and reading are reported, not fatal', { timeout: 60_000 }, async () => {
   const root = await workspace();
   const names = ['deleted.py', 'renamed.py', 'to-dir.py', 'grown.py', 'to-binary.py', 'to-fifo.py', 'kept.py'];
-  for (const n of names) await fsp.writeFile(path.join(root, n), `def ${n.replace(/\W/g, '_')}():\n    return 1\n`);
+  // Larger than the 8 KiB discovery reads itself (smaller files are handed over whole, never read again).
+  for (const n of names) await fsp.writeFile(path.join(root, n), `def ${n.replace(/\W/g, '_')}():\n    return 1\n` + syntheticSource(9, 400));
   const tree = new Tree(new FakeRuntime(16));
   const hasMkfifo = spawnSync('mkfifo', ['--version']).status === 0;
   const s = await indexFolders(tree, [root], {
@@ -204,10 +205,9 @@ test('a 200,000-file workspace indexes without hanging or running out of memory'
   let t = performance.now();
   for (let d = 0; d < FILES / PER_DIR; d++) {
     const dir = path.join(root, `pkg${d}`);
-    await fsp.mkdir(dir);
-    const writes: Promise<void>[] = [];
-    for (let i = 0; i < PER_DIR; i++) writes.push(fsp.writeFile(path.join(dir, `m${i}.py`), `v_${d}_${i} = ${i}\n`));
-    await Promise.all(writes);
+    mkdirSync(dir);
+    // Synchronous writes: several times faster than 200k promises for files this small.
+    for (let i = 0; i < PER_DIR; i++) writeFileSync(path.join(dir, `m${i}.py`), `v_${d}_${i} = ${i}\n`);
   }
   const createS = (performance.now() - t) / 1000;
   const tree = new Tree(new FakeRuntime(16));
@@ -226,7 +226,9 @@ test('a 200,000-file workspace indexes without hanging or running out of memory'
   const limit = v8.getHeapStatistics().heap_size_limit;
   assert.ok(mem.heapUsed < limit * 0.6, `heap ${(mem.heapUsed / MB).toFixed(0)} MB of a ${(limit / MB).toFixed(0)} MB limit`);
   // rm -rf is several times faster than a recursive fs.rm on 200k entries.
+  t = performance.now();
   if (spawnSync('rm', ['-rf', root]).status !== 0) await fsp.rm(root, { recursive: true, force: true });
+  console.log(`200k files: removed in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 });
 
 test('through the engine host: bad inputs are skipped with reasons, the rest is indexed and focusable, the host stays up', { timeout: 120_000 }, async () => {
