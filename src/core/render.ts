@@ -38,7 +38,9 @@ const WORDY = /[\p{L}\p{N}]/u;
 
 /** Gist text of an LOD1 node: its most salient wordy tokens, in order, runs joined with ` … `. */
 export function blockGistText(doc: TreeDocument, b: number, keep = 3): string {
-  const cached = doc.gistText1.get(b);
+  // Keyed by block and keep count: a group line shows 2 words of a block, a block line 3.
+  const key = b * 8 + Math.min(keep, 7);
+  const cached = doc.gistText1.get(key);
   if (cached !== undefined) return cached;
   const s = b * BLOCK_TOKENS;
   const e = Math.min(doc.tokenCount, s + BLOCK_TOKENS);
@@ -58,7 +60,7 @@ export function blockGistText(doc: TreeDocument, b: number, keep = 3): string {
     prev = c.k;
   }
   out = out.replace(/[\r\n\t]+/g, ' ').replace(/\uFFFD/g, '').trim();
-  doc.gistText1.set(b, out);
+  doc.gistText1.set(key, out);
   return out;
 }
 

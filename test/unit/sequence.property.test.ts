@@ -245,12 +245,11 @@ test('random sequences of edits, appends, pins, caps, reopens and focuses keep e
   assert.ok(totals.focuses > totals.runs && totals.tooSmall > 0 && totals.tooSmall < totals.focuses, 'the sequences exercised both outcomes');
 });
 
-// DESIGN.md invariant 6 (determinism), found by the sequence above: a tree that has rendered a group gist
-// renders its blocks' gists differently from a fresh tree with the same texts, because render.ts caches
-// block gist texts by block only (doc.gistText1), while groupGistText asks for 2 salient tokens per
-// block and a block entry for 3. Marked todo until render.ts (not part of this change) keys the cache
-// by both; the reproduction below is the shrunk counterexample.
-test('the same texts and request give the same prompt whatever was focused before (DESIGN invariant 6)', { todo: 'render.ts caches block gist texts without their keep count' }, async () => {
+// DESIGN.md invariant 6 (determinism), found by the sequence above: a tree that had rendered a group gist
+// rendered its blocks' gists differently from a fresh tree with the same texts, because render.ts cached
+// block gist texts by block only, while groupGistText asks for 2 salient tokens per block and a block
+// entry for 3. The cache is keyed by both now; this is the shrunk counterexample.
+test('the same texts and request give the same prompt whatever was focused before (DESIGN invariant 6)', async () => {
   const text = syntheticSource(0, 13);
   const used = new Tree(new FakeRuntime(16));
   await used.ingest([{ id: '/p/a.py', text, mtimeMs: 1 }]);
