@@ -252,6 +252,9 @@ class Walk {
   }
 }
 
+/** Shared: one decoder per file was a measurable share of a 200k-file walk (non-streaming calls keep no state). */
+const LENIENT_UTF8 = new TextDecoder('utf-8', { fatal: false });
+
 /**
  * Why a file's first bytes look binary, or null: a NUL byte, or more than 10% of the text in
  * invalid UTF-8 (a legacy 8-bit encoding with a few accents stays text).
@@ -270,7 +273,7 @@ export function binaryReason(head: Uint8Array, truncated: boolean): string | nul
     bytes = bytes.subarray(0, cut);
   }
   if (bytes.length === 0) return null;
-  const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+  const text = LENIENT_UTF8.decode(bytes);
   let bad = 0;
   for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 0xfffd) bad++;
   return bad > text.length * 0.1 ? 'invalid UTF-8' : null;

@@ -2,7 +2,7 @@
 // none crashes or hangs the indexer — through `indexFolders` and, for a few, through the engine host.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, promises as fsp, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -225,10 +225,10 @@ test('a 200,000-file workspace indexes without hanging or running out of memory'
   // Far from the heap limit: the engine host would not run out of memory.
   const limit = v8.getHeapStatistics().heap_size_limit;
   assert.ok(mem.heapUsed < limit * 0.6, `heap ${(mem.heapUsed / MB).toFixed(0)} MB of a ${(limit / MB).toFixed(0)} MB limit`);
-  // rm -rf is several times faster than a recursive fs.rm on 200k entries.
-  t = performance.now();
-  if (spawnSync('rm', ['-rf', root]).status !== 0) await fsp.rm(root, { recursive: true, force: true });
-  console.log(`200k files: removed in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  // Removing 200k files takes half a minute: a detached rm -rf does it after the test has moved on.
+  const rm = spawn('rm', ['-rf', root], { detached: true, stdio: 'ignore' });
+  rm.on('error', () => undefined);
+  rm.unref();
 });
 
 test('through the engine host: bad inputs are skipped with reasons, the rest is indexed and focusable, the host stays up', { timeout: 120_000 }, async () => {
