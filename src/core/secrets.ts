@@ -87,12 +87,14 @@ const hasMixedCase = (s: string): boolean => /[0-9]/.test(s) && /[A-Z]/.test(s) 
 /** Not a template placeholder (`${VAR}`, `{{x}}`, `<your key>`, `%(x)s`, `****`, `xxxx`) nor already redacted. */
 const notPlaceholder = (m: string): boolean => !/^(\$\{|\{\{|<|%\(|\*+$|x+$|\[REDACTED:)/i.test(m);
 
+// Quantifiers inside lookbehinds are bounded: V8 evaluates a lookbehind backwards from every
+// candidate position, so an unbounded one is quadratic in a long run of spaces or letters.
 const INLINE_RULES: readonly InlineRule[] = [
   { kind: 'aws-access-key-id', re: /\b(?:AKIA|ASIA)[A-Z0-9]{16}\b/g },
   // aws_secret_access_key = …, AWS_SECRET_ACCESS_KEY=…, "SecretAccessKey": "…", secretAccessKey: '…'.
   {
     kind: 'aws-secret-access-key',
-    re: /(?<=(?:aws_?secret_?(?:access_?)?key|secret_?access_?key)["']?\s*(?:[:=]|=>)\s*["']?)[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])/gi,
+    re: /(?<=(?:aws_?secret_?(?:access_?)?key|secret_?access_?key)["']?\s{0,16}(?:[:=]|=>)\s{0,16}["']?)[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])/gi,
   },
   { kind: 'github-token', re: /\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b/g },
   { kind: 'gitlab-token', re: /\bglpat-[A-Za-z0-9_-]{20,}/g },
@@ -105,25 +107,25 @@ const INLINE_RULES: readonly InlineRule[] = [
   { kind: 'npm-token', re: /\bnpm_[A-Za-z0-9]{36}\b/g },
   // Registry credentials in npmrc (`//host/:_authToken=…`, `_auth=`, `_password=`) and yarnrc (`npmAuthToken: …`)
   // syntax, whatever the token looks like: the file may be taken from an editor before its name rules apply.
-  { kind: 'registry-auth', re: /(?<=(?:^|[\s:])_(?:authToken|auth|password)[ \t]*=[ \t]*["']?)[A-Za-z0-9+/=_.~-]{6,}(?![A-Za-z0-9+/=_.~(-])/gm, accept: notPlaceholder },
-  { kind: 'registry-auth', re: /(?<=\bnpmAuth(?:Token|Ident)["']?[ \t]*:[ \t]*["']?)[A-Za-z0-9+/=_.~:-]{6,}(?![A-Za-z0-9+/=_.~:(-])/g, accept: notPlaceholder },
+  { kind: 'registry-auth', re: /(?<=(?:^|[\s:])_(?:authToken|auth|password)[ \t]{0,16}=[ \t]{0,16}["']?)[A-Za-z0-9+/=_.~-]{6,}(?![A-Za-z0-9+/=_.~(-])/gm, accept: notPlaceholder },
+  { kind: 'registry-auth', re: /(?<=\bnpmAuth(?:Token|Ident)["']?[ \t]{0,16}:[ \t]{0,16}["']?)[A-Za-z0-9+/=_.~:-]{6,}(?![A-Za-z0-9+/=_.~:(-])/g, accept: notPlaceholder },
   { kind: 'pypi-token', re: /\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{20,}/g },
   { kind: 'huggingface-token', re: /\bhf_[A-Za-z]{34}\b/g },
   { kind: 'sendgrid-key', re: /\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b/g },
   // OpenAI-style (also Anthropic sk-ant-…): long, mixing digits and both cases, unlike kebab-case names.
   { kind: 'api-key', re: /\bsk-[A-Za-z0-9_-]{20,}/g, accept: (m) => m.length >= 32 && hasMixedCase(m) },
   { kind: 'azure-storage-key', re: /(?<=AccountKey=)[A-Za-z0-9+/]{80,}={0,2}/g },
-  { kind: 'private-key-json', re: /(?<="private_key"\s*:\s*")(?:[^"\\\n]|\\.)+(?=")/g, accept: notPlaceholder },
+  { kind: 'private-key-json', re: /(?<="private_key"\s{0,16}:\s{0,16}")(?:[^"\\\n]|\\.)+(?=")/g, accept: notPlaceholder },
   // OAuth client secrets and refresh tokens in JSON (gcloud, Azure and other CLI caches pasted elsewhere).
   {
     kind: 'oauth-secret-json',
-    re: /(?<="(?:client_secret|refresh_token|access_token)"\s*:\s*")[^"\\\n]{8,}(?=")/g,
+    re: /(?<="(?:client_secret|refresh_token|access_token)"\s{0,16}:\s{0,16}")[^"\\\n]{8,}(?=")/g,
     accept: notPlaceholder,
   },
   // The password of a URL such as https://user:password@host (git credential lines, connection strings).
   {
     kind: 'url-password',
-    re: /(?<=\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@'"`]+:)[^\s:/@'"`]{3,}(?=@[^\s@])/gi,
+    re: /(?<=\b[a-z][a-z0-9+.-]{0,31}:\/\/[^\s:/@'"`]{1,256}:)[^\s:/@'"`]{3,}(?=@[^\s@])/gi,
     accept: notPlaceholder,
   },
 ];

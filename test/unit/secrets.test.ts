@@ -218,3 +218,15 @@ test('a megabyte of one long line without separators is scanned in one pass (no 
   const hidden = 'AK' + 'IA' + rnd(UPPER, 16);
   assert.deepEqual(detectSecrets(`${'a '.repeat(400_000)}${hidden}`), [{ line: 1, kind: 'aws-access-key-id' }]);
 });
+
+// Lookbehinds with unbounded quantifiers made redaction quadratic in a run of spaces (a 1 MB file of
+// blank lines: about 15 minutes). The timeout is a hang guard far above the linear cost (~0.2 s).
+test('a 1 MB run of spaces, newlines or letters is scanned in one pass, and a key after it is still redacted', { timeout: 60_000 }, () => {
+  const key = 'AK' + 'IA' + rnd('ABCDEFGHIJKLMNOPQRSTUVWXYZ234567', 16);
+  for (const filler of [' ', '\n', 'a']) {
+    const text = filler.repeat(1_000_000) + `\naws_secret_access_key = ${rnd('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789', 40)}\nid = ${key}\n`;
+    const out = redactSecrets(text);
+    assert.equal(out.redactions, 2, JSON.stringify(filler));
+    assert.ok(!out.text.includes(key) && out.text.includes('[REDACTED:aws-access-key-id]') && out.text.includes('[REDACTED:aws-secret-access-key]'));
+  }
+});
