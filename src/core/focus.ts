@@ -92,8 +92,10 @@ export interface FocusTelemetry {
 }
 
 export class BudgetTooSmallError extends Error {
-  constructor(readonly needed: number, readonly budget: number) {
-    super(`budget ${budget} is too small: listing every document as one line already needs ${needed} tokens`);
+  constructor(readonly needed: number, readonly budget: number, readonly heldDocuments = 0) {
+    super(heldDocuments > 0
+      ? `budget ${budget} is too small: the pinned spans (and the recent chat) with every other document as one line need ${needed} tokens`
+      : `budget ${budget} is too small: listing every document as one line already needs ${needed} tokens`);
   }
 }
 
@@ -194,11 +196,16 @@ export class FocusAllocator {
     }
   }
 
-  /** Cold start when LOD2 of everything does not fit: whole documents to their root line, least relevant first. */
+  /**
+   * Cold start when LOD2 of everything does not fit: whole documents to their root line, least relevant
+   * first. A document holding a pin (or the chat tail) keeps it: holds are never traded for room, and
+   * when they cannot fit, focus fails with a clear error rather than dropping them silently.
+   */
   private coldCollapse(relevance: (doc: TreeDocument) => number): void {
     const order = this.docs
       .map((d, i) => ({ i, r: relevance(d), held: this.state[i].some((e) => e.held) }))
-      .sort((a, b) => Number(a.held) - Number(b.held) || a.r - b.r || a.i - b.i);
+      .filter((d) => !d.held)
+      .sort((a, b) => a.r - b.r || a.i - b.i);
     // Leave room to focus: the map alone should not take the whole budget.
     const target = COLD_START_SHARE * this.settings.budget;
     for (const { i } of order) {
@@ -212,7 +219,9 @@ export class FocusAllocator {
       if (this.used <= target) break;
       this.bare(i);
     }
-    if (this.used > this.settings.budget) throw new BudgetTooSmallError(this.used, this.settings.budget);
+    if (this.used > this.settings.budget) {
+      throw new BudgetTooSmallError(this.used, this.settings.budget, this.docs.length - order.length);
+    }
   }
 
   /** Shows document i's root as its bare path; false when it is not a full root line. */

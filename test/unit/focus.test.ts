@@ -251,3 +251,17 @@ test('settle: a node expanded and collapsed again in one refocus is not expanded
   assert.equal(reExpansions.true, 0, 'with settle, nothing collapsed after its expansion expands again');
   assert.ok(reExpansions.false > 0, `without settle the flipping scorer re-expands (${reExpansions.false})`);
 });
+
+test('a tight budget collapses other documents but never a pin; when pins cannot fit, a clear error', async () => {
+  const docs = Array.from({ length: 12 }, (_, i) => ({ id: `/w/f${i}.py`, text: syntheticSource(40 + i, 300) }));
+  const tree = await treeOf(docs);
+  const engine = new FocusEngine(tree, tree.runtime);
+  const hold = { docId: '/w/f5.py', start: 640, end: 700 };
+  const wc = await engine.focus({ query: 'nothing qqq', budget: 900, holds: [hold] });
+  assert.ok(wc.telemetry.coldStartRoots > 0, 'the budget forced documents to their root lines');
+  const f5 = wc.perDoc.find((es) => es[0].doc.id === '/w/f5.py')!;
+  for (const b of [20, 21]) assert.ok(f5.some((e) => e.lod === 0 && e.index === b), `pinned block ${b} stays exact`);
+  assert.deepEqual(checkWorkingContext(wc.perDoc, wc.rendered, 900), []);
+  await assert.rejects(engine.focus({ query: 'nothing qqq', budget: 150, holds: [hold] }),
+    (e: unknown) => e instanceof BudgetTooSmallError && /pinned spans/.test(e.message) && e.heldDocuments === 1);
+});
