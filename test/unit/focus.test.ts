@@ -108,23 +108,31 @@ test('held spans (pins, recent chat) stay at LOD0 and are never collapsed', asyn
   if (chat[0].doc.tokenCount % 32 !== 0) assert.equal(last.lod, 0, 'the unfinished chat tail stays at LOD0');
 });
 
-test('cooldown forbids undoing a node\'s last action for that many iterations', async () => {
+/** A one-document tree and a budget that one expansion nearly fills, so negative scores collapse it again. */
+async function oneExpansionSetup() {
   const tree = await treeOf([{ id: '/a.py', text: syntheticSource(13, 400) }]);
   const doc = tree.documents.get('/a.py')!;
-  // A budget that one expansion nearly fills, so the next negative scores collapse it again.
   const costModel = new CostModel((d) => d.id);
   const cold = new FocusAllocator([doc], { ...DEFAULT_FOCUS, budget: 1e6 }, costModel);
-  const top = cold.state[0];
-  const g0 = top[0];
-  const budget = cold.usedTokens + costModel.spliceDelta(top, 0, 1, Array.from({ length: 32 }, (_, b) => ({ ...g0, lod: 1 as const, index: b, start: b * 32, end: b * 32 + 32 }))) + 5;
+  const g0 = cold.state[0][0];
+  const budget = cold.usedTokens + costModel.spliceDelta(cold.state[0], 0, 1, Array.from({ length: 32 }, (_, b) => ({ ...g0, lod: 1 as const, index: b, start: b * 32, end: b * 32 + 32 }))) + 5;
+  return { doc, costModel, budget };
+}
+
+/** A scorer whose sign flips on every call: it drives expand/collapse oscillation. */
+function flippingScorer(): (entries: unknown[]) => Promise<Float32Array> {
+  let call = 0;
+  return async (entries) => {
+    const sign = call++ % 2 === 0 ? 1 : -1;
+    return Float32Array.from(entries, () => sign);
+  };
+}
+
+test('cooldown forbids undoing a node\'s last action for that many iterations', async () => {
+  const { doc, costModel, budget } = await oneExpansionSetup();
   for (const cooldown of [0, 3]) {
     const alloc = new FocusAllocator([doc], { ...DEFAULT_FOCUS, budget, cooldown, maxIterations: 8 }, costModel);
-    // A scorer whose sign flips on every call drives expand/collapse oscillation.
-    let call = 0;
-    await alloc.run(async (entries) => {
-      const sign = call++ % 2 === 0 ? 1 : -1;
-      return Float32Array.from(entries, () => sign);
-    });
+    await alloc.run(flippingScorer());
     assert.deepEqual(checkWorkingContext(alloc.state, undefined, budget), []);
     // A collapse that recreates node X must come at least `cooldown` iterations after X was expanded.
     let reversals = 0;
@@ -225,22 +233,11 @@ test('actions per iteration: nDiff up to 2,048 tokens of budget, scaled with the
 });
 
 test('settle: a node expanded and collapsed again in one refocus is not expanded a third time (off: it is)', async () => {
-  const tree = await treeOf([{ id: '/a.py', text: syntheticSource(13, 400) }]);
-  const doc = tree.documents.get('/a.py')!;
-  const costModel = new CostModel((d) => d.id);
-  const cold = new FocusAllocator([doc], { ...DEFAULT_FOCUS, budget: 1e6 }, costModel);
-  const g0 = cold.state[0][0];
-  // A budget that one expansion nearly fills, so negative scores collapse it again (see the cooldown test).
-  const budget = cold.usedTokens + costModel.spliceDelta(cold.state[0], 0, 1, Array.from({ length: 32 }, (_, b) => ({ ...g0, lod: 1 as const, index: b, start: b * 32, end: b * 32 + 32 }))) + 5;
+  const { doc, costModel, budget } = await oneExpansionSetup();
   const reExpansions: Record<string, number> = {};
   for (const settle of [true, false]) {
     const alloc = new FocusAllocator([doc], { ...DEFAULT_FOCUS, budget, cooldown: 0, maxIterations: 12, settle }, costModel);
-    // A scorer whose sign flips on every call: without hysteresis the same nodes go back and forth.
-    let call = 0;
-    await alloc.run(async (entries) => {
-      const sign = call++ % 2 === 0 ? 1 : -1;
-      return Float32Array.from(entries, () => sign);
-    });
+    await alloc.run(flippingScorer());
     assert.deepEqual(checkWorkingContext(alloc.state, undefined, budget), []);
     let n = 0;
     for (const c of alloc.actions.filter((a) => a.kind === 'collapse')) {
