@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { blockCharOffsets, detokenize, lineOf, lineStarts, tokenize, countPromptTokens } from '../../src/core/tokenizer';
+import { blockCharOffsets, detokenize, lineOf, lineStarts, tokenize, countPromptTokens, hasLongRun } from '../../src/core/tokenizer';
 
 test('o200k round-trips text exactly, special-token strings included', () => {
   const text = 'def f(x):\n    return x  # héllo 😀 日本語 <|endoftext|>\r\n';
@@ -50,4 +50,21 @@ test('line numbers of offsets', () => {
   assert.equal(lineOf(starts, 3), 2);
   assert.equal(lineOf(starts, 5), 3);
   assert.equal(lineOf(starts, 8), 4);
+});
+
+test('hasLongRun agrees with the long-run regex on runs of every class around the 256 threshold (property)', () => {
+  const longRuns = /\s{256,}|[\p{L}\p{M}]{256,}|[^\s\p{L}\p{N}]{256,}/u;
+  const chars = ['a', 'Z', ' ', '\n', '\t', '1', '-', '(', '_', 'é', '\u0301', '\u00a0', '中', '٣', '😀', '\ud800', '\u2028', '\ufeff'];
+  fc.assert(
+    fc.property(
+      fc.array(fc.record({ ch: fc.constantFrom(...chars), n: fc.integer({ min: 1, max: 300 }) }), { minLength: 1, maxLength: 6 }),
+      (runs) => {
+        const text = runs.map((r) => r.ch.repeat(r.n)).join('');
+        return hasLongRun(text) === longRuns.test(text);
+      },
+    ),
+    { numRuns: 2000 },
+  );
+  assert.equal(hasLongRun(' '.repeat(256)), true);
+  assert.equal(hasLongRun(' '.repeat(255) + 'x'), false);
 });
