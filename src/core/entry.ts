@@ -16,6 +16,18 @@ export interface Entry {
   held?: boolean;
   /** A root shown as its bare path, without names: only when every document's full root line would not fit. */
   bare?: boolean;
+  /**
+   * Folded into one line for its whole folder: only when even bare paths do not fit (tens of thousands
+   * of files). The head document of the folder shows `· folder/ (N files, T tok)`; the others show nothing.
+   */
+  fold?: FolderFold;
+}
+
+export interface FolderFold {
+  folder: string;
+  head: boolean;
+  files: number;
+  tokens: number;
 }
 
 export function entryKey(e: { doc: { id: string }; lod: number; index: number }): string {

@@ -87,6 +87,8 @@ export interface FocusTelemetry {
   residency: number;
   budgetUtilisation: number;
   coldStartRoots: number;
+  /** Folders the cold start folded into one line each (only when even bare paths did not fit). */
+  foldedFolders: number;
   scoreMs: number;
   allocateMs: number;
 }
@@ -121,7 +123,7 @@ function children(e: Entry): Entry[] {
 
 function canExpand(e: Entry): boolean {
   if (e.lod === 0) return false;
-  if (e.lod === 3) return e.doc.tokenCount > 0;
+  if (e.lod === 3) return e.doc.tokenCount > 0 && !e.fold;
   return true;
 }
 
@@ -155,6 +157,7 @@ export class FocusAllocator {
   private readonly prevScores = new Map<string, number>();
   readonly actions: FocusAction[] = [];
   private coldRoots = 0;
+  private foldedFolders = 0;
 
   constructor(
     readonly docs: TreeDocument[],
@@ -219,8 +222,41 @@ export class FocusAllocator {
       if (this.used <= target) break;
       this.bare(i);
     }
+    // Still too much (thousands of files): the least relevant folders fold into one line each.
+    if (this.used > target) this.foldFolders(order, relevance, target);
     if (this.used > this.settings.budget) {
       throw new BudgetTooSmallError(this.used, this.settings.budget, this.docs.length - order.length);
+    }
+  }
+
+  /**
+   * Folds whole folders into one line each, least relevant folder first (by its most relevant document),
+   * until the map fits `target`. Only documents already at their root line fold; a folder of one does not.
+   */
+  private foldFolders(order: { i: number }[], relevance: (doc: TreeDocument) => number, target: number): void {
+    const folders = new Map<string, number[]>();
+    for (const { i } of order) {
+      const es = this.state[i];
+      if (es.length !== 1 || es[0].lod !== 3) continue;
+      const path = this.costModel.displayPath(this.docs[i]);
+      const cut = path.lastIndexOf('/');
+      const folder = cut > 0 ? path.slice(0, cut) : '.';
+      let list = folders.get(folder);
+      if (!list) folders.set(folder, (list = []));
+      list.push(i);
+    }
+    const ranked = [...folders]
+      .filter(([, members]) => members.length > 1)
+      .map(([folder, members]) => ({ folder, members: members.sort((a, b) => a - b), r: Math.max(...members.map((i) => relevance(this.docs[i]))) }))
+      .sort((a, b) => a.r - b.r || (a.folder < b.folder ? -1 : 1));
+    for (const { folder, members } of ranked) {
+      if (this.used <= target) break;
+      const tokens = members.reduce((n, i) => n + this.docs[i].tokenCount, 0);
+      members.forEach((i, k) => {
+        const fold = { folder, head: k === 0, files: members.length, tokens };
+        this.replaceDocument(i, [{ ...makeEntry(this.docs[i], 3, 0), bare: true, fold }]);
+      });
+      this.foldedFolders++;
     }
   }
 
@@ -445,6 +481,7 @@ export class FocusAllocator {
       residency: expanded.length > 0 ? resident / expanded.length : 1,
       budgetUtilisation: this.used / this.settings.budget,
       coldStartRoots: this.coldRoots,
+      foldedFolders: this.foldedFolders,
       scoreMs,
       allocateMs,
     };

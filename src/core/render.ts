@@ -1,5 +1,5 @@
 import { BLOCK_TOKENS, GROUP_BLOCKS } from './constants';
-import type { Entry } from './entry';
+import type { Entry, FolderFold } from './entry';
 import { countPromptTokens, lineOf, tokenText } from './tokenizer';
 import type { TreeDocument } from './tree';
 
@@ -112,6 +112,11 @@ export function headerLine(doc: TreeDocument, path: string): string {
  * A document collapsed to its root: one short line (path, size, most salient names), so a workspace of
  * thousands of files still lists every one of them.
  */
+/** The one line of a folded folder (on its head document; the others render nothing). */
+export function foldLine(f: FolderFold): string {
+  return f.head ? `· ${f.folder}/ (${f.files} files, ${f.tokens} tok)\n` : '';
+}
+
 export function rootLine(doc: TreeDocument, path: string, bare = false): string {
   if (bare) return `· ${path}\n`;
   const names = salientNames(doc, 3);
@@ -135,7 +140,10 @@ export function blockRunLine(run: Entry[]): string {
 /** Renders one document's entries (already in order) and appends exact-run positions. */
 function renderDocument(entries: Entry[], path: string, base: number, runs: ExactRun[]): string {
   const doc = entries[0].doc;
-  if (entries.length === 1 && entries[0].lod === 3) return rootLine(doc, path, entries[0].bare);
+  if (entries.length === 1 && entries[0].lod === 3) {
+    const e = entries[0];
+    return e.fold ? foldLine(e.fold) : rootLine(doc, path, e.bare);
+  }
   let out = headerLine(doc, path);
   for (let i = 0; i < entries.length; ) {
     const e = entries[i];
@@ -189,7 +197,7 @@ export class CostModel {
   private readonly lineCost = new Map<string, number>();
   readonly preamble = countPromptTokens(PREAMBLE);
 
-  constructor(private readonly displayPath: (doc: TreeDocument) => string) {}
+  constructor(readonly displayPath: (doc: TreeDocument) => string) {}
 
   private cached(key: string, make: () => string): number {
     let c = this.lineCost.get(key);
@@ -207,6 +215,10 @@ export class CostModel {
   entryCost(e: Entry): number {
     const doc = e.doc;
     if (e.lod === 0) return e.end - e.start;
+    if (e.lod === 3 && e.fold) {
+      const f = e.fold;
+      return f.head ? this.cached(`f:${f.folder}:${f.files}:${f.tokens}`, () => foldLine(f)) : 0;
+    }
     if (e.lod === 3) return this.cached((e.bare ? 'b:' : 'r:') + doc.id, () => rootLine(doc, this.displayPath(doc), e.bare));
     // Gist costs do not depend on the display path: they live on the document, across queries.
     const cache = e.lod === 1 ? doc.gistCost1 : doc.gistCost2;

@@ -2,7 +2,7 @@
 // the engine host process and travel over IPC to the extension and on to the webview unchanged.
 import type { WorkingContext } from '../core/engine';
 import type { Entry } from '../core/entry';
-import { blockGistText, gistLine, rootLine } from '../core/render';
+import { blockGistText, foldLine, gistLine, rootLine } from '../core/render';
 import { countPromptTokens, lineOf } from '../core/tokenizer';
 import type { TreeDocument } from '../core/tree';
 import { spanKey, type FocusDocument, type FocusSnapshot, type FocusSpan, type LodTotals } from './protocol';
@@ -77,7 +77,7 @@ function spanOf(e: Entry, path: string, maxExact: number): FocusSpan {
     gistText = blockGistText(doc, e.index);
     cost = countPromptTokens(gistText) + 1;
   } else {
-    const line = e.lod === 3 ? rootLine(doc, path, e.bare) : gistLine(e);
+    const line = e.lod === 3 ? (e.fold ? foldLine({ ...e.fold, head: true }) : rootLine(doc, path, e.bare)) : gistLine(e);
     gistText = line.replace(/\n$/, '');
     cost = countPromptTokens(line);
   }

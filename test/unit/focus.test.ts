@@ -89,8 +89,9 @@ test('when LOD2 of everything does not fit, the least relevant documents collaps
   assert.ok(wc.rendered.exactRuns.some((r) => r.doc.id === '/m/f17.py' && r.doc.text.slice(r.charStart, r.charEnd).includes('def zebra')));
 });
 
-test('a budget that cannot list every document is a clear error', async () => {
-  const docs = Array.from({ length: 20 }, (_, i) => ({ id: `/m/f${i}.py`, text: syntheticSource(i, 50) }));
+test('a budget that cannot list every document (nor fold them into folders) is a clear error', async () => {
+  // One document per folder: folding a folder of one saves nothing.
+  const docs = Array.from({ length: 20 }, (_, i) => ({ id: `/m${i}/f.py`, text: syntheticSource(i, 50) }));
   const tree = await treeOf(docs);
   const engine = new FocusEngine(tree, tree.runtime);
   await assert.rejects(engine.focus({ query: 'x', budget: 100 }), (e: unknown) => e instanceof BudgetTooSmallError && /too small/.test(e.message));
@@ -261,4 +262,31 @@ test('a tight budget collapses other documents but never a pin; when pins cannot
   assert.deepEqual(checkWorkingContext(wc.perDoc, wc.rendered, 900), []);
   await assert.rejects(engine.focus({ query: 'nothing qqq', budget: 150, holds: [hold] }),
     (e: unknown) => e instanceof BudgetTooSmallError && /pinned spans/.test(e.message) && e.heldDocuments === 1);
+});
+
+test('thousands of files: when even bare paths do not fit, the least relevant folders fold into one line each', async () => {
+  const docs: { id: string; text: string }[] = [];
+  for (let f = 0; f < 8; f++) for (let i = 0; i < 40; i++) docs.push({ id: `/w/pkg${f}/mod${i}.py`, text: syntheticSource(f * 100 + i, 12) });
+  docs.push({ id: '/w/pkg3/needle.py', text: syntheticSource(999, 30) + 'def zebra_quagga_okapi(x):\n    return x\n' });
+  const tree = await treeOf(docs);
+  const engine = new FocusEngine(tree, tree.runtime);
+  const budget = 1500;
+  const wc = await engine.focus({ query: 'zebra quagga okapi', budget });
+  assert.deepEqual(checkWorkingContext(wc.perDoc, wc.rendered, budget), []);
+  assert.ok(wc.telemetry.foldedFolders > 0, 'folders were folded');
+  assert.ok(wc.rendered.tokens <= budget);
+  // Every folded document belongs to a folder whose one line names its file count.
+  const folded = wc.perDoc.filter((es) => es[0].fold);
+  for (const es of folded) {
+    const f = es[0].fold!;
+    assert.ok(wc.rendered.prompt.includes(`· ${f.folder}/ (${f.files} files, ${f.tokens} tok)\n`), f.folder);
+  }
+  assert.equal(new Set(folded.map((es) => es[0].fold!.folder)).size, wc.telemetry.foldedFolders);
+  // The folder with the evidence is not folded, and the evidence is exact.
+  assert.ok(!folded.some((es) => es[0].doc.id.startsWith('/w/pkg3/')), 'the relevant folder stays listed');
+  const run = wc.rendered.exactRuns.find((r) => r.doc.id === '/w/pkg3/needle.py');
+  assert.ok(run && run.doc.text.slice(run.charStart, run.charEnd).includes('def zebra_quagga_okapi'), 'the evidence is at LOD0');
+  // Without folders to fold, the same budget fails.
+  const flat = await treeOf(docs.map((d, i) => ({ ...d, id: `/w/f${i}/x.py` })));
+  await assert.rejects(new FocusEngine(flat, flat.runtime).focus({ query: 'zebra quagga okapi', budget }), BudgetTooSmallError);
 });
