@@ -110,6 +110,24 @@ export function topEntries(doc: TreeDocument): Entry[] {
   return out;
 }
 
+/** Whether `entries` are exactly the document's top-level entries (see topEntries), none held; no allocation. */
+function isTopLevel(entries: Entry[], doc: TreeDocument): boolean {
+  const lod1From = doc.nLod2 * GROUP_BLOCKS;
+  const n2 = doc.nLod2;
+  const n1 = Math.max(0, doc.nLod1 - lod1From);
+  if (entries.length !== n2 + n1 + (doc.nBlocks - doc.nLod1)) return false;
+  for (let k = 0; k < entries.length; k++) {
+    const e = entries[k];
+    if (e.held) return false;
+    if (k < n2) {
+      if (e.lod !== 2 || e.index !== k) return false;
+    } else if (k < n2 + n1) {
+      if (e.lod !== 1 || e.index !== lod1From + k - n2) return false;
+    } else if (e.lod !== 0 || e.index !== doc.nLod1 + k - n2 - n1) return false;
+  }
+  return true;
+}
+
 function children(e: Entry): Entry[] {
   const doc = e.doc;
   if (e.lod === 3) return topEntries(doc);
@@ -346,9 +364,7 @@ export class FocusAllocator {
         if (ok) out.push({ docIdx: di, members: entries.slice(i, i + n), parent: makeEntry(doc, 2, g), score: sum / n });
       }
       // Top level -> root.
-      const top = topEntries(doc);
-      if (entries.length === top.length && entries.length > 0 && entries[0].lod !== 3 &&
-          entries.every((e, k) => e.lod === top[k].lod && e.index === top[k].index && !e.held)) {
+      if (entries.length > 0 && entries[0].lod !== 3 && isTopLevel(entries, doc)) {
         const sum = entries.reduce((a, e) => a + e.score, 0);
         out.push({ docIdx: di, members: entries.slice(), parent: makeEntry(doc, 3, 0), score: sum / entries.length });
       }
@@ -413,6 +429,21 @@ export class FocusAllocator {
         .sort(byCollapseOrder);
       let taken = 0;
       let gi = 0;
+      // Full root lines by score, lowest first, taken in order: scores hold for the whole iteration, so
+      // one sort replaces a scan of every document per expansion (quadratic with thousands of files).
+      const roots: number[] = [];
+      this.state.forEach((es, i) => { if (es.length === 1 && es[0].lod === 3 && !es[0].bare) roots.push(i); });
+      roots.sort((a, b) => this.state[a][0].score - this.state[b][0].score || a - b);
+      let ri = 0;
+      const bareNext = (below: number): boolean => {
+        for (; ri < roots.length; ri++) {
+          const es = this.state[roots[ri]];
+          if (es.length !== 1 || es[0].lod !== 3 || es[0].bare) continue; // expanded or bared since
+          if (!(es[0].score < below)) return false;
+          return this.bare(roots[ri++]);
+        }
+        return false;
+      };
       for (const { e } of expands) {
         if (taken >= nDiff) break;
         const di = this.docs.indexOf(e.doc);
@@ -426,7 +457,7 @@ export class FocusAllocator {
           if (!g.members.includes(e) && this.collapse(it, g)) taken++;
         }
         // Then full root lines of documents that matter less give up their names.
-        while (this.used + this.expandDelta(di, e, kids) > budget && this.bareLowest(e.score - tauCollapse)) {}
+        while (this.used + this.expandDelta(di, e, kids) > budget && bareNext(e.score - tauCollapse)) {}
         if (this.used + this.expandDelta(di, e, kids) > budget) continue;
         const idx = this.state[di].indexOf(e);
         this.record(it, 'expand', e, kids);
