@@ -155,6 +155,19 @@ interface CollapseGroup {
 
 /** Share of the budget the cold-start map may take when it must collapse documents, leaving room to focus. */
 const COLD_START_SHARE = 0.8;
+/** Folder levels the cold start may fold up through (see foldFolders). */
+const MAX_FOLD_LEVELS = 32;
+
+/** The folder `up` levels above a display path ('.' for a top-level file's own folder), or undefined above the top. */
+function ancestorFolder(path: string, up: number): string | undefined {
+  let p = path;
+  for (let k = 0; k < up; k++) {
+    const cut = p.lastIndexOf('/');
+    if (cut <= 0) return k === 0 ? '.' : undefined;
+    p = p.slice(0, cut);
+  }
+  return p;
+}
 
 /** Share of the budget in use above which low scores collapse without an expansion asking for room. */
 const COLLAPSE_PRESSURE = 0.9;
@@ -248,34 +261,42 @@ export class FocusAllocator {
   }
 
   /**
-   * Folds whole folders into one line each, least relevant folder first (by its most relevant document),
-   * until the map fits `target`. Only documents already at their root line fold; a folder of one does not.
+   * Folds whole folders into one line each until the map fits `target`. Candidates are the folders at
+   * every level above the documents at their root line; the least relevant (by their most relevant
+   * document) fold first and, among equals, the larger ones, so irrelevant packages fold whole while the
+   * folder holding the evidence stays listed longest. A folder of one does not fold.
    */
   private foldFolders(order: { i: number }[], relevance: (doc: TreeDocument) => number, target: number): void {
-    const folders = new Map<string, number[]>();
+    const groups = new Map<string, { folder: string; up: number; members: number[] }>();
     for (const { i } of order) {
       const es = this.state[i];
       if (es.length !== 1 || es[0].lod !== 3) continue;
       const path = this.costModel.displayPath(this.docs[i]);
-      const cut = path.lastIndexOf('/');
-      const folder = cut > 0 ? path.slice(0, cut) : '.';
-      let list = folders.get(folder);
-      if (!list) folders.set(folder, (list = []));
-      list.push(i);
+      for (let up = 1; up <= MAX_FOLD_LEVELS; up++) {
+        const folder = ancestorFolder(path, up);
+        if (folder === undefined) break;
+        let g = groups.get(folder);
+        if (!g) groups.set(folder, (g = { folder, up, members: [] }));
+        g.members.push(i);
+        if (folder === '.') break;
+      }
     }
-    const ranked = [...folders]
-      .filter(([, members]) => members.length > 1)
-      .map(([folder, members]) => ({ folder, members: members.sort((a, b) => a - b), r: Math.max(...members.map((i) => relevance(this.docs[i]))) }))
-      .sort((a, b) => a.r - b.r || (a.folder < b.folder ? -1 : 1));
+    const ranked = [...groups.values()]
+      .filter((g) => g.members.length > 1)
+      .map((g) => ({ ...g, members: g.members.sort((a, b) => a - b), r: Math.max(...g.members.map((i) => relevance(this.docs[i]))) }))
+      .sort((a, b) => (a.r !== b.r ? (a.r < b.r ? -1 : 1) : b.members.length - a.members.length || (a.folder < b.folder ? -1 : 1)));
+    const within = (folder: string, outer: string) => outer === folder || outer === '.' || folder.startsWith(outer + '/');
     for (const { folder, members } of ranked) {
       if (this.used <= target) break;
+      // Already folded here or into a larger folder (which then holds all of this one): nothing to do.
+      if (members.every((i) => { const f = this.state[i][0].fold; return f !== undefined && within(folder, f.folder); })) continue;
       const tokens = members.reduce((n, i) => n + this.docs[i].tokenCount, 0);
       members.forEach((i, k) => {
         const fold = { folder, head: k === 0, files: members.length, tokens };
         this.replaceDocument(i, [{ ...makeEntry(this.docs[i], 3, 0), bare: true, fold }]);
       });
-      this.foldedFolders++;
     }
+    this.foldedFolders = new Set(this.state.flatMap((es) => (es[0]?.fold?.head ? [es[0].fold.folder] : []))).size;
   }
 
   /** Shows document i's root as its bare path; false when it is not a full root line. */

@@ -286,7 +286,23 @@ test('thousands of files: when even bare paths do not fit, the least relevant fo
   assert.ok(!folded.some((es) => es[0].doc.id.startsWith('/w/pkg3/')), 'the relevant folder stays listed');
   const run = wc.rendered.exactRuns.find((r) => r.doc.id === '/w/pkg3/needle.py');
   assert.ok(run && run.doc.text.slice(run.charStart, run.charEnd).includes('def zebra_quagga_okapi'), 'the evidence is at LOD0');
-  // Without folders to fold, the same budget fails.
-  const flat = await treeOf(docs.map((d, i) => ({ ...d, id: `/w/f${i}/x.py` })));
-  await assert.rejects(new FocusEngine(flat, flat.runtime).focus({ query: 'zebra quagga okapi', budget }), BudgetTooSmallError);
+  // Without folders to fold (each file alone in a top-level folder), the same budget fails.
+  const flat = await treeOf(docs.map((d, i) => ({ ...d, id: `/f${i}/x.py` })));
+  await assert.rejects(new FocusEngine(flat, flat.runtime).focus({ query: 'zebra quagga okapi', budget, displayPath: (d) => d.id.slice(1) }), BudgetTooSmallError);
+});
+
+test('when one line per folder is still too much, parent folders fold too', async () => {
+  const docs: { id: string; text: string }[] = [];
+  for (let p = 0; p < 6; p++) for (let f = 0; f < 25; f++) for (let i = 0; i < 3; i++) docs.push({ id: `/w/pkg${p}/sub${f}/m${i}.py`, text: syntheticSource(p * 1000 + f * 10 + i, 4) });
+  docs.push({ id: '/w/pkg2/sub7/needle.py', text: syntheticSource(999, 20) + 'def zebra_quagga_okapi(x):\n    return x\n' });
+  const tree = await treeOf(docs);
+  const budget = 900;
+  const wc = await new FocusEngine(tree, tree.runtime).focus({ query: 'zebra quagga okapi', budget });
+  assert.deepEqual(checkWorkingContext(wc.perDoc, wc.rendered, budget), []);
+  const folders = new Set(wc.perDoc.filter((es) => es[0].fold).map((es) => es[0].fold!.folder));
+  assert.ok([...folders].some((f) => /^\/w\/pkg\d$/.test(f)), `a package folder folded whole: ${[...folders].slice(0, 5).join(', ')}`);
+  assert.equal(wc.telemetry.foldedFolders, folders.size);
+  for (const f of folders) assert.ok(wc.rendered.prompt.includes(`· ${f}/ (`), f);
+  const run = wc.rendered.exactRuns.find((r) => r.doc.id === '/w/pkg2/sub7/needle.py');
+  assert.ok(run && run.doc.text.slice(run.charStart, run.charEnd).includes('def zebra_quagga_okapi'), 'the evidence is at LOD0');
 });
