@@ -21,7 +21,7 @@ import {
   anyGlobMatches, compileGlob, isGitignored, levelAboveRoot, levelBelowRoot, parseGitignore,
   type GlobRule, type IgnoreLevel,
 } from './gitignore';
-import { configHoldsCredential, needsCredentialCheck, secretPathRule } from './secrets';
+import { needsCredentialCheck, secretContentRule, secretPathRule } from './secrets';
 
 export { detectSecrets, isSecretPath, redactSecrets, secretPathRule, type SecretFinding } from './secrets';
 
@@ -68,7 +68,6 @@ export const DEFAULT_EXCLUDES: readonly string[] = [
 
 const HEAD_BYTES = 8192;
 const CONCURRENCY = 16;
-const PEM_PRIVATE = /-----BEGIN[A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----/;
 
 /** Walks `roots` and sorts out what to index. Rejects with an AbortError when `signal` aborts. */
 export async function discoverFiles(roots: string[], options: DiscoverOptions = {}): Promise<DiscoveryResult> {
@@ -237,14 +236,17 @@ class Walk {
     }
     const binary = binaryReason(head, st.size > head.length);
     if (binary) return this.skip(abs, 'binary', binary);
-    if (PEM_PRIVATE.test(head.toString('latin1'))) return this.skip(abs, 'secret', 'private key block');
+    // Secret by content: a private key block in the head, or a config file holding a credential (read whole).
+    let text = head.toString('latin1');
     if (needsCredentialCheck(abs)) {
       try {
-        if (configHoldsCredential(await fsp.readFile(abs, 'utf8'))) return this.skip(abs, 'secret', 'config with a credential');
+        text = head.length === st.size ? head.toString('utf8') : await fsp.readFile(abs, 'utf8');
       } catch (err) {
         return this.skip(abs, 'unreadable', errorCode(err));
       }
     }
+    const byContent = secretContentRule(abs, text);
+    if (byContent) return this.skip(abs, 'secret', byContent);
     // The whole file is in hand: pass it on rather than have the indexer read it again.
     const whole = head.length === st.size && st.size <= HEAD_BYTES && (this.wantContent?.(abs, st.mtimeMs) ?? false);
     this.files.set(abs, whole ? { path: abs, size: st.size, mtimeMs: st.mtimeMs, content: head } : { path: abs, size: st.size, mtimeMs: st.mtimeMs });

@@ -175,12 +175,12 @@ function scan(text: string, redact: boolean): { findings: SecretFinding[]; lines
 
 /**
  * Why a file that is not secret by name must still be treated as a secret file because of its content
- * (a config holding a credential, a private key block near its start), or null. Discovery applies the
- * same rules before reading a file in full; updates of files already in memory use this.
+ * (a private key block in its first 8 KiB, a config holding a credential), or null. Discovery applies
+ * it before a file is indexed, and updates of files already in memory use it too.
  */
 export function secretContentRule(path: string, text: string): string | null {
-  if (needsCredentialCheck(path) && configHoldsCredential(text)) return 'config with a credential';
   if (PEM_BEGIN.test(text.slice(0, 8192))) return 'private key block';
+  if (needsCredentialCheck(path) && configHoldsCredential(text)) return 'config with a credential';
   return null;
 }
 
