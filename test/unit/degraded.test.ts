@@ -126,8 +126,8 @@ test('CLI: missing models give a one-line warning and a lexical-only answer, in 
   assert.ok(!existsSync(join(store, 'tree.mgc')), 'the learned store is not written by the lexical mode');
 });
 
-test('engine host: missing or corrupt models degrade to lexical-only, labelled in status and in every focus result', async (t) => {
-  if (!existsSync(HOST)) return t.skip('dist/host.js is not built (node scripts/build.mjs)');
+test('engine host: missing or corrupt models degrade to lexical-only, labelled in status and in every focus result', async () => {
+  assert.ok(existsSync(HOST), 'dist/host.js is missing: run npm run build');
   for (const [label, modelsDir, reason] of [
     ['missing', join(tmpdir(), 'mc-no-such-models'), /models not found/],
     ['corrupt', corruptModels(), /do not match models\.json/],

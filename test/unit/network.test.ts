@@ -55,10 +55,11 @@ function openSockets(pid: number): { inet: string[]; other: string[] } {
   return out;
 }
 
-const hostBuilt = existsSync(hostPath);
+// npm test builds first: a missing host is a failure, never a silent skip.
+assert.ok(existsSync(hostPath), 'dist/host.js is missing: run npm run build');
 const procReadable = process.platform === 'linux' && existsSync(`/proc/${process.pid}/fd`);
 
-test('the engine host makes no network attempt while indexing, focusing, expanding and saving', { skip: hostBuilt ? false : 'dist/host.js is missing: run npm run build' }, async (t) => {
+test('the engine host makes no network attempt while indexing, focusing, expanding and saving', async (t) => {
   const base = mkdtempSync(join(tmpdir(), 'mc-nonet-'));
   const workspace = join(base, 'workspace');
   const storeDir = join(base, 'store');
@@ -127,7 +128,7 @@ function addressedCalls(log: string): string[] {
 
 const straceWorks = process.platform === 'linux' && spawnSync('strace', ['-f', '-qq', '--seccomp-bpf', '-e', 'trace=connect', '-o', '/dev/null', 'true']).status === 0;
 
-test('extra evidence: under strace, the engine host makes no addressed connect or send at all (native code included)', { skip: !hostBuilt ? 'dist/host.js is missing' : straceWorks ? false : 'strace is not installed or ptrace is not permitted (optional check)' }, async (t) => {
+test('extra evidence: under strace, the engine host makes no addressed connect or send at all (native code included)', { skip: straceWorks ? false : 'strace is not installed or ptrace is not permitted (optional check)' }, async (t) => {
   const base = mkdtempSync(join(tmpdir(), 'mc-strace-'));
   const workspace = join(base, 'workspace');
   const trace = join(base, 'trace.log');

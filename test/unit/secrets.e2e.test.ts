@@ -198,9 +198,10 @@ async function storeText(storeDir: string): Promise<{ raw: string; decoded: stri
 
 // ---- the test -----------------------------------------------------------------------------------
 
-const hostBuilt = existsSync(hostPath);
+// npm test builds first: a missing host is a failure, never a silent skip.
+assert.ok(existsSync(hostPath), 'dist/host.js is missing: run npm run build');
 
-test('planted secrets never reach a prompt, a snapshot, an expand or status result, or the store', { skip: hostBuilt ? false : 'dist/host.js is missing: run npm run build' }, async (t) => {
+test('planted secrets never reach a prompt, a snapshot, an expand or status result, or the store', async (t) => {
   const base = mkdtempSync(join(tmpdir(), 'mc-secrets-e2e-'));
   const workspace = join(base, 'workspace');
   const storeDir = join(base, 'store');
