@@ -10,7 +10,7 @@ export type DocumentKind = 'file' | 'chat' | 'notes';
  *  - lod1Gists: nb*D int8 and lod1Scales: nb, lod1Salience: nb*32 (per-token weights of each block)
  *  - lod2Gists: ng*D int8 and lod2Scales: ng, lod2Salience: ng*32 (per-child weights of each group)
  * Gists are int8 with one scale per node (quant.ts), salience is uint8 relative to each row's maximum
- * (storeFormat.ts `quantizeSalience`): the same compact form in memory and on disk.
+ * (quant.ts `quantizedSalience`): the same compact form in memory and on disk.
  * For a complete file nb = ceil(tokens/32), ng = ceil(nb/32). For an appending document
  * (a chat transcript) only complete blocks and complete groups have nodes.
  */

@@ -12,7 +12,7 @@
  *         tokens        uint32[tokens]
  *         lod1Gists     int8[lod1 * dim]             row-symmetric: x = q * scale (quant.ts)
  *         lod1Scales    float32[lod1]
- *         lod1Salience  uint8[lod1 * blockTokens]   row-relative: round(s / rowMax * 255)
+ *         lod1Salience  uint8[lod1 * blockTokens]   row-relative: round(s / rowMax * 255) (quant.ts)
  *         lod2Gists     int8[lod2 * dim]
  *         lod2Scales    float32[lod2]
  *         lod2Salience  uint8[lod2 * groupBlocks]
@@ -113,29 +113,3 @@ export function headerProblem(h: StoreHeader): string | null {
   }
   return null;
 }
-
-// ---------------------------------------------------------------------------------------------
-// salience: uint8 relative to each row's maximum
-
-export function quantizeSalience(src: Float32Array, row: number, dst: Uint8Array): void {
-  for (let r = 0; r < src.length; r += row) {
-    let max = 0;
-    for (let i = r; i < r + row; i++) if (src[i] > max) max = src[i]; // NaN and negatives never win
-    if (!(max > 0) || max === Infinity) continue; // dst is zero-filled
-    const scale = 255 / max;
-    for (let i = r; i < r + row; i++) {
-      const s = src[i];
-      dst[i] = s > 0 ? Math.round(s * scale) : 0;
-    }
-  }
-}
-
-/** `src` quantized per row of `row` values (a new array); see `quantizeSalience`. */
-export function quantizedSalience(src: Float32Array, row: number): Uint8Array {
-  const out = new Uint8Array(src.length);
-  quantizeSalience(src, row, out);
-  return out;
-}
-
-/** Stored salience q stands for q / 255: the row maximum becomes 1, order is kept. */
-export const SALIENCE = new Float32Array(256).map((_, q) => q / 255);

@@ -2,9 +2,8 @@ import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { BLOCK_TOKENS, GROUP_BLOCKS } from './constants';
 import type { DocumentKind, StoredDocument } from './document';
-import { dequantizeRowInto, quantizeRows } from './quant';
+import { dequantizeRowInto, quantizedSalience, quantizeRows } from './quant';
 import { BlockPostings, LexicalStats } from './lexical';
-import { quantizedSalience } from './storeFormat';
 import type { ModelRuntime } from './runtime';
 import { blockCharOffsets, detokenize, lineStarts, tokenize } from './tokenizer';
 

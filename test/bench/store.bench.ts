@@ -9,8 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { BLOCK_TOKENS, GROUP_BLOCKS } from '../../src/core/constants';
 import type { StoredDocument, StoreHeader } from '../../src/core/document';
 import { readStore, writeStore } from '../../src/core/store';
-import { quantizeRows } from '../../src/core/quant';
-import { quantizedSalience } from '../../src/core/storeFormat';
+import { quantizedSalience, quantizeRows } from '../../src/core/quant';
 
 async function main(): Promise<void> {
   const total = Number(process.argv[2] ?? 1_000_000);

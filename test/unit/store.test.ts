@@ -7,9 +7,9 @@ import { spawnSync } from 'node:child_process';
 import * as zlib from 'node:zlib';
 import fc from 'fast-check';
 import type { StoredDocument, StoreHeader } from '../../src/core/document';
-import { dequantizeRowInto, quantizeRows } from '../../src/core/quant';
+import { dequantizeRowInto, quantizedSalience, quantizeRows } from '../../src/core/quant';
 import { readStore, STORE_FILE, STORE_FORMAT_VERSION, writeStore } from '../../src/core/store';
-import { crc32Fallback, quantizedSalience } from '../../src/core/storeFormat';
+import { crc32Fallback } from '../../src/core/storeFormat';
 
 const HEADER: StoreHeader = { modelId: 'gist-abc123', dim: 8, blockTokens: 32, groupBlocks: 32 };
 

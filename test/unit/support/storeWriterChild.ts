@@ -8,8 +8,7 @@ import type { StoredDocument, StoreHeader } from '../../../src/core/document';
 import { readFileSync } from 'node:fs';
 import { writeStore } from '../../../src/core/store';
 import { fingerprint } from './storeFingerprint';
-import { quantizeRows } from '../../../src/core/quant';
-import { quantizedSalience } from '../../../src/core/storeFormat';
+import { quantizedSalience, quantizeRows } from '../../../src/core/quant';
 
 /** The header of FakeRuntime(16), so the tests can open these stores with openTree. */
 export const WRITER_HEADER: StoreHeader = { modelId: 'fake-model', dim: 16, blockTokens: 32, groupBlocks: 32 };
