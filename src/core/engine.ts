@@ -25,6 +25,8 @@ export interface FocusRequest {
 
 export interface FocusTimings {
   tailMs: number;
+  /** Building the starting map: every document's top level, costed, and the cold start when it does not fit. */
+  mapMs: number;
   scoreMs: number;
   allocateMs: number;
   renderMs: number;
@@ -93,7 +95,9 @@ export class FocusEngine {
         ? async (entries) => lexicalScores(entries, ev)
         : async (entries) =>
             this.runtime.scoreEntries(buildFeatures(entries, ev, tailMean), entries.length, tail, count);
+    const m0 = performance.now();
     let allocator = new FocusAllocator(docs, settings, costModel, req.holds, relevance, req.caps);
+    const mapMs = performance.now() - m0;
     const telemetry = { ...(await allocator.run(scorer)), trims: 0, coldRebuilds: 0 };
     let r0 = performance.now();
     let rendered = renderWorkingContext(allocator.state, { displayPath });
@@ -119,7 +123,7 @@ export class FocusEngine {
       perDoc: allocator.state,
       rendered,
       telemetry,
-      timings: { tailMs, scoreMs: telemetry.scoreMs, allocateMs: telemetry.allocateMs, renderMs, totalMs: performance.now() - t0 },
+      timings: { tailMs, mapMs, scoreMs: telemetry.scoreMs, allocateMs: telemetry.allocateMs, renderMs, totalMs: performance.now() - t0 },
     };
   }
 }

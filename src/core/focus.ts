@@ -39,7 +39,12 @@ export const DEFAULT_FOCUS: Omit<FocusSettings, 'budget'> = {
   tauCollapse: 0.2,
   nDiff: 4,
   cooldown: 2,
-  maxIterations: 64,
+  // 12 rather than 64: past a dozen iterations the allocator only trades a few marginal documents back
+  // and forth (one LensNet pass each). On the development conversations recall at W = 1024/2048/4096 went
+  // 37.3/67.1/74.2 -> 37.1/67.1/74.2 (8: 36.8/67.4/73.9), on 60 docstring queries over the 1M-token
+  // benchmark tree 32 -> 31 found, while the slowest quarter of refocuses at W = 8k (13-21 iterations)
+  // lost up to 40% of their time.
+  maxIterations: 12,
   gate: 1,
   shift: null,
   sharpen: 1,
@@ -189,6 +194,8 @@ export class FocusAllocator {
   readonly actions: FocusAction[] = [];
   private coldRoots = 0;
   private foldedFolders = 0;
+  /** Documents folded into a folder line by the cold start. */
+  private folded = 0;
 
   constructor(
     readonly docs: TreeDocument[],
@@ -199,8 +206,9 @@ export class FocusAllocator {
     private readonly caps: Cap[] = [],
   ) {
     this.state = docs.map((d) => (d.tokenCount === 0 ? [makeEntry(d, 3, 0)] : topEntries(d)));
-    for (const h of holds) this.hold(h);
-    this.costs = this.state.map((entries) => costModel.documentCost(entries));
+    const heldDocs = new Set<number>();
+    for (const h of holds) this.hold(h, heldDocs);
+    this.costs = this.state.map((entries, i) => (heldDocs.has(i) ? costModel.documentCost(entries) : costModel.startCost(entries)));
     this.used = costModel.preamble + this.costs.reduce((a, b) => a + b, 0);
     if (this.used > settings.budget) this.coldCollapse(relevance ?? (() => 0));
   }
@@ -209,9 +217,10 @@ export class FocusAllocator {
     return this.used;
   }
 
-  private hold(h: Hold): void {
+  private hold(h: Hold, heldDocs: Set<number>): void {
     const di = this.docs.findIndex((d) => d.id === h.docId);
     if (di < 0) return;
+    heldDocs.add(di);
     const doc = this.docs[di];
     const b0 = Math.floor(Math.max(0, h.start) / BLOCK_TOKENS);
     const b1 = Math.ceil(Math.min(doc.tokenCount, h.end) / BLOCK_TOKENS);
@@ -254,7 +263,11 @@ export class FocusAllocator {
       this.bare(i);
     }
     // Still too much (thousands of files): the least relevant folders fold into one line each.
-    if (this.used > target) this.foldFolders(order, relevance, target);
+    if (this.used > target) {
+      const r = new Float64Array(this.docs.length);
+      for (const o of order) r[o.i] = o.r;
+      this.foldFolders(order, r, target);
+    }
     if (this.used > this.settings.budget) {
       throw new BudgetTooSmallError(this.used, this.settings.budget, this.docs.length - order.length);
     }
@@ -266,7 +279,7 @@ export class FocusAllocator {
    * document) fold first and, among equals, the larger ones, so irrelevant packages fold whole while the
    * folder holding the evidence stays listed longest. A folder of one does not fold.
    */
-  private foldFolders(order: { i: number }[], relevance: (doc: TreeDocument) => number, target: number): void {
+  private foldFolders(order: { i: number }[], relevance: Float64Array, target: number): void {
     const groups = new Map<string, { folder: string; up: number; members: number[] }>();
     for (const { i } of order) {
       const es = this.state[i];
@@ -283,7 +296,7 @@ export class FocusAllocator {
     }
     const ranked = [...groups.values()]
       .filter((g) => g.members.length > 1)
-      .map((g) => ({ ...g, members: g.members.sort((a, b) => a - b), r: Math.max(...g.members.map((i) => relevance(this.docs[i]))) }))
+      .map((g) => ({ ...g, members: g.members.sort((a, b) => a - b), r: g.members.reduce((m, i) => Math.max(m, relevance[i]), -Infinity) }))
       .sort((a, b) => (a.r !== b.r ? (a.r < b.r ? -1 : 1) : b.members.length - a.members.length || (a.folder < b.folder ? -1 : 1)));
     const within = (folder: string, outer: string) => outer === folder || outer === '.' || folder.startsWith(outer + '/');
     for (const { folder, members } of ranked) {
@@ -297,6 +310,7 @@ export class FocusAllocator {
       });
     }
     this.foldedFolders = new Set(this.state.flatMap((es) => (es[0]?.fold?.head ? [es[0].fold.folder] : []))).size;
+    this.folded = this.state.reduce((n, es) => n + (es[0]?.fold ? 1 : 0), 0);
   }
 
   /** Shows document i's root as its bare path; false when it is not a full root line. */
@@ -413,7 +427,8 @@ export class FocusAllocator {
       }
     }
     if (sharpen !== 1) for (let i = 0; i < s.length; i++) s[i] = Math.sign(s[i]) * Math.abs(s[i]) ** sharpen;
-    for (let i = 0; i < flat.length; i++) this.prevScores.set(entryKey(flat[i]), s[i]);
+    // Only the interpolation gate reads earlier scores.
+    if (gate < 1) for (let i = 0; i < flat.length; i++) this.prevScores.set(entryKey(flat[i]), s[i]);
     return s;
   }
 
@@ -434,7 +449,9 @@ export class FocusAllocator {
     let iterations = 0;
     for (let it = 0; it < maxIterations; it++) {
       iterations = it + 1;
-      const flat = this.state.flat();
+      // A folded document can neither expand nor collapse, and renders at most its folder's line: it
+      // is not scored (with thousands of files, most of the entries).
+      const flat = this.folded > 0 ? this.state.flat().filter((e) => !e.fold) : this.state.flat();
       let t0 = performance.now();
       const raw = await score(flat);
       scoreMs += performance.now() - t0;

@@ -4,6 +4,7 @@ import { binaryReason, DEFAULT_MAX_FILE_BYTES, discoverFiles, type DiscoveryResu
 import type { StoreHeader } from './document';
 import type { ModelRuntime } from './runtime';
 import { redactSecrets } from './secrets';
+import { trimWordCache } from './lexical';
 import { readStore, writeStore } from './store';
 import { Tree, type DocumentInput, type IngestProgress } from './tree';
 
@@ -90,6 +91,7 @@ export async function openTree(runtime: ModelRuntime, storeDir: string | undefin
   const res = await readStore(storeDir, storeHeader(runtime));
   if (res.status !== 'ok') return { tree, store: res.status === 'missing' ? 'new' : `rebuilt (${res.reason})` };
   for (const d of res.docs) tree.restore(d);
+  trimWordCache();
   return { tree, store: `loaded ${res.docs.length} documents` };
 }
 

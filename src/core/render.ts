@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { BLOCK_TOKENS, GROUP_BLOCKS } from './constants';
 import type { Entry, FolderFold } from './entry';
 import { countPromptTokens, lineOf, tokenText } from './tokenizer';
@@ -46,7 +47,7 @@ export function blockGistText(doc: TreeDocument, b: number, keep = 3): string {
   const e = Math.min(doc.tokenCount, s + BLOCK_TOKENS);
   const cand: { k: number; w: number; text: string }[] = [];
   for (let k = s; k < e; k++) {
-    const text = tokenText(doc.tokens[k]);
+    const text = tokenText(doc.tokens.at(k));
     if (!WORDY.test(text)) continue;
     cand.push({ k, w: doc.lod1Salience[b * BLOCK_TOKENS + (k - s)], text });
   }
@@ -85,8 +86,17 @@ export function groupGistText(doc: TreeDocument, g: number, children = 3): strin
 
 const DEFINITION = /^[ \t]*(?:export\s+)?(?:async\s+)?(?:def|class|function|interface|type|struct|enum|fn|func)\s+([A-Za-z_$][\w$]*)/gm;
 
+/** Names found once per document (a root line shows 3). */
+const NAMES_KEPT = 4;
+
 /** The names a document defines, in order of appearance (at most `max`). */
 export function salientNames(doc: TreeDocument, max = 4): string[] {
+  if (max > NAMES_KEPT) return findNames(doc, max);
+  doc.names ??= findNames(doc, NAMES_KEPT);
+  return doc.names.slice(0, max);
+}
+
+function findNames(doc: TreeDocument, max: number): string[] {
   const names: string[] = [];
   const seen = new Set<string>();
   for (const m of doc.text.matchAll(DEFINITION)) {
@@ -174,14 +184,39 @@ function renderDocument(entries: Entry[], path: string, base: number, runs: Exac
   return out;
 }
 
+/**
+ * Token counts of rendered documents, by their text. Every document's rendering starts with `## ` or
+ * `· ` and ends with a line break, and o200k's pre-tokenizer always splits between a line break and a
+ * following `#` or `·`, so the prompt's count is exactly the sum of its parts' (checked against a whole
+ * count by the unit tests). Most documents render the same across refocuses (root lines, folded folders,
+ * unchanged regions), so only what changed is counted again. Bounded by characters held.
+ */
+const segmentTokens = new LRUCache<string, number>({ maxSize: 8_000_000, sizeCalculation: (_v, k) => Math.max(1, k.length) });
+const PREAMBLE_TOKENS = countPromptTokens(PREAMBLE);
+
+function countSegment(text: string): number {
+  if (text.length === 0) return 0;
+  let n = segmentTokens.get(text);
+  if (n === undefined) {
+    n = countPromptTokens(text);
+    segmentTokens.set(text, n);
+  }
+  return n;
+}
+
 export function renderWorkingContext(perDoc: Entry[][], options: RenderOptions): Rendered {
-  let prompt = PREAMBLE;
+  const parts = [PREAMBLE];
+  let length = PREAMBLE.length;
+  let tokens = PREAMBLE_TOKENS;
   const exactRuns: ExactRun[] = [];
   for (const entries of perDoc) {
     if (entries.length === 0) continue;
-    prompt += renderDocument(entries, options.displayPath(entries[0].doc), prompt.length, exactRuns);
+    const part = renderDocument(entries, options.displayPath(entries[0].doc), length, exactRuns);
+    parts.push(part);
+    length += part.length;
+    tokens += countSegment(part);
   }
-  return { prompt, tokens: countPromptTokens(prompt), exactRuns };
+  return { prompt: parts.join(''), tokens, exactRuns };
 }
 
 /**
@@ -194,16 +229,18 @@ function runOverhead(lod: number): number {
 
 /** Cost model used while allocating; the rendered prompt's exact count is checked afterwards. */
 export class CostModel {
-  private readonly lineCost = new Map<string, number>();
-  readonly preamble = countPromptTokens(PREAMBLE);
+  readonly preamble = PREAMBLE_TOKENS;
 
   constructor(readonly displayPath: (doc: TreeDocument) => string) {}
 
-  private cached(key: string, make: () => string): number {
-    let c = this.lineCost.get(key);
+  /** A line naming `doc` (kind h = header, r = root line, b = bare path): cached on the document by path. */
+  private docLine(doc: TreeDocument, kind: 'h' | 'r' | 'b'): number {
+    const path = this.displayPath(doc);
+    const key = kind + path;
+    let c = doc.lineCosts.get(key);
     if (c === undefined) {
-      c = countPromptTokens(make());
-      this.lineCost.set(key, c);
+      c = countPromptTokens(kind === 'h' ? headerLine(doc, path) : rootLine(doc, path, kind === 'b'));
+      doc.lineCosts.set(key, c);
     }
     return c;
   }
@@ -217,9 +254,9 @@ export class CostModel {
     if (e.lod === 0) return e.end - e.start;
     if (e.lod === 3 && e.fold) {
       const f = e.fold;
-      return f.head ? this.cached(`f:${f.folder}:${f.files}:${f.tokens}`, () => foldLine(f)) : 0;
+      return f.head ? countSegment(foldLine(f)) : 0;
     }
-    if (e.lod === 3) return this.cached((e.bare ? 'b:' : 'r:') + doc.id, () => rootLine(doc, this.displayPath(doc), e.bare));
+    if (e.lod === 3) return this.docLine(doc, e.bare ? 'b' : 'r');
     // Gist costs do not depend on the display path: they live on the document, across queries.
     const cache = e.lod === 1 ? doc.gistCost1 : doc.gistCost2;
     let c = cache.get(e.index);
@@ -257,11 +294,26 @@ export class CostModel {
     return seq(insert, 0, insert.length) - seq(entries, from, to);
   }
 
+  /**
+   * documentCost of a document's starting entries (its top level, or its root when empty), which depend
+   * only on the document: kept on it across refocuses (thousands of files cost thousands of gist lines).
+   */
+  startCost(entries: Entry[]): number {
+    const doc = entries[0].doc;
+    const key = 't' + this.displayPath(doc);
+    let c = doc.lineCosts.get(key);
+    if (c === undefined) {
+      c = this.documentCost(entries);
+      doc.lineCosts.set(key, c);
+    }
+    return c;
+  }
+
   /** Estimated token cost of one document's rendering. */
   documentCost(entries: Entry[]): number {
     const doc = entries[0].doc;
     if (entries.length === 1 && entries[0].lod === 3) return this.entryCost(entries[0]);
-    let cost = this.cached('h:' + doc.id, () => headerLine(doc, this.displayPath(doc)));
+    let cost = this.docLine(doc, 'h');
     let run = -1;
     for (const e of entries) {
       if (e.lod !== run) cost += runOverhead(e.lod);

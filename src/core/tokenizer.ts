@@ -132,6 +132,8 @@ export function tokenText(id: number): string {
   return t;
 }
 
+/** Byte lengths of ids below 2^18 (0 = not yet known; 255 and up live in the map): 256 KB, fixed. */
+const BYTE_LENGTHS = new Uint8Array(1 << 18);
 const byteLengthCache = new Map<number, number>();
 /** gpt-tokenizer keeps per-token bytes on a private member; it is the only exact source of token lengths. */
 const core = (enc as unknown as { bytePairEncodingCoreProcessor: { decodeNativeGenerator(t: Iterable<number>): Iterable<string | Uint8Array> } })
@@ -139,13 +141,16 @@ const core = (enc as unknown as { bytePairEncodingCoreProcessor: { decodeNativeG
 
 /** UTF-8 byte length of one token's bytes. */
 export function tokenByteLength(id: number): number {
+  const known = id < BYTE_LENGTHS.length ? BYTE_LENGTHS[id] : 0;
+  if (known !== 0 && known !== 255) return known;
   let n = byteLengthCache.get(id);
   if (n === undefined) {
     n = 0;
     for (const piece of core.decodeNativeGenerator([id])) {
       n += typeof piece === 'string' ? Buffer.byteLength(piece) : piece.length;
     }
-    byteLengthCache.set(id, n);
+    if (id < BYTE_LENGTHS.length && n > 0 && n < 255) BYTE_LENGTHS[id] = n;
+    else byteLengthCache.set(id, n);
   }
   return n;
 }

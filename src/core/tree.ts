@@ -3,12 +3,15 @@ import { LRUCache } from 'lru-cache';
 import { BLOCK_TOKENS, GROUP_BLOCKS } from './constants';
 import type { DocumentKind, StoredDocument } from './document';
 import { dequantizeRowInto, quantizedSalience, quantizeRows } from './quant';
-import { BlockPostings, LexicalStats } from './lexical';
+import { BlockPostings, LexicalStats, trimWordCache } from './lexical';
+import { PackedTokens } from './packedTokens';
 import type { ModelRuntime } from './runtime';
 import { blockCharOffsets, detokenize, lineStarts, tokenize } from './tokenizer';
 
 /** A document of the MegaContext tree: its text, tokens, blocks, and LOD1/LOD2 nodes. */
 export class TreeDocument {
+  /** The document's o200k ids, 18 bits each. */
+  readonly tokens: PackedTokens;
   /** String offsets of block boundaries (nBlocks+1). */
   readonly blockChar: Uint32Array;
   readonly lines: Uint32Array;
@@ -24,6 +27,13 @@ export class TreeDocument {
   /** Token costs of gist renderings, cached with the texts. */
   readonly gistCost1 = new Map<number, number>();
   readonly gistCost2 = new Map<number, number>();
+  /**
+   * Token costs of the lines that name this document (header, root line, bare path) by display path,
+   * kept across refocuses: with thousands of files the cold-start map costs every one of them each time.
+   */
+  readonly lineCosts = new Map<string, number>();
+  /** The names the document defines (render.ts salientNames), found once. */
+  names?: string[];
   private docGist?: Float32Array;
 
   constructor(
@@ -31,7 +41,7 @@ export class TreeDocument {
     readonly kind: DocumentKind,
     readonly appending: boolean,
     readonly text: string,
-    readonly tokens: Uint32Array,
+    tokens: Uint32Array,
     readonly contentHash: string,
     readonly mtimeMs: number,
     readonly dim: number,
@@ -44,6 +54,7 @@ export class TreeDocument {
     public lod2Scales: Float32Array,
     public lod2Salience: Uint8Array,
   ) {
+    this.tokens = new PackedTokens(tokens);
     this.blockChar = blockCharOffsets(text, tokens);
     this.lines = lineStarts(text);
     this.nBlocks = Math.ceil(tokens.length / BLOCK_TOKENS);
@@ -113,7 +124,7 @@ export class TreeDocument {
       appending: this.appending,
       contentHash: this.contentHash,
       mtimeMs: this.mtimeMs,
-      tokens: this.tokens,
+      tokens: this.tokens.unpack(),
       lod1Gists: this.lod1Gists,
       lod1Scales: this.lod1Scales,
       lod1Salience: this.lod1Salience,
@@ -139,6 +150,19 @@ function hashTokens(tokens: Uint32Array, start: number, end: number): string {
   return createHash('sha1').update(Buffer.from(tokens.buffer, tokens.byteOffset + start * 4, (end - start) * 4)).digest('base64');
 }
 
+/** Every LOD1 and LOD2 node of `doc` by content hash, into `into`. */
+function indexNodes(doc: TreeDocument, into: Map<string, CachedNode>): void {
+  const tokens = doc.tokens.unpack();
+  for (let b = 0; b < doc.nLod1; b++) {
+    const [s, e] = doc.span(1, b);
+    into.set('1:' + hashTokens(tokens, s, e), { gists: doc.lod1Gists, scales: doc.lod1Scales, salience: doc.lod1Salience, i: b });
+  }
+  for (let g = 0; g < doc.nLod2; g++) {
+    const [s, e] = doc.span(2, g);
+    into.set('2:' + hashTokens(tokens, s, e), { gists: doc.lod2Gists, scales: doc.lod2Scales, salience: doc.lod2Salience, i: g });
+  }
+}
+
 export interface DocumentInput {
   id: string;
   text: string;
@@ -156,10 +180,22 @@ export interface IngestProgress {
 }
 
 /** Views into a document's own arrays (no copies). */
+/** A node's gist in place: row `i` of a document's (or a build's) arrays, so an entry is one small object. */
 interface CachedNode {
-  gist: Int8Array;
-  scale: number;
+  gists: Int8Array;
+  scales: Float32Array;
   salience: Uint8Array;
+  i: number;
+}
+
+/** Gists served by content hash: this ingest's previous versions first, then the LRU. */
+type NodeSource = { get(key: string): CachedNode | undefined };
+
+/** Copies a cached node into row `row` of a build's arrays (salience `width` per node). */
+function copyNode(hit: CachedNode, D: number, width: number, q: Int8Array, k: Float32Array, sal: Uint8Array, row: number): void {
+  q.set(hit.gists.subarray(hit.i * D, (hit.i + 1) * D), row * D);
+  k[row] = hit.scales[hit.i];
+  sal.set(hit.salience.subarray(hit.i * width, (hit.i + 1) * width), row * width);
 }
 
 const GIST_BATCH = 256;
@@ -173,11 +209,12 @@ export class Tree {
   counters = { blocksGisted: 0, blocksReused: 0, groupsGisted: 0, groupsReused: 0 };
 
   /**
-   * The cache holds views into documents' arrays, so it costs only its entries. Edits are served by
-   * the old version of the document (seeded before each re-ingest); the LRU beyond that only serves
-   * moves and duplicates across requests, so it stays small.
+   * The cache points into documents' arrays, so it costs only its entries. Edits are served by the old
+   * version of the document (indexed for the length of one ingest); the LRU beyond that only serves
+   * moves and duplicates across requests, so it stays small (16,384 entries held ~6 bytes per token of
+   * a 1M-token tree).
    */
-  constructor(readonly runtime: ModelRuntime, cacheEntries = 16384) {
+  constructor(readonly runtime: ModelRuntime, cacheEntries = 2048) {
     this.cache = new LRUCache<string, CachedNode>({ max: cacheEntries });
   }
 
@@ -231,6 +268,8 @@ export class Tree {
     let tokens = 0;
     let done = 0;
     const pending: { input: DocumentInput; tokens: Uint32Array; hash: string }[] = [];
+    // Previous versions of the documents being updated: their unchanged blocks keep their gists.
+    const previous = new Map<string, CachedNode>();
     for (const input of inputs) {
       options.signal?.throwIfAborted();
       const hash = sha256Hex(input.text);
@@ -242,7 +281,7 @@ export class Tree {
       }
       if (old) {
         updated++;
-        this.seedCache(old);
+        indexNodes(old, previous);
       } else added++;
       const t = tokenize(input.text);
       tokens += t.length;
@@ -257,7 +296,7 @@ export class Tree {
         j++;
       }
       const slice = pending.slice(i, j);
-      const built = await this.buildDocuments(slice, options.signal);
+      const built = await this.buildDocuments(slice, { get: (k) => previous.get(k) ?? this.cache.get(k) }, options.signal);
       for (const doc of built) this.attach(doc);
       done += slice.length;
       options.onProgress?.({
@@ -269,30 +308,13 @@ export class Tree {
       });
       i = j;
     }
+    trimWordCache();
     return { added, updated, unchanged };
-  }
-
-  private seedCache(doc: TreeDocument): void {
-    for (let b = 0; b < doc.nLod1; b++) {
-      const [s, e] = doc.span(1, b);
-      this.cache.set('1:' + hashTokens(doc.tokens, s, e), {
-        gist: doc.lod1Gists.subarray(b * doc.dim, (b + 1) * doc.dim),
-        scale: doc.lod1Scales[b],
-        salience: doc.lod1Salience.subarray(b * BLOCK_TOKENS, (b + 1) * BLOCK_TOKENS),
-      });
-    }
-    for (let g = 0; g < doc.nLod2; g++) {
-      const [s, e] = doc.span(2, g);
-      this.cache.set('2:' + hashTokens(doc.tokens, s, e), {
-        gist: doc.lod2Gists.subarray(g * doc.dim, (g + 1) * doc.dim),
-        scale: doc.lod2Scales[g],
-        salience: doc.lod2Salience.subarray(g * GROUP_BLOCKS, (g + 1) * GROUP_BLOCKS),
-      });
-    }
   }
 
   private async buildDocuments(
     items: { input: DocumentInput; tokens: Uint32Array; hash: string }[],
+    known: NodeSource,
     signal?: AbortSignal,
   ): Promise<TreeDocument[]> {
     const D = this.dim;
@@ -320,11 +342,9 @@ export class Tree {
         const s = b * BLOCK_TOKENS;
         const e = Math.min(plan.tokens.length, s + BLOCK_TOKENS);
         const key = '1:' + hashTokens(plan.tokens, s, e);
-        const hit = this.cache.get(key);
+        const hit = known.get(key);
         if (hit) {
-          plan.q1.set(hit.gist, b * D);
-          plan.k1[b] = hit.scale;
-          plan.s1.set(hit.salience, b * BLOCK_TOKENS);
+          copyNode(hit, D, BLOCK_TOKENS, plan.q1, plan.k1, plan.s1, b);
           this.counters.blocksReused++;
           continue;
         }
@@ -366,7 +386,7 @@ export class Tree {
     for (const plan of plans) for (let b = 0; b < plan.lod1; b++) dequantizeRowInto(plan.q1, plan.k1, b, D, plan.g1, b * D);
     for (const { p, b, key } of todo) {
       const plan = plans[p];
-      this.cache.set(key, { gist: plan.q1.subarray(b * D, (b + 1) * D), scale: plan.k1[b], salience: plan.s1.subarray(b * BLOCK_TOKENS, (b + 1) * BLOCK_TOKENS) });
+      this.cache.set(key, { gists: plan.q1, scales: plan.k1, salience: plan.s1, i: b });
     }
     // LOD2 from LOD1.
     const todo2: { p: number; g: number; key: string }[] = [];
@@ -375,11 +395,9 @@ export class Tree {
         const s = g * BLOCK_TOKENS * GROUP_BLOCKS;
         const e = Math.min(plan.tokens.length, s + BLOCK_TOKENS * GROUP_BLOCKS);
         const key = '2:' + hashTokens(plan.tokens, s, e);
-        const hit = this.cache.get(key);
+        const hit = known.get(key);
         if (hit) {
-          plan.q2.set(hit.gist, g * D);
-          plan.k2[g] = hit.scale;
-          plan.s2.set(hit.salience, g * GROUP_BLOCKS);
+          copyNode(hit, D, GROUP_BLOCKS, plan.q2, plan.k2, plan.s2, g);
           this.counters.groupsReused++;
         } else todo2.push({ p, g, key });
       }
@@ -408,7 +426,7 @@ export class Tree {
     }
     for (const { p, g, key } of todo2) {
       const plan = plans[p];
-      this.cache.set(key, { gist: plan.q2.subarray(g * D, (g + 1) * D), scale: plan.k2[g], salience: plan.s2.subarray(g * GROUP_BLOCKS, (g + 1) * GROUP_BLOCKS) });
+      this.cache.set(key, { gists: plan.q2, scales: plan.k2, salience: plan.s2, i: g });
     }
     return items.map(({ input, tokens, hash }, p) => {
       const pl = plans[p];

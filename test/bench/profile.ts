@@ -68,7 +68,7 @@ async function main(): Promise<void> {
   const models = await loadModels(path.join(ROOT, 'models'));
   const corpus = buildCorpus(ROOT, tokens);
   const { docs } = prefix(corpus, tokens);
-  const queries = corpus.queries.slice(0, 10);
+  const queries = corpus.queries.slice(0, Number(process.env.PROFILE_QUERIES ?? 10));
   const session = new Session();
   session.connect();
   await post(session, 'Profiler.enable');
@@ -96,9 +96,17 @@ async function main(): Promise<void> {
   await fsp.rm(dir, { recursive: true, force: true });
   const engine = new FocusEngine(tree, models);
   await engine.focus({ query: queries[0].query, budget: 32768 });
-  await phase('refocus-32k', async () => {
-    for (const q of queries) await engine.focus({ query: q.query, budget: 32768 });
-  });
+  for (const budget of [8192, 32768]) {
+    const rows: string[] = [];
+    await phase(`refocus-${budget / 1024}k`, async () => {
+      for (const q of queries) {
+        const wc = await engine.focus({ query: q.query, budget });
+        const t = wc.timings;
+        rows.push(`  total ${t.totalMs.toFixed(1)} ms = tail ${t.tailMs.toFixed(1)} + map ${t.mapMs.toFixed(1)} + score ${t.scoreMs.toFixed(1)} + allocate ${t.allocateMs.toFixed(1)} + render ${t.renderMs.toFixed(1)}; ${wc.telemetry.iterations} iterations, ${wc.telemetry.expands}/${wc.telemetry.collapses} expands/collapses, ${wc.perDoc.reduce((n, es) => n + es.length, 0)} entries`);
+      }
+    });
+    console.log(rows.join('\n'));
+  }
   let doc = [...tree.documents.values()][0];
   for (const d of tree.documents.values()) if (Math.abs(d.tokenCount - 10_000) < Math.abs(doc.tokenCount - 10_000)) doc = d;
   await phase('edit-top', async () => {

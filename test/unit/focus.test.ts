@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { FocusEngine } from '../../src/core/engine';
 import { checkWorkingContext } from '../../src/core/invariants';
 import { actionsPerIteration, BudgetTooSmallError, DEFAULT_FOCUS, FocusAllocator, topEntries } from '../../src/core/focus';
-import { CostModel } from '../../src/core/render';
+import { CostModel, renderWorkingContext } from '../../src/core/render';
+import { countPromptTokens } from '../../src/core/tokenizer';
 import { syntheticSource, treeOf } from './support/corpus';
 
 const QUERY = 'focus budget render';
@@ -58,6 +59,8 @@ test('invariants hold for random documents, queries, budgets, allocator options 
           const v = checkWorkingContext(wc.perDoc, wc.rendered, budget);
           assert.deepEqual(v, []);
           assert.equal(wc.telemetry.coldRebuilds, 0);
+          // The count summed per document is the whole prompt's count.
+          assert.equal(wc.rendered.tokens, countPromptTokens(wc.rendered.prompt));
         } catch (err) {
           if (!(err instanceof BudgetTooSmallError)) throw err;
         }
@@ -305,4 +308,27 @@ test('when one line per folder is still too much, parent folders fold too', asyn
   for (const f of folders) assert.ok(wc.rendered.prompt.includes(`· ${f}/ (`), f);
   const run = wc.rendered.exactRuns.find((r) => r.doc.id === '/w/pkg2/sub7/needle.py');
   assert.ok(run && run.doc.text.slice(run.charStart, run.charEnd).includes('def zebra_quagga_okapi'), 'the evidence is at LOD0');
+});
+
+test('the rendered token count, summed per document, equals a count of the whole prompt at every boundary', async () => {
+  // Document ends and path starts that could merge across the boundary if the sum were not exact:
+  // trailing spaces, punctuation, slashes, CRLF, no final newline, blank lines, non-ASCII.
+  const ends = ['x = 1', 'x = 1   ', 'path/', 'a)]}', '\r\n\r\n', '\n\n\n', '//', 'é', '  \t', '...', '#', '·'];
+  const docs = ends.map((end, i) => ({ id: `/q/${['#', '·', '/', ' ', 'é', ''][i % 6]}d${i}.txt`, text: syntheticSource(i, 40 + i * 3) + end }));
+  const tree = await treeOf(docs);
+  const engine = new FocusEngine(tree, tree.runtime);
+  for (const budget of [900, 2500, 20000]) {
+    for (const query of ['alpha beta', 'path', '']) {
+      try {
+        const wc = await engine.focus({ query, budget });
+        assert.equal(wc.rendered.tokens, countPromptTokens(wc.rendered.prompt), `budget ${budget}, query ${query}`);
+      } catch (err) {
+        if (!(err instanceof BudgetTooSmallError)) throw err;
+      }
+    }
+  }
+  // Every document at LOD0 with its exact last characters.
+  const wide = [...tree.documents.values()].map((d) => Array.from({ length: d.nBlocks }, (_, b) => ({ doc: d, lod: 0 as const, index: b, start: b * 32, end: Math.min(d.tokenCount, b * 32 + 32), score: 0 })));
+  const r = renderWorkingContext(wide, { displayPath: (d) => d.id });
+  assert.equal(r.tokens, countPromptTokens(r.prompt));
 });

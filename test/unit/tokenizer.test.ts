@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { blockCharOffsets, detokenize, lineOf, lineStarts, tokenize, countPromptTokens, hasLongRun } from '../../src/core/tokenizer';
+import { PackedTokens } from '../../src/core/packedTokens';
 
 test('o200k round-trips text exactly, special-token strings included', () => {
   const text = 'def f(x):\n    return x  # héllo 😀 日本語 <|endoftext|>\r\n';
@@ -67,4 +68,20 @@ test('hasLongRun agrees with the long-run regex on runs of every class around th
   );
   assert.equal(hasLongRun(' '.repeat(256)), true);
   assert.equal(hasLongRun(' '.repeat(255) + 'x'), false);
+});
+
+test('packed token ids: 18 bits each round-trip every o200k id, at 2.25 bytes per token', () => {
+  const ids = [0, 1, 65535, 65536, 131071, 131072, 199997, 200018, 262143, 12, 70000];
+  const p = new PackedTokens(ids);
+  assert.equal(p.length, ids.length);
+  ids.forEach((id, i) => assert.equal(p.at(i), id, `index ${i}`));
+  assert.deepEqual([...p.unpack()], ids);
+  assert.deepEqual([...p.unpack(3, 6)], ids.slice(3, 6));
+  const text = 'def décode(x):\n    return x  # ✓ 数据\n'.repeat(50);
+  const t = tokenize(text);
+  const q = new PackedTokens(t);
+  assert.deepEqual(q.unpack(), t);
+  assert.equal(detokenize(q.unpack()), text);
+  assert.ok(q.byteLength <= Math.ceil(t.length * 2.25) + 1);
+  assert.throws(() => new PackedTokens([1 << 18]), RangeError);
 });

@@ -35,7 +35,8 @@ test('ingest builds LOD1 and LOD2 nodes through the runtime, in batches', async 
 
 test('re-ingesting a changed document recomputes only changed blocks and their ancestors', async () => {
   const rt = new FakeRuntime(16);
-  const tree = new Tree(rt);
+  // A one-entry LRU: the edit is served by the document's previous version, not by the cache.
+  const tree = new Tree(rt, 1);
   const text = syntheticSource(2, 600);
   await tree.ingest([{ id: '/a.py', text }]);
   const before = { ...rt.calls };
