@@ -227,9 +227,9 @@ function toJson(q: Query, wc: WorkingContext, tree: Tree, withPrompt: boolean, d
     query: q.query,
     budget: wc.budget,
     usedTokens: wc.rendered.tokens,
-    documents: docs.map((d) => ({ path: d.id, tokens: d.tokenCount, chars: d.text.length })),
+    documents: docs.map((d) => ({ path: d.id, tokens: d.tokenCount, chars: d.textLength })),
     entries: wc.perDoc.flat().map((e) => {
-      const [charStart, charEnd] = e.lod === 3 ? [0, e.doc.text.length] : e.doc.charRange(e.start, e.end);
+      const [charStart, charEnd] = e.lod === 3 ? [0, e.doc.textLength] : e.doc.charRange(e.start, e.end);
       return { path: e.doc.id, lod: e.lod, start: e.start, end: e.end, charStart, charEnd, cost: costs.entryCost(e), score: Math.round(e.score * 1e4) / 1e4 };
     }),
     ...(withPrompt ? { prompt: wc.rendered.prompt } : {}),

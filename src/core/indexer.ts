@@ -127,31 +127,33 @@ export async function indexFolders(
   const maxBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
   // Read in parallel (a 200k-file workspace spends most of its time waiting on the file system),
   // keeping discovery's order so the result does not depend on which read finishes first.
-  const outcomes: (ReadOutcome | { known: string; mtimeMs: number })[] = new Array(found.files.length);
+  const outcomes: (ReadOutcome | { known: true })[] = new Array(found.files.length);
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < found.files.length) {
       options.signal?.throwIfAborted();
       const i = next++;
       const f = found.files[i];
-      if (unchanged(f.path, f.mtimeMs)) outcomes[i] = { known: tree.documents.get(f.path)!.text, mtimeMs: f.mtimeMs };
+      // Same path and modification time: kept as it is, without decoding its text to compare.
+      if (unchanged(f.path, f.mtimeMs)) outcomes[i] = { known: true };
       else if (f.content) outcomes[i] = { text: f.content.toString('utf8'), mtimeMs: f.mtimeMs };
       else outcomes[i] = await readKept(f.path, maxBytes);
     }
   };
   await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, found.files.length) }, worker));
   const inputs: DocumentInput[] = [];
+  const kept: string[] = [];
   const redactedFiles: string[] = [];
   for (let i = 0; i < found.files.length; i++) {
     const f = found.files[i];
     const o = outcomes[i];
     if ('skip' in o) { skippedFiles.push(o.skip); continue; }
-    if ('known' in o) { inputs.push({ id: f.path, text: o.known, mtimeMs: o.mtimeMs }); continue; }
+    if ('known' in o) { kept.push(f.path); continue; }
     const red = redactSecrets(o.text);
     if (red.redactions > 0) redactedFiles.push(f.path);
     inputs.push({ id: f.path, text: red.text, mtimeMs: o.mtimeMs });
   }
-  const keep = new Set(inputs.map((i) => i.id));
+  const keep = new Set([...kept, ...inputs.map((i) => i.id)]);
   let removed = 0;
   for (const d of [...tree.documents.values()]) {
     if (d.kind === 'file' && !keep.has(d.id)) {
@@ -161,9 +163,10 @@ export async function indexFolders(
   }
   options.onProgress?.({ documents: 0, totalDocuments: inputs.length, tokens: 0, blocksGisted: 0, blocksReused: 0 });
   const res = await tree.ingest(inputs, { signal: options.signal, onProgress: options.onProgress });
+  res.unchanged += kept.length;
   let tokens = 0;
-  for (const i of inputs) tokens += tree.documents.get(i.id)?.tokenCount ?? 0;
+  for (const id of keep) tokens += tree.documents.get(id)?.tokenCount ?? 0;
   const skipped: Record<string, number> = {};
   for (const s of skippedFiles) skipped[s.reason] = (skipped[s.reason] ?? 0) + 1;
-  return { files: inputs.length, tokens, ...res, removed, skipped, skippedFiles, redactedFiles, ms: performance.now() - t0 };
+  return { files: keep.size, tokens, ...res, removed, skipped, skippedFiles, redactedFiles, ms: performance.now() - t0 };
 }

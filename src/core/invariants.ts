@@ -40,8 +40,11 @@ export function checkWorkingContext(perDoc: Entry[][], rendered: Rendered | unde
   }
   if (rendered) {
     if (rendered.tokens > budget) out.push({ invariant: 'budget', message: `rendered ${rendered.tokens} tokens > budget ${budget}` });
+    const texts = new Map<Entry['doc'], string>();
     for (const r of rendered.exactRuns) {
-      if (rendered.prompt.slice(r.promptStart, r.promptEnd) !== r.doc.text.slice(r.charStart, r.charEnd)) {
+      let text = texts.get(r.doc);
+      if (text === undefined) texts.set(r.doc, (text = r.doc.text));
+      if (rendered.prompt.slice(r.promptStart, r.promptEnd) !== text.slice(r.charStart, r.charEnd)) {
         out.push({ invariant: 'exactness', message: `${r.doc.id}: exact text at chars ${r.charStart}-${r.charEnd} differs in the prompt` });
       }
     }

@@ -46,8 +46,17 @@ function wordTerms(word: string): readonly string[] {
     out.push(stem(t));
   }
   if (wordCache.size >= WORD_CACHE_MAX) wordCache.clear();
-  wordCache.set(word, (ts = out));
+  wordCache.set(own(word), (ts = out.map(own)));
   return ts;
+}
+
+/**
+ * A copy of `s` that does not point into a larger string. A word matched in a block's text is a slice
+ * of the whole document's text in V8 (and so is its lower-cased form when nothing changed): kept as a
+ * cache or table key, it would keep the entire text alive after the document let it go.
+ */
+function own(s: string): string {
+  return s.length < 13 ? s : (' ' + s).slice(1);
 }
 
 /** Entries in the word cache (for measurements). */
@@ -80,7 +89,7 @@ const termIds = new Map<string, number>();
 
 function termId(term: string): number {
   let id = termIds.get(term);
-  if (id === undefined) termIds.set(term, (id = termIds.size));
+  if (id === undefined) termIds.set(own(term), (id = termIds.size));
   return id;
 }
 

@@ -155,6 +155,7 @@ function renderDocument(entries: Entry[], path: string, base: number, runs: Exac
     return e.fold ? foldLine(e.fold) : rootLine(doc, path, e.bare);
   }
   let out = headerLine(doc, path);
+  let docText: string | undefined; // decoded once per rendering, only when something is exact
   for (let i = 0; i < entries.length; ) {
     const e = entries[i];
     if (e.lod === 2) {
@@ -174,7 +175,7 @@ function renderDocument(entries: Entry[], path: string, base: number, runs: Exac
     const [c0, c1] = doc.charRange(e.start, entries[j].end);
     const [a, b] = lineSpan(doc, { start: e.start, end: entries[j].end });
     out += OPEN(a, b);
-    const text = doc.text.slice(c0, c1);
+    const text = (docText ??= doc.text).slice(c0, c1);
     runs.push({ doc, charStart: c0, charEnd: c1, promptStart: base + out.length, promptEnd: base + out.length + text.length });
     out += text;
     if (!text.endsWith('\n')) out += '\n';

@@ -98,17 +98,16 @@ const UTF8 = new TextDecoder('utf-8', { ignoreBOM: true });
  * text), and it drops a leading byte-order mark (a file starting with a BOM came back from the store
  * one character short, every block offset shifted by one).
  */
-export function detokenize(tokens: ArrayLike<number> & Iterable<number>): string {
+export function detokenize(tokens: ArrayLike<number>): string {
   let n = 0;
   for (let i = 0; i < tokens.length; i++) n += tokenByteLength(tokens[i]);
   const buf = Buffer.allocUnsafe(n);
   let at = 0;
-  for (const piece of core.decodeNativeGenerator(tokens)) {
-    if (typeof piece === 'string') at += buf.write(piece, at, 'utf8');
-    else {
-      buf.set(piece, at);
-      at += piece.length;
-    }
+  for (let i = 0; i < tokens.length; i++) {
+    const id = tokens[i];
+    const off = POOL_AT[id];
+    const end = off + BYTE_LENGTHS[id];
+    for (let k = off; k < end; k++) buf[at++] = pool[k];
   }
   return UTF8.decode(buf.subarray(0, at));
 }
@@ -132,27 +131,47 @@ export function tokenText(id: number): string {
   return t;
 }
 
-/** Byte lengths of ids below 2^18 (0 = not yet known; 255 and up live in the map): 256 KB, fixed. */
-const BYTE_LENGTHS = new Uint8Array(1 << 18);
-const byteLengthCache = new Map<number, number>();
-/** gpt-tokenizer keeps per-token bytes on a private member; it is the only exact source of token lengths. */
+/**
+ * Every token's bytes, fetched once from gpt-tokenizer (its per-token bytes sit on a private member,
+ * the only exact source) into one pool: detokenize then copies bytes instead of walking a generator
+ * per token (about 10× faster, so a document's text can be decoded when it is needed rather than kept).
+ * Fixed tables for the 2^18 ids o200k can have (1.5 MB) plus the pool (~1.3 MB once every id was seen).
+ */
+const MAX_IDS = 1 << 18;
+const BYTE_LENGTHS = new Uint16Array(MAX_IDS);
+const POOL_AT = new Int32Array(MAX_IDS).fill(-1);
+let pool = new Uint8Array(1 << 16);
+let poolUsed = 0;
 const core = (enc as unknown as { bytePairEncodingCoreProcessor: { decodeNativeGenerator(t: Iterable<number>): Iterable<string | Uint8Array> } })
   .bytePairEncodingCoreProcessor;
 
+function learn(id: number): void {
+  if (!(id >= 0 && id < MAX_IDS && Number.isInteger(id))) throw new RangeError(`not an o200k token id: ${id}`);
+  const parts: Uint8Array[] = [];
+  let n = 0;
+  for (const piece of core.decodeNativeGenerator([id])) {
+    const bytes = typeof piece === 'string' ? Buffer.from(piece, 'utf8') : piece;
+    parts.push(bytes);
+    n += bytes.length;
+  }
+  if (n > 0xffff) throw new RangeError(`token ${id} is ${n} bytes long`);
+  if (poolUsed + n > pool.length) {
+    const grown = new Uint8Array(Math.max(pool.length * 2, poolUsed + n));
+    grown.set(pool.subarray(0, poolUsed));
+    pool = grown;
+  }
+  POOL_AT[id] = poolUsed;
+  for (const b of parts) {
+    pool.set(b, poolUsed);
+    poolUsed += b.length;
+  }
+  BYTE_LENGTHS[id] = n;
+}
+
 /** UTF-8 byte length of one token's bytes. */
 export function tokenByteLength(id: number): number {
-  const known = id < BYTE_LENGTHS.length ? BYTE_LENGTHS[id] : 0;
-  if (known !== 0 && known !== 255) return known;
-  let n = byteLengthCache.get(id);
-  if (n === undefined) {
-    n = 0;
-    for (const piece of core.decodeNativeGenerator([id])) {
-      n += typeof piece === 'string' ? Buffer.byteLength(piece) : piece.length;
-    }
-    if (id < BYTE_LENGTHS.length && n > 0 && n < 255) BYTE_LENGTHS[id] = n;
-    else byteLengthCache.set(id, n);
-  }
-  return n;
+  if (!(POOL_AT[id] >= 0)) learn(id);
+  return BYTE_LENGTHS[id];
 }
 
 /**

@@ -19,7 +19,9 @@ export class TreeDocument {
   /** Blocks that have an LOD1 node (all of them for a file; only complete ones while appending). */
   readonly nLod1: number;
   readonly nLod2: number;
-  postings!: BlockPostings;
+  readonly postings: BlockPostings;
+  /** Length of the text in UTF-16 units (without decoding it). */
+  readonly textLength: number;
   /** Lazily rendered gist texts. */
   /** By block * 8 + words kept (see render.ts blockGistText). */
   readonly gistText1 = new Map<number, string>();
@@ -40,7 +42,7 @@ export class TreeDocument {
     readonly id: string,
     readonly kind: DocumentKind,
     readonly appending: boolean,
-    readonly text: string,
+    text: string,
     tokens: Uint32Array,
     readonly contentHash: string,
     readonly mtimeMs: number,
@@ -55,8 +57,12 @@ export class TreeDocument {
     public lod2Salience: Uint8Array,
   ) {
     this.tokens = new PackedTokens(tokens);
+    this.textLength = text.length;
     this.blockChar = blockCharOffsets(text, tokens);
     this.lines = lineStarts(text);
+    const blockTexts: string[] = [];
+    for (let b = 0; b < Math.ceil(tokens.length / BLOCK_TOKENS); b++) blockTexts.push(text.slice(this.blockChar[b], this.blockChar[b + 1]));
+    this.postings = new BlockPostings(blockTexts);
     this.nBlocks = Math.ceil(tokens.length / BLOCK_TOKENS);
     const counts = nodeCounts(tokens.length, appending);
     this.nLod1 = counts.lod1;
@@ -65,6 +71,20 @@ export class TreeDocument {
 
   get tokenCount(): number {
     return this.tokens.length;
+  }
+
+  /**
+   * The document's text, decoded from its tokens when asked (o200k is lossless) and kept in a small
+   * process-wide LRU: holding every text as well as its tokens took a fifth of a tree's memory, and only
+   * the documents being shown or edited need theirs.
+   */
+  get text(): string {
+    let t = decodedTexts.get(this);
+    if (t === undefined) {
+      t = detokenize(this.tokens.unpack());
+      decodedTexts.set(this, t);
+    }
+    return t;
   }
 
   blockText(b: number): string {
@@ -180,6 +200,13 @@ export interface IngestProgress {
 }
 
 /** Views into a document's own arrays (no copies). */
+/**
+ * Decoded texts of recently used documents, by characters held (a 1 MB file fits; larger chat logs are
+ * decoded on each use). About 2-4 MB whatever the tree's size.
+ */
+const TEXT_CACHE_CHARS = 2_000_000;
+const decodedTexts = new LRUCache<TreeDocument, string>({ maxSize: TEXT_CACHE_CHARS, sizeCalculation: (t) => Math.max(1, t.length) });
+
 /** A node's gist in place: row `i` of a document's (or a build's) arrays, so an entry is one small object. */
 interface CachedNode {
   gists: Int8Array;
@@ -247,9 +274,6 @@ export class Tree {
 
   private attach(doc: TreeDocument): void {
     if (this.documents.has(doc.id)) this.remove(doc.id);
-    const blockTexts: string[] = [];
-    for (let b = 0; b < doc.nBlocks; b++) blockTexts.push(doc.blockText(b));
-    doc.postings = new BlockPostings(blockTexts);
     this.stats.add(doc.postings);
     this.documents.set(doc.id, doc);
   }

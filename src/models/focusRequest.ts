@@ -37,7 +37,7 @@ export function lineHoldToTokens(doc: TreeDocument, h: LineHold): Hold | undefin
   const first = Math.min(Math.max(1, h.startLine), lines);
   const last = Math.min(Math.max(first, h.endLine), lines);
   const charStart = doc.lines[first - 1];
-  const charEnd = last < lines ? doc.lines[last] - 1 : doc.text.length;
+  const charEnd = last < lines ? doc.lines[last] - 1 : doc.textLength;
   const b0 = blockAt(doc, charStart);
   const b1 = blockAt(doc, Math.max(charStart, charEnd - 1));
   return { docId: doc.id, start: b0 * BLOCK_TOKENS, end: Math.min(doc.tokenCount, (b1 + 1) * BLOCK_TOKENS) };
@@ -77,7 +77,7 @@ export async function runFocus(session: MemorySession, params: FocusParams): Pro
   for (const docEntries of wc.perDoc) {
     for (const e of docEntries) {
       const doc = e.doc;
-      const [charStart, charEnd] = e.lod === 3 ? [0, doc.text.length] : doc.charRange(e.start, e.end);
+      const [charStart, charEnd] = e.lod === 3 ? [0, doc.textLength] : doc.charRange(e.start, e.end);
       entries.push({
         path: doc.id,
         display: session.displayPath(doc),

@@ -160,7 +160,7 @@ const handlers: { [M in EngineMethod]: Handler<M> } = {
     if (params.startLine > total) throw new BadRequest(`${m.displayPath(doc)} has ${total} lines; startLine ${params.startLine} is past its end`);
     const endLine = Math.min(params.endLine, total, params.startLine + MAX_EXPAND_LINES - 1);
     const from = doc.lines[params.startLine - 1];
-    const to = endLine < total ? doc.lines[endLine] : doc.text.length;
+    const to = endLine < total ? doc.lines[endLine] : doc.textLength;
     return { path: doc.id, startLine: params.startLine, endLine, text: doc.text.slice(from, to), totalLines: total };
   },
 

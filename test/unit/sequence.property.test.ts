@@ -127,9 +127,9 @@ class Reopen implements Cmd {
 function focusJson(wc: WorkingContext): FocusJson {
   return {
     id: 'q', query: wc.query, budget: wc.budget, usedTokens: wc.rendered.tokens, prompt: wc.rendered.prompt,
-    documents: wc.perDoc.map((es) => ({ path: es[0].doc.id, tokens: es[0].doc.tokenCount, chars: es[0].doc.text.length })),
+    documents: wc.perDoc.map((es) => ({ path: es[0].doc.id, tokens: es[0].doc.tokenCount, chars: es[0].doc.textLength })),
     entries: wc.perDoc.flat().map((e) => {
-      const [charStart, charEnd] = e.lod === 3 ? [0, e.doc.text.length] : e.doc.charRange(e.start, e.end);
+      const [charStart, charEnd] = e.lod === 3 ? [0, e.doc.textLength] : e.doc.charRange(e.start, e.end);
       return { path: e.doc.id, lod: e.lod, start: e.start, end: e.end, charStart, charEnd, cost: 0, score: e.score };
     }),
     telemetry: {}, timings: {},

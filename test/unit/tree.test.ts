@@ -82,3 +82,16 @@ test('removing a document updates the lexical statistics', async () => {
   assert.equal(tree.stats.blocks, 0);
   assert.equal(tree.stats.totalLength, 0);
 });
+
+test('a document\'s text is decoded from its tokens when needed, exactly, also after the text cache let it go', async () => {
+  const tree = new Tree(new FakeRuntime(16));
+  const first = '\uFEFFdef décode(x):  # ✓ 数据 😀\r\n    return x\n' + syntheticSource(4, 50);
+  // Over 2M characters after it, so the first document's decoded text is evicted from the cache.
+  const big = Array.from({ length: 5 }, (_, i) => ({ id: `/big${i}.py`, text: syntheticSource(10 + i, 1).repeat(Math.ceil(450_000 / syntheticSource(10 + i, 1).length)) }));
+  await tree.ingest([{ id: '/first.py', text: first }, ...big]);
+  for (const b of big) assert.equal(tree.documents.get(b.id)!.text, b.text);
+  const doc = tree.documents.get('/first.py')!;
+  assert.equal(doc.text, first);
+  assert.equal(doc.textLength, first.length);
+  assert.equal(doc.blockChar[doc.nBlocks], first.length);
+});
