@@ -185,18 +185,23 @@ function renderDocument(entries: Entry[], path: string, base: number, runs: Exac
   return out;
 }
 
+/** Renderings longer than this (a focused document) are not cached. */
+const SEGMENT_CACHE_MAX_CHARS = 8192;
+
 /**
  * Token counts of rendered documents, by their text. Every document's rendering starts with `## ` or
  * `· ` and ends with a line break, and o200k's pre-tokenizer always splits between a line break and a
  * following `#` or `·`, so the prompt's count is exactly the sum of its parts' (checked against a whole
  * count by the unit tests). Most documents render the same across refocuses (root lines, folded folders,
- * unchanged regions), so only what changed is counted again. Bounded by characters held.
+ * unchanged regions), so only what changed is counted again. Bounded by characters held (1M).
  */
-const segmentTokens = new LRUCache<string, number>({ maxSize: 8_000_000, sizeCalculation: (_v, k) => Math.max(1, k.length) });
+const segmentTokens = new LRUCache<string, number>({ maxSize: 1_000_000, maxEntrySize: SEGMENT_CACHE_MAX_CHARS, sizeCalculation: (_v, k) => Math.max(1, k.length) });
 const PREAMBLE_TOKENS = countPromptTokens(PREAMBLE);
 
 function countSegment(text: string): number {
   if (text.length === 0) return 0;
+  // A long rendering holds exact text that changes with the focus: counted, not kept.
+  if (text.length > SEGMENT_CACHE_MAX_CHARS) return countPromptTokens(text);
   let n = segmentTokens.get(text);
   if (n === undefined) {
     n = countPromptTokens(text);
