@@ -5,11 +5,14 @@
 //   npm run train -- --reuse-gist      skip steps 1-2 when the GistNet ONNX + state already exist
 //   npm run train -- --fake-lens       full run, but LensNet from SYNTHETIC data (until lens-data.ts exists)
 //
-// Steps: (1) GistNet dataset (node), (2) GistNet training + export (python), (3) LensNet dataset
+// Steps: (1) GistNet dataset (node), (2) GistNet training + export (python), (2b) the shipped LOD1
+// GistNet: the float32 export is kept in models/training/fp32/ (smoke: the state folder) and
+// fast_gistnet.py writes its int8 rewrite as gistnet-lod1.onnx, (3) LensNet dataset
 // (node out/models/training/lens-data.js), (4) LensNet training + export, (5) models.json +
-// reference.json, (6) parity: onnxruntime-node vs the PyTorch reference (max abs diff <= 1e-4).
+// reference.json, (6) parity: onnxruntime-node vs the PyTorch reference (max abs diff <= 1e-4; the
+// int8 LOD1 GistNet within its own tolerances, see make_reference.py).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -26,6 +29,10 @@ const outDir = smoke ? `${dataDir}/smoke-models` : 'models';
 const stateDir = smoke ? `${dataDir}/smoke-models/.state` : `${dataDir}/state`;
 const gistData = `${dataDir}/${smoke ? 'gist-smoke' : 'gist'}`;
 const lensData = `${dataDir}/${smoke ? 'lens-smoke' : 'lens'}`;
+// The float32 LOD1 export: the source of the shipped int8 model, committed for the full run (it is not
+// shipped: the package carries models/*.onnx only).
+const fp32Dir = smoke ? `${stateDir}/fp32` : `${T}/fp32`;
+const lod1Fp32 = `${fp32Dir}/gistnet-lod1.onnx`;
 mkdirSync(stateDir, { recursive: true });
 
 function die(msg) {
@@ -57,6 +64,7 @@ const smokeArg = smoke ? ['--smoke'] : [];
 
 const haveGist = ['gistnet-lod1.onnx', 'gistnet-lod2.onnx'].every((f) => existsSync(join(outDir, f)))
   && ['lod1.pt', 'lod2.pt', 'gist-metrics.json'].every((f) => existsSync(join(stateDir, f)));
+let freshGist = false;
 if (reuseGist && haveGist) {
   console.log('train: --reuse-gist: keeping the existing GistNet ONNX files and state (steps 1-2 skipped)');
 } else {
@@ -65,7 +73,17 @@ if (reuseGist && haveGist) {
     run('node', [`${T}/gist-data.mjs`, '--out', gistData, ...smokeArg]));
   step('2 GistNet training + ONNX export', () =>
     run(PY, [`${T}/train_gistnet.py`, '--data', gistData, '--out', outDir, '--state', stateDir, ...smokeArg]));
+  freshGist = true;
 }
+step('2b LOD1 GistNet int8 rewrite (fast_gistnet.py)', () => {
+  // A fresh export (or a models folder from before this step) holds the float32 model: keep it as the
+  // source. fast_gistnet.py refuses its own output, so a rerun cannot quantize twice.
+  if (freshGist || !existsSync(lod1Fp32)) {
+    mkdirSync(fp32Dir, { recursive: true });
+    copyFileSync(join(outDir, 'gistnet-lod1.onnx'), lod1Fp32);
+  }
+  run(PY, [`${T}/fast_gistnet.py`, lod1Fp32, join(outDir, 'gistnet-lod1.onnx')]);
+});
 
 let synthetic = false;
 step('3 LensNet dataset', () => {
@@ -86,7 +104,7 @@ step('3 LensNet dataset', () => {
 step('4 LensNet training + ONNX export', () =>
   run(PY, [`${T}/train_lensnet.py`, '--data', lensData, '--out', outDir, '--state', stateDir, ...smokeArg]));
 step('5 models.json + reference.json', () =>
-  run(PY, [`${T}/make_reference.py`, '--out', outDir, '--state', stateDir]));
+  run(PY, [`${T}/make_reference.py`, '--out', outDir, '--state', stateDir, '--lod1-fp32', lod1Fp32]));
 step('6 parity (onnxruntime-node vs PyTorch reference)', () => run('node', [`${T}/parity.mjs`, outDir]));
 
 console.log('\ntrain: timings');

@@ -3,8 +3,9 @@
   /usr/bin/python3 models/training/make_reference.py --out DIR --state STATE_DIR
 
 reference.json holds fixed deterministic inputs and the PyTorch outputs for them, so the TypeScript
-side can check that onnxruntime-node matches (max abs diff <= 1e-4). Inputs are rounded to 6
-decimals before the reference outputs are computed, so they are exactly what the JSON holds.
+side can check that onnxruntime-node matches (max abs diff <= 1e-4; for the int8 LOD1 GistNet, per
+output tolerances, see LOD1_INT8_TOLERANCE). Inputs are rounded to 6 decimals before the reference
+outputs are computed, so they are exactly what the JSON holds.
 """
 import argparse
 import datetime
@@ -22,6 +23,7 @@ import nets  # noqa: E402
 ap = argparse.ArgumentParser()
 ap.add_argument('--out', required=True)
 ap.add_argument('--state', required=True)
+ap.add_argument('--lod1-fp32', help='the float32 LOD1 export that fast_gistnet.py turned into OUT/gistnet-lod1.onnx')
 args = ap.parse_args()
 nets.seed_everything(0)
 
@@ -65,10 +67,17 @@ def tensor(a, dtype):
     return {'dims': list(a.shape), 'type': dtype, 'data': fl(a) if dtype == 'float32' else [int(x) for x in a.ravel()]}
 
 
+# The shipped LOD1 GistNet has int8 weights and dynamically quantized activations
+# (fast_gistnet.py), so it is compared with the float32 PyTorch model at these tolerances. Measured on
+# the committed model: gist 1.7e-3 / salience 9.6e-3 on these inputs, gist 2.4e-3 / salience 2.3e-2
+# (cosine >= 0.99995) on 2,325 real code blocks (argparse.py, lib.dom.d.ts) in batches of 256 and alone;
+# the barely trained --smoke model reaches gist 4.8e-3 here, hence 1e-2 (gists are L2-normalised).
+LOD1_INT8_TOLERANCE = {'gist': 1e-2, 'salience': 5e-2}
 ref = {
     'tolerance': 1e-4,
     'note': 'PyTorch outputs of models/training/nets.py for these fixed inputs; data is row-major.',
     'gistnet-lod1': {
+        'tolerance': LOD1_INT8_TOLERANCE,
         'inputs': {'tokens': tensor(tokens, 'int64'), 'mask': tensor(mask1, 'float32')},
         'outputs': {'gist': tensor(g1.numpy(), 'float32'), 'salience': tensor(s1.numpy(), 'float32')},
     },
@@ -91,6 +100,13 @@ for k in ('lod1', 'lod2', 'lens'):
     b = open(os.path.join(args.out, names[k]), 'rb').read()
     h.update(b)
     files[k] = {'path': names[k], 'bytes': len(b), 'sha256': hashlib.sha256(b).hexdigest()}
+# The LOD1 graph is already fused by fast_gistnet.py; onnxruntime's 'extended' fusions only add a
+# SkipLayerNormalization that is slower on CPU than the Add + LayerNormalization it replaces.
+files['lod1']['graphOptimizationLevel'] = 'basic'
+files['lod1']['quantization'] = 'int8 weights (7-bit symmetric, per output column), uint8 activations quantized per batch at run time'
+if args.lod1_fp32:
+    src = open(args.lod1_fp32, 'rb').read()
+    files['lod1']['float32'] = {'path': args.lod1_fp32, 'bytes': len(src), 'sha256': hashlib.sha256(src).hexdigest()}
 lens_metrics = {}
 try:
     lens_metrics = json.load(open(os.path.join(args.state, 'lens-metrics.json')))

@@ -14,7 +14,12 @@ export interface ModelsManifest {
   groupBlocks: number;
   lensFeatures: number;
   files: { lod1: string; lod2: string; lens: string };
+  /** onnxruntime graph optimisation per model (models.json `files.*.graphOptimizationLevel`; default 'all'). */
+  optimization: { lod1: GraphLevel; lod2: GraphLevel; lens: GraphLevel };
 }
+
+type GraphLevel = 'disabled' | 'basic' | 'extended' | 'all';
+const GRAPH_LEVELS: readonly GraphLevel[] = ['disabled', 'basic', 'extended', 'all'];
 
 export interface LoadOptions {
   providers?: readonly string[];
@@ -59,11 +64,21 @@ function readManifest(modelsDir: string): ModelsManifest {
     throw new ModelLoadError(`models not found: ${join(modelsDir, 'models.json')} is missing (run \`npm run train\` or reinstall)`);
   }
   try {
-    const m = JSON.parse(raw) as Partial<Omit<ModelsManifest, 'files'>> & { files?: Record<string, string | { path: string }> };
+    const m = JSON.parse(raw) as Partial<Omit<ModelsManifest, 'files' | 'optimization'>> & {
+      files?: Record<string, string | { path: string; graphOptimizationLevel?: string }>;
+    };
     if (typeof m.dim !== 'number' || typeof m.lensFeatures !== 'number' || typeof m.modelId !== 'string') throw new Error('fields');
     const file = (key: string, fallback: string): string => {
       const f = m.files?.[key];
       return typeof f === 'string' ? f : typeof f?.path === 'string' ? f.path : fallback;
+    };
+    // The int8 LOD1 GistNet is fused already: 'basic' keeps onnxruntime from adding a slower fusion.
+    const level = (key: string): GraphLevel => {
+      const f = m.files?.[key];
+      const l = typeof f === 'object' ? f.graphOptimizationLevel : undefined;
+      if (l === undefined) return 'all';
+      if (!(GRAPH_LEVELS as readonly string[]).includes(l)) throw new Error('graphOptimizationLevel');
+      return l as GraphLevel;
     };
     return {
       modelId: m.modelId,
@@ -72,6 +87,7 @@ function readManifest(modelsDir: string): ModelsManifest {
       groupBlocks: m.groupBlocks ?? 32,
       lensFeatures: m.lensFeatures,
       files: { lod1: file('lod1', 'gistnet-lod1.onnx'), lod2: file('lod2', 'gistnet-lod2.onnx'), lens: file('lens', 'lensnet.onnx') },
+      optimization: { lod1: level('lod1'), lod2: level('lod2'), lens: level('lens') },
     };
   } catch {
     throw new ModelLoadError(`models manifest ${join(modelsDir, 'models.json')} is malformed`);
@@ -134,13 +150,13 @@ export class OnnxModels implements ModelRuntime {
       }
       const opts: ort.InferenceSession.SessionOptions = {
         executionProviders: [provider],
-        graphOptimizationLevel: 'all',
         // A provider that fails to load is reported in providersTried; keep its native log quiet.
         logSeverityLevel: provider === 'cpu' ? 2 : 4,
         ...(options.threads ? { intraOpNumThreads: options.threads, interOpNumThreads: 1 } : {}),
       };
       try {
-        const sessions = await Promise.all(files.map((f) => ort.InferenceSession.create(f, opts)));
+        const levels = [manifest.optimization.lod1, manifest.optimization.lod2, manifest.optimization.lens];
+        const sessions = await Promise.all(files.map((f, i) => ort.InferenceSession.create(f, { ...opts, graphOptimizationLevel: levels[i] })));
         tried.push({ provider });
         const info: OnnxRuntimeInfo = {
           executionProvider: provider,

@@ -11,13 +11,14 @@ import { mineCodeQueries } from '../../src/eval/codeQueries';
 const MODELS = process.env.MEGACONTEXT_MODELS_DIR ?? join(__dirname, '..', '..', '..', 'models');
 
 interface Tensor { dims: number[]; type: string; data: number[] }
-interface Case { inputs: Record<string, Tensor>; outputs: Record<string, Tensor> }
+interface Case { inputs: Record<string, Tensor>; outputs: Record<string, Tensor>; tolerance?: number | Record<string, number> }
 
 test('onnxruntime-node reproduces the PyTorch reference outputs of every model', async () => {
   const ref = JSON.parse(readFileSync(join(MODELS, 'reference.json'), 'utf8')) as Record<string, Case> & { tolerance: number };
   const rt = await loadModels(MODELS, { providers: ['cpu'] });
-  const tol = ref.tolerance ?? 1e-4;
-  const check = (name: string, got: Float32Array, want: Tensor) => {
+  // A model may carry its own tolerance, per output: the int8 LOD1 GistNet (models/training/make_reference.py).
+  const tolOf = (c: Case, output: string): number => (typeof c.tolerance === 'number' ? c.tolerance : c.tolerance?.[output]) ?? ref.tolerance ?? 1e-4;
+  const check = (name: string, got: Float32Array, want: Tensor, tol: number) => {
     assert.equal(got.length, want.data.length, `${name}: length`);
     let worst = 0;
     for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i] - want.data[i]));
@@ -26,18 +27,18 @@ test('onnxruntime-node reproduces the PyTorch reference outputs of every model',
   const l1 = ref['gistnet-lod1'];
   const b1 = l1.inputs.tokens.dims[0];
   const o1 = await rt.gistBlocks(Int32Array.from(l1.inputs.tokens.data), Float32Array.from(l1.inputs.mask.data), b1);
-  check('lod1 gist', o1.gists, l1.outputs.gist);
-  check('lod1 salience', o1.salience, l1.outputs.salience);
+  check('lod1 gist', o1.gists, l1.outputs.gist, tolOf(l1, 'gist'));
+  check('lod1 salience', o1.salience, l1.outputs.salience, tolOf(l1, 'salience'));
   const l2 = ref['gistnet-lod2'];
   const o2 = await rt.gistGroups(Float32Array.from(l2.inputs.children.data), Float32Array.from(l2.inputs.mask.data), l2.inputs.children.dims[0]);
-  check('lod2 gist', o2.gists, l2.outputs.gist);
-  check('lod2 salience', o2.salience, l2.outputs.salience);
+  check('lod2 gist', o2.gists, l2.outputs.gist, tolOf(l2, 'gist'));
+  check('lod2 salience', o2.salience, l2.outputs.salience, tolOf(l2, 'salience'));
   const ln = ref.lensnet;
   const masks = [ln.inputs.entry_mask.data, ln.inputs.tail_mask.data];
   // The runtime passes all-ones masks; compare only where the reference used them too.
   if (masks.every((m) => m.every((x) => x === 1))) {
     const s = await rt.scoreEntries(Float32Array.from(ln.inputs.entries.data), ln.inputs.entries.dims[1], Float32Array.from(ln.inputs.tail.data), ln.inputs.tail.dims[1]);
-    check('lens scores', s, ln.outputs.scores);
+    check('lens scores', s, ln.outputs.scores, tolOf(ln, 'scores'));
   }
   await rt.dispose();
 });
