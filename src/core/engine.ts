@@ -3,12 +3,13 @@ import type { Entry } from './entry';
 import { buildFeatures, meanVector, QueryEvidence } from './features';
 import { BudgetTooSmallError, DEFAULT_FOCUS, FocusAllocator, type FocusSettings, type FocusTelemetry, type Hold, type Scorer } from './focus';
 import { checkWorkingContext, type Violation } from './invariants';
+import { DEFAULT_PLAN, planFocus, planScores, type Plan, type PlanOptions } from './plan';
 import { CostModel, renderWorkingContext, type Rendered } from './render';
 import type { ModelRuntime } from './runtime';
 import { tokenize } from './tokenizer';
 import type { Tree, TreeDocument } from './tree';
 
-export type ScorerKind = 'lens' | 'lexical';
+export type ScorerKind = 'lens' | 'lexical' | 'lexical-plan';
 
 export interface FocusRequest {
   query: string;
@@ -18,6 +19,10 @@ export interface FocusRequest {
   caps?: Hold[];
   settings?: Partial<Omit<FocusSettings, 'budget'>>;
   scorer?: ScorerKind;
+  /** Words per block gist on `~` lines (render.ts BLOCK_WORDS when absent). */
+  blockWords?: number;
+  /** Options of the lexical plan (scorer 'lexical-plan'). */
+  plan?: Partial<PlanOptions>;
   displayPath?: (doc: TreeDocument) => string;
   /** Called when a run-time invariant check fails and the context is rebuilt from a cold start. */
   onViolation?: (violations: Violation[]) => void;
@@ -86,30 +91,39 @@ export class FocusEngine {
       for (let d = 0; d < g.length; d++) cos += g[d] * tailMean[d];
       return ev.of(doc).docMax + cos;
     };
-    const costModel = new CostModel(displayPath);
+    const costModel = new CostModel(displayPath, req.blockWords);
+    const blockWords = req.blockWords;
     // A runtime without LensNet (the degraded mode) can only score by lexical evidence.
+    let plan: Plan | undefined;
+    const planOptions = { ...DEFAULT_PLAN, ...req.plan };
     const scorer: Scorer =
-      req.scorer === 'lexical' || this.runtime.lexicalOnly
-        ? async (entries) => lexicalScores(entries, ev)
-        : async (entries) =>
-            this.runtime.scoreEntries(buildFeatures(entries, ev, tailMean), entries.length, tail, count);
+      req.scorer === 'lexical-plan'
+        ? async (entries) => {
+            // Planned once, from the allocator's starting state, with its cost model and budget.
+            plan ??= planFocus(allocator.state, allocator.usedTokens, settings.budget, costModel, (d) => ev.of(d).block, planOptions);
+            return planScores(plan, entries, settings.tauExpand);
+          }
+        : req.scorer === 'lexical' || this.runtime.lexicalOnly
+          ? async (entries) => lexicalScores(entries, ev)
+          : async (entries) =>
+              this.runtime.scoreEntries(buildFeatures(entries, ev, tailMean), entries.length, tail, count);
     let allocator = new FocusAllocator(docs, settings, costModel, req.holds, relevance, req.caps);
     const telemetry = { ...(await allocator.run(scorer)), trims: 0, coldRebuilds: 0 };
     let r0 = performance.now();
-    let rendered = renderWorkingContext(allocator.state, { displayPath });
+    let rendered = renderWorkingContext(allocator.state, { displayPath, blockWords });
     // The allocator works from estimated costs; the rendered prompt's exact count decides.
     while (rendered.tokens > settings.budget) {
       if (!allocator.shrinkOnce()) throw new BudgetTooSmallError(rendered.tokens, settings.budget);
       telemetry.trims++;
-      rendered = renderWorkingContext(allocator.state, { displayPath });
+      rendered = renderWorkingContext(allocator.state, { displayPath, blockWords });
     }
     const violations = checkWorkingContext(allocator.state, rendered, settings.budget);
     if (violations.length > 0) {
       req.onViolation?.(violations);
       telemetry.coldRebuilds++;
       allocator = new FocusAllocator(docs, settings, costModel, [], relevance);
-      rendered = renderWorkingContext(allocator.state, { displayPath });
-      while (rendered.tokens > settings.budget && allocator.shrinkOnce()) rendered = renderWorkingContext(allocator.state, { displayPath });
+      rendered = renderWorkingContext(allocator.state, { displayPath, blockWords });
+      while (rendered.tokens > settings.budget && allocator.shrinkOnce()) rendered = renderWorkingContext(allocator.state, { displayPath, blockWords });
     }
     const renderMs = performance.now() - r0;
     telemetry.budgetUtilisation = rendered.tokens / settings.budget;

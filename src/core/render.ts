@@ -18,7 +18,11 @@ const CLOSE = '[[/exact]]\n';
 
 export interface RenderOptions {
   displayPath: (doc: TreeDocument) => string;
+  /** Words per block gist on a `~` line (default 3); fewer leaves more of the budget for exact text. */
+  blockWords?: number;
 }
+
+export const BLOCK_WORDS = 3;
 
 export interface ExactRun {
   doc: TreeDocument;
@@ -130,15 +134,15 @@ export function gistLine(e: Entry): string {
 }
 
 /** Consecutive LOD1 entries share one line: `~ La-b: gist | gist | …`, a few tokens per block. */
-export function blockRunLine(run: Entry[]): string {
+export function blockRunLine(run: Entry[], words = BLOCK_WORDS): string {
   const doc = run[0].doc;
   const [a] = lineSpan(doc, run[0]);
   const [, b] = lineSpan(doc, run[run.length - 1]);
-  return `~ L${a}-${b}: ${run.map((e) => blockGistText(doc, e.index) || '…').join(' | ')}\n`;
+  return `~ L${a}-${b}: ${run.map((e) => blockGistText(doc, e.index, words) || '…').join(' | ')}\n`;
 }
 
 /** Renders one document's entries (already in order) and appends exact-run positions. */
-function renderDocument(entries: Entry[], path: string, base: number, runs: ExactRun[]): string {
+function renderDocument(entries: Entry[], path: string, base: number, runs: ExactRun[], words: number): string {
   const doc = entries[0].doc;
   if (entries.length === 1 && entries[0].lod === 3) {
     const e = entries[0];
@@ -155,7 +159,7 @@ function renderDocument(entries: Entry[], path: string, base: number, runs: Exac
     if (e.lod === 1) {
       let j = i;
       while (j + 1 < entries.length && entries[j + 1].lod === 1) j++;
-      out += blockRunLine(entries.slice(i, j + 1));
+      out += blockRunLine(entries.slice(i, j + 1), words);
       i = j + 1;
       continue;
     }
@@ -179,7 +183,7 @@ export function renderWorkingContext(perDoc: Entry[][], options: RenderOptions):
   const exactRuns: ExactRun[] = [];
   for (const entries of perDoc) {
     if (entries.length === 0) continue;
-    prompt += renderDocument(entries, options.displayPath(entries[0].doc), prompt.length, exactRuns);
+    prompt += renderDocument(entries, options.displayPath(entries[0].doc), prompt.length, exactRuns, options.blockWords ?? BLOCK_WORDS);
   }
   return { prompt, tokens: countPromptTokens(prompt), exactRuns };
 }
@@ -197,7 +201,7 @@ export class CostModel {
   private readonly lineCost = new Map<string, number>();
   readonly preamble = countPromptTokens(PREAMBLE);
 
-  constructor(readonly displayPath: (doc: TreeDocument) => string) {}
+  constructor(readonly displayPath: (doc: TreeDocument) => string, readonly blockWords = BLOCK_WORDS) {}
 
   private cached(key: string, make: () => string): number {
     let c = this.lineCost.get(key);
@@ -222,10 +226,11 @@ export class CostModel {
     if (e.lod === 3) return this.cached((e.bare ? 'b:' : 'r:') + doc.id, () => rootLine(doc, this.displayPath(doc), e.bare));
     // Gist costs do not depend on the display path: they live on the document, across queries.
     const cache = e.lod === 1 ? doc.gistCost1 : doc.gistCost2;
-    let c = cache.get(e.index);
+    const key = e.lod === 1 ? e.index * 8 + Math.min(this.blockWords, 7) : e.index;
+    let c = cache.get(key);
     if (c === undefined) {
-      c = countPromptTokens(e.lod === 1 ? (blockGistText(doc, e.index) || '…') + ' | ' : gistLine(e));
-      cache.set(e.index, c);
+      c = countPromptTokens(e.lod === 1 ? (blockGistText(doc, e.index, this.blockWords) || '…') + ' | ' : gistLine(e));
+      cache.set(key, c);
     }
     return c;
   }
