@@ -3,7 +3,7 @@ import type { Entry } from './entry';
 import { buildFeatures, meanVector, QueryEvidence } from './features';
 import { BudgetTooSmallError, DEFAULT_FOCUS, FocusAllocator, type FocusSettings, type FocusTelemetry, type Hold, type Scorer } from './focus';
 import { checkWorkingContext, type Violation } from './invariants';
-import { DEFAULT_PLAN, planFocus, planScores, type Plan, type PlanOptions } from './plan';
+import { blockValues, DEFAULT_PLAN, planFocus, planScores, type Plan, type PlanOptions } from './plan';
 import { CostModel, renderWorkingContext, type Rendered } from './render';
 import type { ModelRuntime } from './runtime';
 import { tokenize } from './tokenizer';
@@ -100,7 +100,7 @@ export class FocusEngine {
       req.scorer === 'lexical-plan'
         ? async (entries) => {
             // Planned once, from the allocator's starting state, with its cost model and budget.
-            plan ??= planFocus(allocator.state, allocator.usedTokens, settings.budget, costModel, (d) => ev.of(d).block, planOptions);
+            plan ??= planFocus(allocator.state, allocator.usedTokens, settings.budget, costModel, (d) => blockValues(d, ev.of(d).raw, planOptions), planOptions);
             return planScores(plan, entries, settings.tauExpand);
           }
         : req.scorer === 'lexical' || this.runtime.lexicalOnly

@@ -15,6 +15,7 @@
  */
 import { BLOCK_TOKENS, GROUP_BLOCKS } from './constants';
 import { makeEntry, type Entry } from './entry';
+import { EVIDENCE_KERNEL, smoothBlocks } from './features';
 import { topEntries } from './focus';
 import type { CostModel } from './render';
 import type { TreeDocument } from './tree';
@@ -26,9 +27,38 @@ export interface PlanOptions {
   minShare: number;
   /** At most this many candidate blocks (the best by value) are considered. */
   maxCandidates: number;
+  /** Smoothing of block BM25 over neighbouring blocks (odd length, centre = the block); null = features.ts EVIDENCE_KERNEL. */
+  kernel: number[] | null;
+  /**
+   * A block sharing a line with a better block gets this share of that block's value: a line (a chat
+   * turn, a long signature) counts as shown only when most of it is exact, whichever block matched.
+   */
+  lineSpread: number;
 }
 
-export const DEFAULT_PLAN: PlanOptions = { alpha: 0.5, minShare: 0.02, maxCandidates: 400 };
+export const DEFAULT_PLAN: PlanOptions = { alpha: 0.5, minShare: 0.02, maxCandidates: 400, kernel: null, lineSpread: 0 };
+
+/** Block values for the plan: smoothed BM25, spread across blocks that share a line. */
+export function blockValues(doc: TreeDocument, raw: Float32Array, options: PlanOptions): Float32Array {
+  const v = smoothBlocks(raw, options.kernel ?? EVIDENCE_KERNEL);
+  if (options.lineSpread <= 0) return v;
+  const out = Float32Array.from(v);
+  // Walk lines; every line spanning several blocks shares its best block's value among them.
+  const nb = doc.nBlocks;
+  let b = 0;
+  for (let l = 0; l < doc.lines.length; l++) {
+    const c0 = doc.lines[l];
+    const c1 = l + 1 < doc.lines.length ? doc.lines[l + 1] : doc.text.length;
+    while (b + 1 < nb && doc.blockChar[b + 1] <= c0) b++;
+    let e = b;
+    while (e + 1 < nb && doc.blockChar[e + 1] < c1) e++;
+    if (e === b) continue;
+    let best = 0;
+    for (let k = b; k <= e; k++) best = Math.max(best, v[k]);
+    for (let k = b; k <= e; k++) out[k] = Math.max(out[k], options.lineSpread * best);
+  }
+  return out;
+}
 
 export interface Plan {
   /** Planned LOD0 blocks per document id, with their pick order (0 = first). */

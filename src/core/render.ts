@@ -229,7 +229,9 @@ export class CostModel {
     const key = e.lod === 1 ? e.index * 8 + Math.min(this.blockWords, 7) : e.index;
     let c = cache.get(key);
     if (c === undefined) {
-      c = countPromptTokens(e.lod === 1 ? (blockGistText(doc, e.index, this.blockWords) || '…') + ' | ' : gistLine(e));
+      // A block's share of its `~` line: ` words |` as it sits mid-line (the leading space joins the
+      // first word's token; counting `words | ` alone over-estimated ~2 tokens per block).
+      c = countPromptTokens(e.lod === 1 ? ' ' + (blockGistText(doc, e.index, this.blockWords) || '…') + ' |' : gistLine(e));
       cache.set(key, c);
     }
     return c;
