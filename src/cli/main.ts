@@ -24,8 +24,8 @@ function mcMethods(base: Partial<Omit<FocusSettings, 'budget'>> = {}, options: M
   return [
     megacontext('mc', 'lens', base, options),
     megacontext('mc-lexical', 'lexical', base, options),
-    megacontext('mc-plan', 'lexical-plan', base, options),
-    megacontext('mc-lexical+shift', 'lexical', { ...base, shift: [0.3, 1, 0.3] }),
+    megacontext('mc-lexical-greedy', 'lexical-greedy', base, options),
+    megacontext('mc-lexical+shift', 'lexical-greedy', { ...base, shift: [0.3, 1, 0.3] }, options),
     megacontext('mc+shift', 'lens', { ...base, shift: [0.3, 1, 0.3] }),
     megacontext('mc+gate', 'lens', { ...base, gate: 0.7 }),
     megacontext('mc+sharpen', 'lens', { ...base, sharpen: 2 }),
@@ -75,7 +75,7 @@ options:
   --threads N      CPU threads for inference
   --max-file-bytes N  skip larger files (default 1000000)`;
 
-const VALUED = new Set(['store', 'query', 'queries', 'budget', 'scorer', 'models', 'providers', 'threads', 'max-file-bytes', 'locomo', 'code', 'budgets', 'limit', 'methods', 'settings', 'plan', 'block-words', 'conversations']);
+const VALUED = new Set(['store', 'query', 'queries', 'budget', 'scorer', 'models', 'providers', 'threads', 'max-file-bytes', 'locomo', 'code', 'budgets', 'limit', 'methods', 'settings', 'plan', 'block-words', 'group-children', 'conversations']);
 const SWITCHES = new Set(['json', 'no-prompt', 'help', 'quiet']);
 
 class CliError extends Error {}
@@ -165,7 +165,7 @@ async function runEval(args: ParsedArgs, out: NodeJS.WritableStream, log: (s: st
   const locomo = resolve(stringOption(args, 'locomo') ?? join(repo, '..', 'shared', 'data', 'locomo-dev'));
   const codeArg = stringOption(args, 'code') ?? HELD_OUT_CODE.join(',');
   const code = codeArg === 'none' ? [] : codeArg.split(',').filter(Boolean).map((p) => resolve(p));
-  const all = [...BASELINES, ...mcMethods(allocatorOverrides(args), { plan: planOverrides(args), blockWords: args.options.has('block-words') ? intOption(args, 'block-words', 7, 1) : undefined })];
+  const all = [...BASELINES, ...mcMethods(allocatorOverrides(args), { plan: planOverrides(args), blockWords: args.options.has('block-words') ? intOption(args, 'block-words', 7, 1) : undefined, groupChildren: args.options.has('group-children') ? intOption(args, 'group-children', 7, 1) : undefined })];
   const wanted = stringOption(args, 'methods')?.split(',');
   const methods = wanted ? all.filter((m) => wanted.includes(m.name)) : all;
   const runtime = await loadRuntime(args);

@@ -34,13 +34,22 @@ export interface PlanOptions {
    * turn, a long signature) counts as shown only when most of it is exact, whichever block matched.
    */
   lineSpread: number;
+  /**
+   * A definition line (def, class, function, … — what a code query's answer is) gets this share of the
+   * best value inside its body: the query's words match the body, the answer is the line above it.
+   * 0 = off.
+   */
+  scopeLift: number;
 }
 
-export const DEFAULT_PLAN: PlanOptions = { alpha: 0.5, minShare: 0.02, maxCandidates: 400, kernel: null, lineSpread: 0 };
+export const DEFAULT_PLAN: PlanOptions = { alpha: 0.5, minShare: 0.02, maxCandidates: 400, kernel: null, lineSpread: 0.6, scopeLift: 2 };
 
 /** Block values for the plan: smoothed BM25, spread across blocks that share a line. */
 export function blockValues(doc: TreeDocument, raw: Float32Array, options: PlanOptions): Float32Array {
+  // Most documents of a large tree hold no query word: nothing to smooth, lift or spread.
+  if (!raw.some((x) => x > 0)) return raw;
   const v = smoothBlocks(raw, options.kernel ?? EVIDENCE_KERNEL);
+  if (options.scopeLift > 0) liftScopes(doc, v, options.scopeLift);
   if (options.lineSpread <= 0) return v;
   const out = Float32Array.from(v);
   // Walk lines; every line spanning several blocks shares its best block's value among them.
@@ -152,8 +161,10 @@ export function planFocus(
   });
   cand.sort((x, y) => y.v - x.v || x.d - y.d || x.b - y.b);
   cand = cand.slice(0, options.maxCandidates);
-  // Costs are recomputed only for the document a pick changed.
-  const stale = new Set(values.map((_, d) => d));
+  // A pick changes the cost of blocks in its own group and the groups beside it (run markers at the
+  // edges), or of the whole document when it was at its root line: only those are re-costed.
+  const staleDoc = new Set(values.map((_, d) => d));
+  const staleGroup = new Set<number>(); // d * 2^21 + group
   const docValue = values.map((v) => v.reduce((a, x) => Math.max(a, x), 0));
   const picked = new Set<number>();
   while (cand.length > 0) {
@@ -161,12 +172,13 @@ export function planFocus(
     let bestPriority = -Infinity;
     for (let k = 0; k < cand.length; k++) {
       const c = cand[k];
-      if (stale.has(c.d)) c.cost = marginalCost(cm, work[c.d], c.b);
+      if (staleDoc.has(c.d) || staleGroup.has(c.d * 2097152 + Math.floor(c.b / GROUP_BLOCKS))) c.cost = marginalCost(cm, work[c.d], c.b);
       if (c.cost === null || plan.used + c.cost > budget) continue;
       const priority = c.v / Math.max(1, c.cost) ** options.alpha;
       if (priority > bestPriority) { bestPriority = priority; best = k; }
     }
-    stale.clear();
+    staleDoc.clear();
+    staleGroup.clear();
     if (best < 0) {
       // Nothing fits: a whole document that matters less than the best candidate folds to its root
       // line, least relevant first, and its candidates go (re-opening it would cost its whole map).
@@ -187,12 +199,14 @@ export function planFocus(
     }
     const c = cand[best];
     cand.splice(best, 1);
+    if (work[c.d].length === 1 && work[c.d][0].lod === 3) staleDoc.add(c.d);
+    const g = Math.floor(c.b / GROUP_BLOCKS);
+    for (let k = g - 1; k <= g + 1; k++) staleGroup.add(c.d * 2097152 + k);
     plan.used += expandTo(cm, work[c.d], c.b);
     const id = work[c.d][0].doc.id;
     let m = plan.blocks.get(id);
     if (!m) plan.blocks.set(id, (m = new Map()));
     m.set(c.b, plan.picks++);
-    stale.add(c.d);
     picked.add(c.d);
   }
   return plan;
@@ -226,3 +240,64 @@ export function planScores(plan: Plan, entries: Entry[], tauExpand: number): Flo
   }
   return out;
 }
+
+const DEFINITION_LINE = /^([ \t]*)(?:export\s+)?(?:default\s+)?(?:async\s+)?(?:def|class|function|interface|struct|enum|fn|func)\s+[A-Za-z_$]/gm;
+
+/** Definition scopes of a document, as [definition block, last block of its body] pairs (computed once). */
+const scopeCache = new WeakMap<TreeDocument, Uint32Array>();
+
+function definitionScopes(doc: TreeDocument): Uint32Array {
+  let out = scopeCache.get(doc);
+  if (out) return out;
+  const pairs: number[] = [];
+  const text = doc.text;
+  const blockAt = (c: number) => {
+    let lo = 0;
+    let hi = doc.nBlocks - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (doc.blockChar[mid] <= c) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  };
+  for (const m of text.matchAll(DEFINITION_LINE)) {
+    const indent = m[1].replace(/\t/g, '    ').length;
+    // The body: following lines until a non-blank line indented no deeper (Python), or a line that
+    // closes at the definition's indentation (brace languages end with `}` there: included).
+    let pos = text.indexOf('\n', m.index!);
+    let end = pos < 0 ? text.length : pos;
+    while (pos >= 0 && pos + 1 < text.length) {
+      const next = text.indexOf('\n', pos + 1);
+      const line = text.slice(pos + 1, next < 0 ? text.length : next);
+      if (line.trim() !== '') {
+        const ind = (/^[ \t]*/.exec(line)![0]).replace(/\t/g, '    ').length;
+        if (ind <= indent) {
+          if (/^[ \t]*[}\])]/.test(line)) end = next < 0 ? text.length : next;
+          break;
+        }
+        end = next < 0 ? text.length : next;
+      }
+      pos = next;
+    }
+    const b0 = blockAt(m.index! + m[1].length);
+    const b1 = blockAt(Math.max(m.index!, end - 1));
+    if (b1 > b0) pairs.push(b0, b1);
+  }
+  out = Uint32Array.from(pairs);
+  scopeCache.set(doc, out);
+  return out;
+}
+
+/** Each definition block gets `share` of the best value in its body, if that is more than its own. */
+function liftScopes(doc: TreeDocument, v: Float32Array, share: number): void {
+  const scopes = definitionScopes(doc);
+  const src = Float32Array.from(v);
+  for (let k = 0; k < scopes.length; k += 2) {
+    const b0 = scopes[k];
+    let best = 0;
+    for (let b = b0 + 1; b <= scopes[k + 1]; b++) best = Math.max(best, src[b]);
+    if (share * best > v[b0]) v[b0] = share * best;
+  }
+}
+

@@ -18,7 +18,7 @@ export class TreeDocument {
   readonly nLod2: number;
   postings!: BlockPostings;
   /** Lazily rendered gist texts. */
-  /** By block * 8 + words kept (see render.ts blockGistText); gistCost1 is keyed the same way. */
+  /** By block * 8 + words kept, group * 8 + children kept (see render.ts); the costs are keyed the same way. */
   readonly gistText1 = new Map<number, string>();
   readonly gistText2 = new Map<number, string>();
   /** Token costs of gist renderings, cached with the texts. */

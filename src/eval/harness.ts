@@ -60,6 +60,7 @@ export const BASELINES: Method[] = [
 export interface McOptions {
   plan?: Partial<PlanOptions>;
   blockWords?: number;
+  groupChildren?: number;
 }
 
 export function megacontext(name: string, scorer: ScorerKind, settings: Partial<Omit<FocusSettings, 'budget'>> = {}, options: McOptions = {}): Method {
