@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { FocusEngine, documentOrder, type ScorerKind, type WorkingContext } from '../core/engine';
 import { BudgetTooSmallError, DEFAULT_FOCUS, type FocusSettings } from '../core/focus';
+import type { PlanOptions } from '../core/plan';
 import { indexFolders, openTree, saveTree, type IndexSummary } from '../core/indexer';
 import { LexicalRuntime } from '../core/lexicalRuntime';
 import { CostModel } from '../core/render';
@@ -13,21 +14,35 @@ import { loadModels, ModelLoadError } from '../models/onnxRuntime';
 import { intOption, parseArgs, stringOption, UsageError, type ParsedArgs } from './args';
 import { lodStrip, STRIP_LEGEND } from '../core/strip';
 import { packageRoot } from '../core/packageRoot';
-import { BASELINES, codeHaystack, formatTable, locomoHaystacks, megacontext, runSuite } from '../eval/harness';
+import { BASELINES, codeHaystack, type McOptions, formatTable, locomoHaystacks, megacontext, runSuite } from '../eval/harness';
 
 /** Code folders never named in the training manifest (models/training/manifest.json "heldOut"). */
 const HELD_OUT_CODE = ['/usr/lib/python3.11/json', '/usr/lib/python3.11/email', '/usr/lib/python3.11/logging'];
 
 /** MegaContext variants: the defaults, the lexical scorer, and each NTM option on (over `base` settings). */
-function mcMethods(base: Partial<Omit<FocusSettings, 'budget'>> = {}) {
+function mcMethods(base: Partial<Omit<FocusSettings, 'budget'>> = {}, options: McOptions = {}) {
   return [
-    megacontext('mc', 'lens', base),
-    megacontext('mc-lexical', 'lexical', base),
-    megacontext('mc-lexical+shift', 'lexical', { ...base, shift: [0.3, 1, 0.3] }),
+    megacontext('mc', 'lens', base, options),
+    megacontext('mc-lexical', 'lexical', base, options),
+    megacontext('mc-lexical-greedy', 'lexical-greedy', base, options),
+    megacontext('mc-lexical+shift', 'lexical-greedy', { ...base, shift: [0.3, 1, 0.3] }, options),
     megacontext('mc+shift', 'lens', { ...base, shift: [0.3, 1, 0.3] }),
     megacontext('mc+gate', 'lens', { ...base, gate: 0.7 }),
     megacontext('mc+sharpen', 'lens', { ...base, sharpen: 2 }),
   ];
+}
+
+/** `--plan '{"alpha": 1}'`: options of the lexical plan (mc-plan) for an eval run. */
+function planOverrides(args: ParsedArgs): Partial<PlanOptions> {
+  const raw = stringOption(args, 'plan');
+  if (raw === undefined) return {};
+  try {
+    const v = JSON.parse(raw) as unknown;
+    if (typeof v === 'object' && v !== null && !Array.isArray(v)) return v as Partial<PlanOptions>;
+  } catch {
+    // reported below
+  }
+  throw new UsageError('--plan takes a JSON object, e.g. {"alpha": 1}');
 }
 
 /** `--settings '{"nDiff": 8}'`: allocator settings for every MegaContext method of an eval run. */
@@ -50,7 +65,7 @@ function allocatorOverrides(args: ParsedArgs): Partial<Omit<FocusSettings, 'budg
 const USAGE = `usage:
   megacontext index <path>... [--store DIR]
   megacontext focus <path>... (--query TEXT | --queries FILE.jsonl) [--budget N] [--store DIR] [--json] [--no-prompt]
-  megacontext eval [--locomo DIR|none] [--code DIR,DIR|none] [--budgets 1024,2048] [--limit N] [--methods a,b] [--settings JSON] [--json]
+  megacontext eval [--locomo DIR|none] [--code DIR,DIR|none] [--budgets 1024,2048] [--limit N] [--methods a,b] [--settings JSON] [--plan JSON] [--block-words N] [--group-children N] [--json]
 options:
   --store DIR      where the tree is persisted (default: ~/.cache/megacontext/<hash of the paths>)
   --budget N       token budget of the working context (default 2048)
@@ -60,7 +75,7 @@ options:
   --threads N      CPU threads for inference
   --max-file-bytes N  skip larger files (default 1000000)`;
 
-const VALUED = new Set(['store', 'query', 'queries', 'budget', 'scorer', 'models', 'providers', 'threads', 'max-file-bytes', 'locomo', 'code', 'budgets', 'limit', 'methods', 'settings', 'conversations']);
+const VALUED = new Set(['store', 'query', 'queries', 'budget', 'scorer', 'models', 'providers', 'threads', 'max-file-bytes', 'locomo', 'code', 'budgets', 'limit', 'methods', 'settings', 'plan', 'block-words', 'group-children', 'conversations']);
 const SWITCHES = new Set(['json', 'no-prompt', 'help', 'quiet']);
 
 class CliError extends Error {}
@@ -150,7 +165,7 @@ async function runEval(args: ParsedArgs, out: NodeJS.WritableStream, log: (s: st
   const locomo = resolve(stringOption(args, 'locomo') ?? join(repo, '..', 'shared', 'data', 'locomo-dev'));
   const codeArg = stringOption(args, 'code') ?? HELD_OUT_CODE.join(',');
   const code = codeArg === 'none' ? [] : codeArg.split(',').filter(Boolean).map((p) => resolve(p));
-  const all = [...BASELINES, ...mcMethods(allocatorOverrides(args))];
+  const all = [...BASELINES, ...mcMethods(allocatorOverrides(args), { plan: planOverrides(args), blockWords: args.options.has('block-words') ? intOption(args, 'block-words', 7, 1) : undefined, groupChildren: args.options.has('group-children') ? intOption(args, 'group-children', 7, 1) : undefined })];
   const wanted = stringOption(args, 'methods')?.split(',');
   const methods = wanted ? all.filter((m) => wanted.includes(m.name)) : all;
   const runtime = await loadRuntime(args);

@@ -3,12 +3,18 @@ import type { Entry } from './entry';
 import { buildFeatures, meanVector, QueryEvidence } from './features';
 import { BudgetTooSmallError, DEFAULT_FOCUS, FocusAllocator, type FocusSettings, type FocusTelemetry, type Hold, type Scorer } from './focus';
 import { checkWorkingContext, type Violation } from './invariants';
+import { blockValues, DEFAULT_PLAN, planFocus, planScores, type Plan, type PlanOptions } from './plan';
 import { CostModel, renderWorkingContext, type Rendered } from './render';
 import type { ModelRuntime } from './runtime';
 import { tokenize } from './tokenizer';
 import type { Tree, TreeDocument } from './tree';
 
-export type ScorerKind = 'lens' | 'lexical';
+/**
+ * lens: LensNet scores the entries. lexical: the budget-aware lexical plan (plan.ts). lexical-greedy: the
+ * earlier lexical scorer (each entry's BM25 evidence relative to the best, less an opening cost), kept to
+ * compare against.
+ */
+export type ScorerKind = 'lens' | 'lexical' | 'lexical-greedy';
 
 export interface FocusRequest {
   query: string;
@@ -18,6 +24,12 @@ export interface FocusRequest {
   caps?: Hold[];
   settings?: Partial<Omit<FocusSettings, 'budget'>>;
   scorer?: ScorerKind;
+  /** Words per block gist on `~` lines (render.ts BLOCK_WORDS when absent). */
+  blockWords?: number;
+  /** Block gists per `≈` group line (render.ts GROUP_CHILDREN when absent). */
+  groupChildren?: number;
+  /** Options of the lexical plan (scorer 'lexical', and the lexical-only runtime). */
+  plan?: Partial<PlanOptions>;
   displayPath?: (doc: TreeDocument) => string;
   /** Called when a run-time invariant check fails and the context is rebuilt from a cold start. */
   onViolation?: (violations: Violation[]) => void;
@@ -88,32 +100,41 @@ export class FocusEngine {
       for (let d = 0; d < g.length; d++) cos += g[d] * tailMean[d];
       return ev.of(doc).docMax + cos;
     };
-    const costModel = new CostModel(displayPath);
+    const costModel = new CostModel(displayPath, req.blockWords, req.groupChildren);
+    const { blockWords, groupChildren } = req;
     // A runtime without LensNet (the degraded mode) can only score by lexical evidence.
+    let plan: Plan | undefined;
+    const planOptions = { ...DEFAULT_PLAN, ...req.plan };
     const scorer: Scorer =
-      req.scorer === 'lexical' || this.runtime.lexicalOnly
-        ? async (entries) => lexicalScores(entries, ev)
-        : async (entries) =>
-            this.runtime.scoreEntries(buildFeatures(entries, ev, tailMean), entries.length, tail, count);
+      req.scorer === 'lexical' || (this.runtime.lexicalOnly && req.scorer !== 'lexical-greedy')
+        ? async (entries) => {
+            // Planned once, from the allocator's starting state, with its cost model and budget.
+            plan ??= planFocus(allocator.state, allocator.usedTokens, settings.budget, costModel, (d) => blockValues(d, ev.of(d).raw, planOptions), planOptions);
+            return planScores(plan, entries, settings.tauExpand);
+          }
+        : req.scorer === 'lexical-greedy' || this.runtime.lexicalOnly
+          ? async (entries) => lexicalScores(entries, ev)
+          : async (entries) =>
+              this.runtime.scoreEntries(buildFeatures(entries, ev, tailMean), entries.length, tail, count);
     const m0 = performance.now();
     let allocator = new FocusAllocator(docs, settings, costModel, req.holds, relevance, req.caps);
     const mapMs = performance.now() - m0;
     const telemetry = { ...(await allocator.run(scorer)), trims: 0, coldRebuilds: 0 };
     let r0 = performance.now();
-    let rendered = renderWorkingContext(allocator.state, { displayPath });
+    let rendered = renderWorkingContext(allocator.state, { displayPath, blockWords, groupChildren });
     // The allocator works from estimated costs; the rendered prompt's exact count decides.
     while (rendered.tokens > settings.budget) {
       if (!allocator.shrinkOnce()) throw new BudgetTooSmallError(rendered.tokens, settings.budget);
       telemetry.trims++;
-      rendered = renderWorkingContext(allocator.state, { displayPath });
+      rendered = renderWorkingContext(allocator.state, { displayPath, blockWords, groupChildren });
     }
     const violations = checkWorkingContext(allocator.state, rendered, settings.budget);
     if (violations.length > 0) {
       req.onViolation?.(violations);
       telemetry.coldRebuilds++;
       allocator = new FocusAllocator(docs, settings, costModel, [], relevance);
-      rendered = renderWorkingContext(allocator.state, { displayPath });
-      while (rendered.tokens > settings.budget && allocator.shrinkOnce()) rendered = renderWorkingContext(allocator.state, { displayPath });
+      rendered = renderWorkingContext(allocator.state, { displayPath, blockWords, groupChildren });
+      while (rendered.tokens > settings.budget && allocator.shrinkOnce()) rendered = renderWorkingContext(allocator.state, { displayPath, blockWords, groupChildren });
     }
     const renderMs = performance.now() - r0;
     telemetry.budgetUtilisation = rendered.tokens / settings.budget;

@@ -17,6 +17,8 @@ export const EXTRA_FEATURES = FEATURE_NAMES.length;
 
 /** Lexical evidence of one document for one query, with per-group and whole-document aggregates. */
 export interface DocumentEvidence {
+  /** BM25 of each block alone, before smoothing. */
+  raw: Float32Array;
   block: Float32Array;
   mask: Uint32Array;
   groupMax: Float32Array;
@@ -31,14 +33,14 @@ export interface DocumentEvidence {
  */
 export const EVIDENCE_KERNEL = [0.3, 0.6, 1, 0.6, 0.3];
 
-export function smoothBlocks(raw: Float32Array): Float32Array {
+export function smoothBlocks(raw: Float32Array, kernel: readonly number[] = EVIDENCE_KERNEL): Float32Array {
   const out = new Float32Array(raw.length);
-  const h = EVIDENCE_KERNEL.length >> 1;
+  const h = kernel.length >> 1;
   for (let b = 0; b < raw.length; b++) {
     if (raw[b] === 0) continue;
     for (let k = -h; k <= h; k++) {
       const j = b + k;
-      if (j >= 0 && j < raw.length) out[j] += EVIDENCE_KERNEL[k + h] * raw[b];
+      if (j >= 0 && j < raw.length) out[j] += kernel[k + h] * raw[b];
     }
   }
   return out;
@@ -76,7 +78,7 @@ export class QueryEvidence {
       if (scores[b] > docMax) docMax = scores[b];
       docMask |= masks[b];
     }
-    ev = { block: scores, mask: masks, groupMax, groupMask, docMax, docMask };
+    ev = { raw, block: scores, mask: masks, groupMax, groupMask, docMax, docMask };
     this.perDoc.set(doc.id, ev);
     return ev;
   }

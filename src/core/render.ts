@@ -19,7 +19,21 @@ const CLOSE = '[[/exact]]\n';
 
 export interface RenderOptions {
   displayPath: (doc: TreeDocument) => string;
+  /** Words per block gist on a `~` line (default 3); fewer leaves more of the budget for exact text. */
+  blockWords?: number;
+  /** Block gists (of 2 words each) on a `≈` group line (default 3). */
+  groupChildren?: number;
 }
+
+/**
+ * Map detail: 1 word per block on `~` lines and 1 block gist per `≈` line. Each block of an opened group
+ * costs its gist, so at 3 words a group entered for one block took ~220 tokens; on the development
+ * conversations (LoCoMo 26, 30, 41; the greedy lexical scorer) 1 word raised recall at W = 1024/2048/4096 from
+ * 52.0/70.5/80.4 to 59.5/74.2/81.5 (2 words: 57.2/72.8/81.2), and 1 child per group line (instead of
+ * 3) added 0.5-2 points more.
+ */
+export const BLOCK_WORDS = 1;
+export const GROUP_CHILDREN = 1;
 
 export interface ExactRun {
   doc: TreeDocument;
@@ -66,8 +80,10 @@ export function blockGistText(doc: TreeDocument, b: number, keep = 3): string {
 }
 
 /** Gist text of an LOD2 node: the gist texts of its most salient children, in order. */
-export function groupGistText(doc: TreeDocument, g: number, children = 3): string {
-  const cached = doc.gistText2.get(g);
+export function groupGistText(doc: TreeDocument, g: number, children = GROUP_CHILDREN): string {
+  // Keyed by group and child count, like block gists: a root line shows 2 children, a group line 3.
+  const key = g * 8 + Math.min(children, 7);
+  const cached = doc.gistText2.get(key);
   if (cached !== undefined) return cached;
   const b0 = g * GROUP_BLOCKS;
   const b1 = Math.min(doc.nLod1, b0 + GROUP_BLOCKS);
@@ -80,7 +96,7 @@ export function groupGistText(doc: TreeDocument, g: number, children = 3): strin
     .map((b) => blockGistText(doc, b, 2))
     .filter((t) => t.length > 0)
     .join(' … ');
-  doc.gistText2.set(g, out);
+  doc.gistText2.set(key, out);
   return out;
 }
 
@@ -133,22 +149,22 @@ export function rootLine(doc: TreeDocument, path: string, bare = false): string 
   return `· ${path} (${doc.tokenCount} tok)${names.length ? ': ' + names.join(', ') : ''}\n`;
 }
 
-export function gistLine(e: Entry): string {
+export function gistLine(e: Entry, blockWords = BLOCK_WORDS, groupChildren = GROUP_CHILDREN): string {
   const [a, b] = lineSpan(e.doc, e);
-  const text = e.lod === 1 ? blockGistText(e.doc, e.index) : groupGistText(e.doc, e.index);
+  const text = e.lod === 1 ? blockGistText(e.doc, e.index, blockWords) : groupGistText(e.doc, e.index, groupChildren);
   return `${e.lod === 1 ? '~' : '≈'} L${a}-${b}: ${text}\n`;
 }
 
 /** Consecutive LOD1 entries share one line: `~ La-b: gist | gist | …`, a few tokens per block. */
-export function blockRunLine(run: Entry[]): string {
+export function blockRunLine(run: Entry[], words = BLOCK_WORDS): string {
   const doc = run[0].doc;
   const [a] = lineSpan(doc, run[0]);
   const [, b] = lineSpan(doc, run[run.length - 1]);
-  return `~ L${a}-${b}: ${run.map((e) => blockGistText(doc, e.index) || '…').join(' | ')}\n`;
+  return `~ L${a}-${b}: ${run.map((e) => blockGistText(doc, e.index, words) || '…').join(' | ')}\n`;
 }
 
 /** Renders one document's entries (already in order) and appends exact-run positions. */
-function renderDocument(entries: Entry[], path: string, base: number, runs: ExactRun[]): string {
+function renderDocument(entries: Entry[], path: string, base: number, runs: ExactRun[], words: number, children: number): string {
   const doc = entries[0].doc;
   if (entries.length === 1 && entries[0].lod === 3) {
     const e = entries[0];
@@ -159,14 +175,14 @@ function renderDocument(entries: Entry[], path: string, base: number, runs: Exac
   for (let i = 0; i < entries.length; ) {
     const e = entries[i];
     if (e.lod === 2) {
-      out += gistLine(e);
+      out += gistLine(e, words, children);
       i++;
       continue;
     }
     if (e.lod === 1) {
       let j = i;
       while (j + 1 < entries.length && entries[j + 1].lod === 1) j++;
-      out += blockRunLine(entries.slice(i, j + 1));
+      out += blockRunLine(entries.slice(i, j + 1), words);
       i = j + 1;
       continue;
     }
@@ -217,7 +233,7 @@ export function renderWorkingContext(perDoc: Entry[][], options: RenderOptions):
   const exactRuns: ExactRun[] = [];
   for (const entries of perDoc) {
     if (entries.length === 0) continue;
-    const part = renderDocument(entries, options.displayPath(entries[0].doc), length, exactRuns);
+    const part = renderDocument(entries, options.displayPath(entries[0].doc), length, exactRuns, options.blockWords ?? BLOCK_WORDS, options.groupChildren ?? GROUP_CHILDREN);
     parts.push(part);
     length += part.length;
     tokens += countSegment(part);
@@ -237,7 +253,11 @@ function runOverhead(lod: number): number {
 export class CostModel {
   readonly preamble = PREAMBLE_TOKENS;
 
-  constructor(readonly displayPath: (doc: TreeDocument) => string) {}
+  constructor(
+    readonly displayPath: (doc: TreeDocument) => string,
+    readonly blockWords = BLOCK_WORDS,
+    readonly groupChildren = GROUP_CHILDREN,
+  ) {}
 
   /** A line naming `doc` (kind h = header, r = root line, b = bare path): cached on the document by path. */
   private docLine(doc: TreeDocument, kind: 'h' | 'r' | 'b'): number {
@@ -265,10 +285,13 @@ export class CostModel {
     if (e.lod === 3) return this.docLine(doc, e.bare ? 'b' : 'r');
     // Gist costs do not depend on the display path: they live on the document, across queries.
     const cache = e.lod === 1 ? doc.gistCost1 : doc.gistCost2;
-    let c = cache.get(e.index);
+    const key = e.index * 8 + Math.min(e.lod === 1 ? this.blockWords : this.groupChildren, 7);
+    let c = cache.get(key);
     if (c === undefined) {
-      c = countPromptTokens(e.lod === 1 ? (blockGistText(doc, e.index) || '…') + ' | ' : gistLine(e));
-      cache.set(e.index, c);
+      // A block's share of its `~` line: ` words |` as it sits mid-line (the leading space joins the
+      // first word's token; counting `words | ` alone over-estimated ~2 tokens per block).
+      c = countPromptTokens(e.lod === 1 ? ' ' + (blockGistText(doc, e.index, this.blockWords) || '…') + ' |' : gistLine(e, this.blockWords, this.groupChildren));
+      cache.set(key, c);
     }
     return c;
   }
@@ -302,11 +325,12 @@ export class CostModel {
 
   /**
    * documentCost of a document's starting entries (its top level, or its root when empty), which depend
-   * only on the document: kept on it across refocuses (thousands of files cost thousands of gist lines).
+   * only on the document and the gist sizes: kept on it across refocuses (thousands of files cost
+   * thousands of gist lines).
    */
   startCost(entries: Entry[]): number {
     const doc = entries[0].doc;
-    const key = 't' + this.displayPath(doc);
+    const key = `t${this.blockWords},${this.groupChildren}:${this.displayPath(doc)}`;
     let c = doc.lineCosts.get(key);
     if (c === undefined) {
       c = this.documentCost(entries);

@@ -23,7 +23,7 @@ export class TreeDocument {
   /** Length of the text in UTF-16 units (without decoding it). */
   readonly textLength: number;
   /** Lazily rendered gist texts. */
-  /** By block * 8 + words kept (see render.ts blockGistText). */
+  /** By block * 8 + words kept, group * 8 + children kept (see render.ts); the costs are keyed the same way. */
   readonly gistText1 = new Map<number, string>();
   readonly gistText2 = new Map<number, string>();
   /** Token costs of gist renderings, cached with the texts. */

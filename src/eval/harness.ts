@@ -3,6 +3,7 @@ import { basename } from 'node:path';
 import { discoverFiles } from '../core/discovery';
 import { FocusEngine, type ScorerKind } from '../core/engine';
 import type { FocusSettings } from '../core/focus';
+import type { PlanOptions } from '../core/plan';
 import type { ModelRuntime } from '../core/runtime';
 import { Tree } from '../core/tree';
 import { bm25Rank, ChunkIndex, coveredShare, lineChunks, packByRank, recency, type Chunk } from './baselines';
@@ -55,11 +56,18 @@ export const BASELINES: Method[] = [
   baseline('bm25-lines', (p, q, w) => packByRank(p.lines.chunks, bm25Rank(p.lines, q), p.h.docs.map((d) => d.id), w).picked),
 ];
 
-export function megacontext(name: string, scorer: ScorerKind, settings: Partial<Omit<FocusSettings, 'budget'>> = {}): Method {
+/** Request options of a MegaContext method besides the allocator settings. */
+export interface McOptions {
+  plan?: Partial<PlanOptions>;
+  blockWords?: number;
+  groupChildren?: number;
+}
+
+export function megacontext(name: string, scorer: ScorerKind, settings: Partial<Omit<FocusSettings, 'budget'>> = {}, options: McOptions = {}): Method {
   return {
     name,
     async run(p, q, w) {
-      const wc = await p.engine.focus({ query: q, budget: w, scorer, settings });
+      const wc = await p.engine.focus({ query: q, budget: w, scorer, settings, ...options });
       const index = new Map(p.h.docs.map((d, i) => [d.id, i]));
       const exact: [number, number][][] = p.h.docs.map(() => []);
       for (const r of wc.rendered.exactRuns) exact[index.get(r.doc.id)!].push([r.charStart, r.charEnd]);

@@ -2,7 +2,7 @@
 // the engine host process and travel over IPC to the extension and on to the webview unchanged.
 import type { WorkingContext } from '../core/engine';
 import type { Entry } from '../core/entry';
-import { blockGistText, foldLine, gistLine, rootLine } from '../core/render';
+import { BLOCK_WORDS, blockGistText, foldLine, gistLine, rootLine } from '../core/render';
 import { countPromptTokens, lineOf } from '../core/tokenizer';
 import type { TreeDocument } from '../core/tree';
 import { spanKey, type FocusDocument, type FocusSnapshot, type FocusSpan, type LodTotals } from './protocol';
@@ -74,7 +74,7 @@ function spanOf(e: Entry, path: string, maxExact: number): FocusSpan {
     cost = e.end - e.start;
   } else if (e.lod === 1) {
     // Block gists may share a line with their neighbours in the prompt; the span's own part is its gist.
-    gistText = blockGistText(doc, e.index);
+    gistText = blockGistText(doc, e.index, BLOCK_WORDS);
     cost = countPromptTokens(gistText) + 1;
   } else {
     const line = e.lod === 3 ? (e.fold ? foldLine({ ...e.fold, head: true }) : rootLine(doc, path, e.bare)) : gistLine(e);

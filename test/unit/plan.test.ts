@@ -1,0 +1,117 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { FocusEngine } from '../../src/core/engine';
+import { checkWorkingContext } from '../../src/core/invariants';
+import { BudgetTooSmallError, FocusAllocator, DEFAULT_FOCUS } from '../../src/core/focus';
+import { blockValues, DEFAULT_PLAN, planFocus } from '../../src/core/plan';
+import { CostModel, renderWorkingContext } from '../../src/core/render';
+import { makeEntry } from '../../src/core/entry';
+import { QueryEvidence } from '../../src/core/features';
+import { syntheticSource, treeOf } from './support/corpus';
+
+test('the lexical plan (scorer lexical) keeps every invariant for random documents, queries, budgets and block words (property)', async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.record({ seed: fc.integer({ min: 0, max: 50 }), lines: fc.integer({ min: 0, max: 400 }), appending: fc.boolean() }), { minLength: 1, maxLength: 5 }),
+      fc.constantFrom('alpha beta', 'render_7 focus', 'gist tree lens', 'nothing matches qqq', ''),
+      fc.integer({ min: 300, max: 6000 }),
+      fc.constantFrom(1, 2, 3),
+      fc.record({ alpha: fc.constantFrom(0, 0.5, 1), lineSpread: fc.constantFrom(0, 0.9) }),
+      async (specs, query, budget, blockWords, plan) => {
+        const docs = specs.map((s, i) => ({ id: `/p/d${i}.py`, text: syntheticSource(s.seed, s.lines), appending: s.appending }));
+        const tree = await treeOf(docs);
+        const engine = new FocusEngine(tree, tree.runtime);
+        try {
+          const wc = await engine.focus({ query, budget, scorer: 'lexical', blockWords, plan });
+          assert.deepEqual(checkWorkingContext(wc.perDoc, wc.rendered, budget), []);
+          assert.equal(wc.telemetry.coldRebuilds, 0);
+          const again = await engine.focus({ query, budget, scorer: 'lexical', blockWords, plan });
+          assert.equal(again.rendered.prompt, wc.rendered.prompt, 'deterministic');
+        } catch (err) {
+          if (!(err instanceof BudgetTooSmallError)) throw err;
+        }
+      },
+    ),
+    { numRuns: 40 },
+  );
+});
+
+test('the plan shows the evidence exactly and fits the budget it planned for', async () => {
+  const docs = [
+    { id: '/w/a.py', text: syntheticSource(1, 900) },
+    { id: '/w/b.py', text: syntheticSource(2, 600) + 'def needle_function(haystack):\n    return unique_marker_zebra\n' + syntheticSource(3, 600) },
+  ];
+  const tree = await treeOf(docs);
+  const engine = new FocusEngine(tree, tree.runtime);
+  for (const budget of [1024, 2048]) {
+    const wc = await engine.focus({ query: 'needle_function unique_marker_zebra', budget, scorer: 'lexical' });
+    assert.deepEqual(checkWorkingContext(wc.perDoc, wc.rendered, budget), []);
+    const run = wc.rendered.exactRuns.find((r) => r.doc.id === '/w/b.py');
+    assert.ok(run && run.doc.text.slice(run.charStart, run.charEnd).includes('return unique_marker_zebra'), `evidence exact at ${budget}`);
+  }
+  // planFocus on its own: what it plans stays under the budget by the allocator's own estimate.
+  const cm = new CostModel((d) => d.id);
+  const ordered = [...tree.documents.values()].sort((x, y) => (x.id < y.id ? -1 : 1));
+  const alloc = new FocusAllocator(ordered, { ...DEFAULT_FOCUS, budget: 1500 }, cm);
+  const ev = new QueryEvidence(tree, 'alpha render budget');
+  const plan = planFocus(alloc.state, alloc.usedTokens, 1500, cm, (d) => ev.of(d).block);
+  assert.ok(plan.picks > 0);
+  assert.ok(plan.used <= 1500, `planned ${plan.used}`);
+});
+
+test('when the map alone fills the budget, the plan folds the documents without evidence to their root line', async () => {
+  const docs = Array.from({ length: 16 }, (_, i) => ({ id: `/m/f${i}.py`, text: syntheticSource(i, 700) }));
+  docs[5].text += 'def zebra_quagga_okapi():\n    return okapi_zebra\n';
+  const tree = await treeOf(docs);
+  const engine = new FocusEngine(tree, tree.runtime);
+  const wc = await engine.focus({ query: 'zebra quagga okapi', budget: 900, scorer: 'lexical' });
+  assert.deepEqual(checkWorkingContext(wc.perDoc, wc.rendered, 900), []);
+  assert.ok(wc.rendered.exactRuns.some((r) => r.doc.id === '/m/f5.py' && r.doc.text.slice(r.charStart, r.charEnd).includes('zebra_quagga_okapi')));
+  assert.ok(wc.perDoc.filter((es) => es.length === 1 && es[0].lod === 3).length >= 4, 'other documents folded to their root');
+});
+
+test('block gist lines show the requested number of words and are costed per word count', async () => {
+  const tree = await treeOf([{ id: '/a.py', text: syntheticSource(4, 400) }]);
+  const doc = tree.documents.get('/a.py')!;
+  const e = makeEntry(doc, 1, 3);
+  const three = new CostModel((d) => d.id, 3).entryCost(e);
+  const one = new CostModel((d) => d.id, 1).entryCost(e);
+  assert.ok(one < three, `1 word ${one} < 3 words ${three}`);
+  // The cache is per word count: asking again for 3 words still gives the 3-word cost.
+  assert.equal(new CostModel((d) => d.id, 3).entryCost(e), three);
+  const state = [[makeEntry(doc, 2, 0), ...Array.from({ length: doc.nLod1 - 32 }, (_, k) => makeEntry(doc, 1, 32 + k))]];
+  const r1 = renderWorkingContext(state, { displayPath: (d) => d.id, blockWords: 1 });
+  const r3 = renderWorkingContext(state, { displayPath: (d) => d.id, blockWords: 3 });
+  assert.ok(r1.tokens < r3.tokens);
+  const line = r1.prompt.split('\n').find((l) => l.startsWith('~'))!;
+  for (const part of line.replace(/^~ L\d+-\d+: /, '').split(' | ')) assert.ok(!part.includes(' … '), part);
+});
+
+test('line spread gives every block of a multi-block line the value of its best block', async () => {
+  const long = 'speaker: ' + Array.from({ length: 60 }, (_, i) => `word${i}`).join(' ') + ' zebra\n';
+  const tree = await treeOf([{ id: '/c.md', text: 'intro line\n' + long + 'tail line\n' }]);
+  const doc = tree.documents.get('/c.md')!;
+  assert.ok(doc.nBlocks >= 3);
+  const raw = new Float32Array(doc.nBlocks);
+  raw[doc.nBlocks - 2] = 10; // the block holding "zebra", the long line's end
+  const off = blockValues(doc, raw, { ...DEFAULT_PLAN, kernel: [1], lineSpread: 0 });
+  const on = blockValues(doc, raw, { ...DEFAULT_PLAN, kernel: [1], lineSpread: 0.9 });
+  assert.equal(off[0], 0);
+  assert.ok(Math.abs(on[0] - 9) < 1e-5, `first block ${on[0]}`);
+});
+
+test('scope lift: a definition line gets the value of the best block of its body', async () => {
+  const body = Array.from({ length: 40 }, (_, i) => `    step_${i} = compute(${i})`).join('\n');
+  const text = 'import os\n\ndef handler(request):\n' + body + '\n    return zebra_answer\n\ndef other():\n    pass\n';
+  const tree = await treeOf([{ id: '/s.py', text }]);
+  const doc = tree.documents.get('/s.py')!;
+  const defBlock = Array.from({ length: doc.nBlocks }, (_, b) => b).find((b) => doc.blockText(b).includes('def handler'))!;
+  const raw = new Float32Array(doc.nBlocks);
+  raw[doc.nBlocks - 2] = 10; // deep in the body, far beyond the smoothing kernel
+  assert.ok(doc.nBlocks - 2 - defBlock > 2);
+  const off = blockValues(doc, raw, { ...DEFAULT_PLAN, kernel: [1], lineSpread: 0, scopeLift: 0 });
+  const on = blockValues(doc, raw, { ...DEFAULT_PLAN, kernel: [1], lineSpread: 0, scopeLift: 2 });
+  assert.equal(off[defBlock], 0);
+  assert.equal(on[defBlock], 20);
+});
