@@ -239,9 +239,9 @@ export class Tree {
    * The cache points into documents' arrays, so it costs only its entries. Edits are served by the old
    * version of the document (indexed for the length of one ingest); the LRU beyond that only serves
    * moves and duplicates across requests, so it stays small (16,384 entries held ~6 bytes per token of
-   * a 1M-token tree).
+   * a 1M-token tree; 2,048 still ~3 of a 100k-token one).
    */
-  constructor(readonly runtime: ModelRuntime, cacheEntries = 2048) {
+  constructor(readonly runtime: ModelRuntime, cacheEntries = 512) {
     this.cache = new LRUCache<string, CachedNode>({ max: cacheEntries });
   }
 

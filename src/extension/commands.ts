@@ -42,7 +42,7 @@ async function showRuntimeInfo({ engine, output, memory }: CommandDeps): Promise
   const status = await memory.refreshStatus();
   output.appendLine(`onnxruntime ${info.ortVersion} (backends: ${info.backends.join(', ')}) on Node ${info.node}, engine pid ${info.pid}`);
   output.appendLine(info.modelsLoaded
-    ? `model ${info.modelId} loaded from ${info.modelsDir} on ${info.executionProvider}`
+    ? `model ${info.modelId} loaded from ${info.modelsDir} on ${info.executionProvider}${info.threads ? ` (${info.threads} threads)` : ''}`
     : `no model loaded: ${info.modelsError ?? 'unknown reason'}; memory runs in lexical-only mode (focus by word matches alone)`);
   if (status) output.appendLine(`memory: ${status.documents} documents (${status.files} files), ${status.tokens} tokens; store ${status.storeBytes} bytes in ${status.storeDir ?? '(none)'} (${status.store})`);
   const tree = status ? ` Memory: ${status.tokens.toLocaleString('en-US')} tokens in ${status.documents} documents, store ${status.storeBytes.toLocaleString('en-US')} bytes.` : '';

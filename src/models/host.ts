@@ -110,6 +110,8 @@ const handlers: { [M in EngineMethod]: Handler<M> } = {
     if ('loaded' in state) {
       info.modelId = state.loaded.modelId;
       info.providersTried = state.loaded.info().providersTried;
+      const threads = (state.loaded.info() as { threads?: number }).threads;
+      if (threads !== undefined) info.threads = threads;
     } else {
       info.modelsError = state.error;
     }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import type { GistBatch, ModelRuntime, RuntimeInfo } from '../core/runtime';
 
@@ -23,7 +24,7 @@ const GRAPH_LEVELS: readonly GraphLevel[] = ['disabled', 'basic', 'extended', 'a
 
 export interface LoadOptions {
   providers?: readonly string[];
-  /** Intra-op threads for the CPU provider (default: onnxruntime's choice). */
+  /** Intra-op threads for the CPU provider (default: defaultThreads()). */
   threads?: number;
 }
 
@@ -31,8 +32,20 @@ export class ModelLoadError extends Error {}
 
 export interface OnnxRuntimeInfo extends RuntimeInfo {
   ortVersion: string;
+  /** Intra-op threads each session runs with. */
+  threads: number;
   providersTried: { provider: string; error?: string }[];
   modelsDir: string;
+}
+
+/**
+ * Intra-op threads when none are asked for: the machine's CPUs, at most 4 (these models gain little
+ * beyond that, and the editor keeps the rest). Left to itself, onnxruntime-node 1.30 ran one thread on
+ * a 2-CPU machine; two ran the 325-block LOD1 batch of a one-line edit 1.46× faster with identical
+ * outputs (`node out/test/bench/gistnet.bench.js` with intraOpNumThreads 1 and 2).
+ */
+export function defaultThreads(): number {
+  return Math.max(1, Math.min(4, availableParallelism()));
 }
 
 const LIB_DIRS = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/local/lib', '/lib/x86_64-linux-gnu'];
@@ -132,6 +145,7 @@ export class OnnxModels implements ModelRuntime {
     const backends = ort.listSupportedBackends();
     const supported = new Set(backends.filter((b) => b.bundled || providerInstalled(b.name)).map((b) => b.name));
     const tried: { provider: string; error?: string }[] = [];
+    const threads = options.threads ?? defaultThreads();
     for (const provider of options.providers ?? DEFAULT_PROVIDERS) {
       if (!supported.has(provider)) {
         const known = backends.some((b) => b.name === provider);
@@ -152,7 +166,12 @@ export class OnnxModels implements ModelRuntime {
         executionProviders: [provider],
         // A provider that fails to load is reported in providersTried; keep its native log quiet.
         logSeverityLevel: provider === 'cpu' ? 2 : 4,
-        ...(options.threads ? { intraOpNumThreads: options.threads, interOpNumThreads: 1 } : {}),
+        intraOpNumThreads: threads,
+        interOpNumThreads: 1,
+        // Idle pool threads sleep instead of spinning: spinning threads took the CPU from the JavaScript
+        // between inference calls (tokenizing, costing); measured at 1M tokens, two threads without
+        // spinning gave one-line edits p50 37.7 ms (spinning 47.7) and refocus W=8k p95 86 ms (103).
+        extra: { session: { intra_op: { allow_spinning: '0' } } },
       };
       try {
         const levels = [manifest.optimization.lod1, manifest.optimization.lod2, manifest.optimization.lens];
@@ -164,6 +183,7 @@ export class OnnxModels implements ModelRuntime {
           dim: manifest.dim,
           lensFeatures: manifest.lensFeatures,
           ortVersion: ort.env.versions.common,
+          threads,
           providersTried: tried,
           modelsDir,
         };

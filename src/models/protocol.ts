@@ -22,6 +22,8 @@ export interface RuntimeInfo {
   modelId?: string;
   /** Providers tried before the one that runs, with why each failed. */
   providersTried?: { provider: string; error?: string }[];
+  /** Intra-op threads the models run with. */
+  threads?: number;
   /** Process id of the engine host: differs from the extension host's. */
   pid: number;
   /** `process.version` of the engine host. */

@@ -7,7 +7,7 @@
  *
  * Options: --sizes (default 100k,1m), --runs N (repeats of the cold index / warm start, default 3),
  * --queries N (refocus queries per size and budget, default 20), --edits N (edits per position,
- * default 20), --threads N (onnxruntime intra-op threads; default onnxruntime's own choice, as the
+ * default 20), --threads N (onnxruntime intra-op threads; default the engine's own choice, as the
  * engine host uses), --providers a,b (default the product order), --models DIR (default models/;
  * copied to a private snapshot for the run), --json (machine-readable output after the table),
  * --no-activation.
@@ -547,7 +547,7 @@ async function main(): Promise<void> {
   }
 
   rows.push({
-    metric: `Execution provider: ${info.executionProvider} (onnxruntime ${info.ortVersion}), intra-op threads: ${opts.threads ?? `onnxruntime default (≈ physical cores; ${os.availableParallelism()} logical CPUs)`}`,
+    metric: `Execution provider: ${info.executionProvider} (onnxruntime ${info.ortVersion}), intra-op threads: ${info.threads}${opts.threads ? '' : ` (default: the CPUs, at most 4; ${os.availableParallelism()} logical CPUs)`}`,
     size: '—', unit: '', median: NaN, spread: '', n: 0,
     note: info.providersTried.map((p) => `${p.provider}${p.error ? `: ${p.error}` : ' ✓'}`).join('; '),
   });
