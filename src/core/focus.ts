@@ -133,7 +133,8 @@ function isTopLevel(entries: Entry[], doc: TreeDocument): boolean {
   return true;
 }
 
-function children(e: Entry): Entry[] {
+/** The entries an expansion of `e` puts in its place (root → top level, LOD2 → its blocks, LOD1 → its block). */
+export function children(e: Entry): Entry[] {
   const doc = e.doc;
   if (e.lod === 3) return topEntries(doc);
   if (e.lod === 2) {

@@ -16,7 +16,7 @@
 import { BLOCK_TOKENS, GROUP_BLOCKS } from './constants';
 import { makeEntry, type Entry } from './entry';
 import { EVIDENCE_KERNEL, smoothBlocks } from './features';
-import { topEntries } from './focus';
+import { children } from './focus';
 import type { CostModel } from './render';
 import type { TreeDocument } from './tree';
 
@@ -77,17 +77,6 @@ export interface Plan {
   used: number;
   /** Documents the plan shows as their root line alone, to make room for better evidence elsewhere. */
   folded: Set<string>;
-}
-
-function children(e: Entry): Entry[] {
-  const doc = e.doc;
-  if (e.lod === 3) return topEntries(doc);
-  if (e.lod === 2) {
-    const out: Entry[] = [];
-    for (let b = e.index * GROUP_BLOCKS; b < Math.min(doc.nLod1, (e.index + 1) * GROUP_BLOCKS); b++) out.push(makeEntry(doc, 1, b));
-    return out;
-  }
-  return [makeEntry(doc, 0, e.index)];
 }
 
 /** Index of the entry holding token `t` (entries in order, covering the document). */

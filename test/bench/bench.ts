@@ -32,7 +32,7 @@ import type { ModelRuntime } from '../../src/core/runtime';
 import { Tree } from '../../src/core/tree';
 import { loadModels, type OnnxModels } from '../../src/models/onnxRuntime';
 import { buildCorpus, prefix, type BenchQuery, type Corpus, type CorpusDoc } from './corpus';
-import { fmtNum, fullGc, residentBytes, summarize, timed, type Summary } from './stats';
+import { flags, fmtNum, fullGc, residentBytes, summarize, timed, type Summary } from './stats';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 
@@ -56,13 +56,7 @@ function parseSize(s: string): number {
 
 function parseArgs(argv: string[]): Options {
   const o: Options = { sizes: [100_000, 1_000_000], runs: 3, queries: 20, edits: 20, json: false, activation: true };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const val = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
+  for (const [a, val] of flags(argv)) {
     if (a === '--sizes') o.sizes = val().split(',').map(parseSize).sort((x, y) => x - y);
     else if (a === '--runs') o.runs = Math.max(1, Number(val()));
     else if (a === '--queries') o.queries = Math.max(1, Number(val()));

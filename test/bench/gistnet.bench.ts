@@ -25,7 +25,7 @@ import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
 import { BLOCK_TOKENS, GROUP_BLOCKS } from '../../src/core/constants';
 import { tokenize } from '../../src/core/tokenizer';
-import { fmtNum, summarize } from './stats';
+import { flags, fmtNum, summarize } from './stats';
 
 interface Opts {
   files: string[];
@@ -43,13 +43,7 @@ interface Opts {
 
 function parse(argv: string[]): Opts {
   const o: Opts = { files: [], file: '/usr/lib/python3.11/argparse.py', blocks: 325, batch: 256, rounds: 30, opt: 'all', lod2: false, extra: {} };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const val = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
+  for (const [a, val] of flags(argv)) {
     if (a === '--file') o.file = val();
     else if (a === '--blocks') o.blocks = Number(val());
     else if (a === '--batch') o.batch = Number(val());

@@ -60,3 +60,15 @@ export function fmtNum(x: number, digits = 0): string {
   if (!Number.isFinite(x)) return 'n/a';
   return x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
+
+/** Command-line flags in order, each with a reader of the value after it (a clear error when it is missing). */
+export function* flags(argv: string[]): Generator<[string, () => string]> {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    yield [a, (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    }];
+  }
+}
