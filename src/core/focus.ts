@@ -164,16 +164,6 @@ const COLD_START_SHARE = 0.8;
 /** Folder levels the cold start may fold up through (see foldFolders). */
 const MAX_FOLD_LEVELS = 32;
 
-/** The folder `up` levels above a display path ('.' for a top-level file's own folder), or undefined above the top. */
-function ancestorFolder(path: string, up: number): string | undefined {
-  let p = path;
-  for (let k = 0; k < up; k++) {
-    const cut = p.lastIndexOf('/');
-    if (cut <= 0) return k === 0 ? '.' : undefined;
-    p = p.slice(0, cut);
-  }
-  return p;
-}
 
 /** Share of the budget in use above which low scores collapse without an expansion asking for room. */
 const COLLAPSE_PRESSURE = 0.9;
@@ -281,18 +271,25 @@ export class FocusAllocator {
    * folder holding the evidence stays listed longest. A folder of one does not fold.
    */
   private foldFolders(order: { i: number }[], relevance: Float64Array, target: number): void {
-    const groups = new Map<string, { folder: string; up: number; members: number[] }>();
+    const groups = new Map<string, { folder: string; members: number[] }>();
+    const join = (folder: string, i: number): void => {
+      let g = groups.get(folder);
+      if (!g) groups.set(folder, (g = { folder, members: [] }));
+      g.members.push(i);
+    };
     for (const { i } of order) {
       const es = this.state[i];
       if (es.length !== 1 || es[0].lod !== 3) continue;
-      const path = this.costModel.displayPath(this.docs[i]);
+      // Every folder above the document's display path, nearest first; a top-level file's is '.'.
+      let folder = this.costModel.displayPath(this.docs[i]);
       for (let up = 1; up <= MAX_FOLD_LEVELS; up++) {
-        const folder = ancestorFolder(path, up);
-        if (folder === undefined) break;
-        let g = groups.get(folder);
-        if (!g) groups.set(folder, (g = { folder, up, members: [] }));
-        g.members.push(i);
-        if (folder === '.') break;
+        const cut = folder.lastIndexOf('/');
+        if (cut <= 0) {
+          if (up === 1) join('.', i);
+          break;
+        }
+        folder = folder.slice(0, cut);
+        join(folder, i);
       }
     }
     const ranked = [...groups.values()]

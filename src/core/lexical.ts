@@ -59,11 +59,6 @@ function own(s: string): string {
   return s.length < 13 ? s : (' ' + s).slice(1);
 }
 
-/** Entries in the word cache (for measurements). */
-export function wordCacheSize(): number {
-  return wordCache.size;
-}
-
 /** Words the cache keeps between ingests: enough for an edited file's vocabulary. */
 const WORD_CACHE_IDLE = 4096;
 

@@ -19,9 +19,9 @@ const CLOSE = '[[/exact]]\n';
 
 export interface RenderOptions {
   displayPath: (doc: TreeDocument) => string;
-  /** Words per block gist on a `~` line (default 3); fewer leaves more of the budget for exact text. */
+  /** Words per block gist on a `~` line (default BLOCK_WORDS); fewer leaves more of the budget for exact text. */
   blockWords?: number;
-  /** Block gists (of 2 words each) on a `≈` group line (default 3). */
+  /** Block gists (of 2 words each) on a `≈` group line (default GROUP_CHILDREN). */
   groupChildren?: number;
 }
 
@@ -53,7 +53,7 @@ const WORDY = /[\p{L}\p{N}]/u;
 
 /** Gist text of an LOD1 node: its most salient wordy tokens, in order, runs joined with ` … `. */
 export function blockGistText(doc: TreeDocument, b: number, keep = 3): string {
-  // Keyed by block and keep count: a group line shows 2 words of a block, a block line 3.
+  // Keyed by block and keep count: a group line shows 2 words of a block, a block line BLOCK_WORDS.
   const key = b * 8 + Math.min(keep, 7);
   const cached = doc.gistText1.get(key);
   if (cached !== undefined) return cached;
@@ -81,7 +81,7 @@ export function blockGistText(doc: TreeDocument, b: number, keep = 3): string {
 
 /** Gist text of an LOD2 node: the gist texts of its most salient children, in order. */
 export function groupGistText(doc: TreeDocument, g: number, children = GROUP_CHILDREN): string {
-  // Keyed by group and child count, like block gists: a root line shows 2 children, a group line 3.
+  // Keyed by group and child count, like block gists: a root line shows 2 children, a group line GROUP_CHILDREN.
   const key = g * 8 + Math.min(children, 7);
   const cached = doc.gistText2.get(key);
   if (cached !== undefined) return cached;
@@ -134,15 +134,15 @@ export function headerLine(doc: TreeDocument, path: string): string {
   return `## ${path} (${doc.tokenCount} tokens, ${doc.lines.length} lines)\n`;
 }
 
-/**
- * A document collapsed to its root: one short line (path, size, most salient names), so a workspace of
- * thousands of files still lists every one of them.
- */
 /** The one line of a folded folder (on its head document; the others render nothing). */
 export function foldLine(f: FolderFold): string {
   return f.head ? `· ${f.folder}/ (${f.files} files, ${f.tokens} tok)\n` : '';
 }
 
+/**
+ * A document collapsed to its root: one short line (path, size, most salient names), so a workspace of
+ * thousands of files still lists every one of them.
+ */
 export function rootLine(doc: TreeDocument, path: string, bare = false): string {
   if (bare) return `· ${path}\n`;
   const names = salientNames(doc, 3);
@@ -259,16 +259,18 @@ export class CostModel {
     readonly groupChildren = GROUP_CHILDREN,
   ) {}
 
-  /** A line naming `doc` (kind h = header, r = root line, b = bare path): cached on the document by path. */
-  private docLine(doc: TreeDocument, kind: 'h' | 'r' | 'b'): number {
+  /** A cost kept on the document across refocuses, under `key` and its display path. */
+  private onDocument(doc: TreeDocument, key: string, cost: (path: string) => number): number {
     const path = this.displayPath(doc);
-    const key = kind + path;
-    let c = doc.lineCosts.get(key);
-    if (c === undefined) {
-      c = countPromptTokens(kind === 'h' ? headerLine(doc, path) : rootLine(doc, path, kind === 'b'));
-      doc.lineCosts.set(key, c);
-    }
+    const k = `${key}:${path}`;
+    let c = doc.lineCosts.get(k);
+    if (c === undefined) doc.lineCosts.set(k, (c = cost(path)));
     return c;
+  }
+
+  /** A line naming `doc` (kind h = header, r = root line, b = bare path). */
+  private docLine(doc: TreeDocument, kind: 'h' | 'r' | 'b'): number {
+    return this.onDocument(doc, kind, (path) => countPromptTokens(kind === 'h' ? headerLine(doc, path) : rootLine(doc, path, kind === 'b')));
   }
 
   /**
@@ -329,14 +331,7 @@ export class CostModel {
    * thousands of gist lines).
    */
   startCost(entries: Entry[]): number {
-    const doc = entries[0].doc;
-    const key = `t${this.blockWords},${this.groupChildren}:${this.displayPath(doc)}`;
-    let c = doc.lineCosts.get(key);
-    if (c === undefined) {
-      c = this.documentCost(entries);
-      doc.lineCosts.set(key, c);
-    }
-    return c;
+    return this.onDocument(entries[0].doc, `t${this.blockWords},${this.groupChildren}`, () => this.documentCost(entries));
   }
 
   /** Estimated token cost of one document's rendering. */

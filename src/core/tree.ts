@@ -22,11 +22,10 @@ export class TreeDocument {
   readonly postings: BlockPostings;
   /** Length of the text in UTF-16 units (without decoding it). */
   readonly textLength: number;
-  /** Lazily rendered gist texts. */
-  /** By block * 8 + words kept, group * 8 + children kept (see render.ts); the costs are keyed the same way. */
+  /** Lazily rendered gist texts, by block * 8 + words kept, group * 8 + children kept (see render.ts). */
   readonly gistText1 = new Map<number, string>();
   readonly gistText2 = new Map<number, string>();
-  /** Token costs of gist renderings, cached with the texts. */
+  /** Token costs of gist renderings, cached with the texts and keyed the same way. */
   readonly gistCost1 = new Map<number, number>();
   readonly gistCost2 = new Map<number, number>();
   /**
@@ -60,10 +59,10 @@ export class TreeDocument {
     this.textLength = text.length;
     this.blockChar = blockCharOffsets(text, tokens);
     this.lines = lineStarts(text);
-    const blockTexts: string[] = [];
-    for (let b = 0; b < Math.ceil(tokens.length / BLOCK_TOKENS); b++) blockTexts.push(text.slice(this.blockChar[b], this.blockChar[b + 1]));
-    this.postings = new BlockPostings(blockTexts);
     this.nBlocks = Math.ceil(tokens.length / BLOCK_TOKENS);
+    const blockTexts: string[] = [];
+    for (let b = 0; b < this.nBlocks; b++) blockTexts.push(text.slice(this.blockChar[b], this.blockChar[b + 1]));
+    this.postings = new BlockPostings(blockTexts);
     const counts = nodeCounts(tokens.length, appending);
     this.nLod1 = counts.lod1;
     this.nLod2 = counts.lod2;
@@ -199,7 +198,6 @@ export interface IngestProgress {
   blocksReused: number;
 }
 
-/** Views into a document's own arrays (no copies). */
 /**
  * Decoded texts of recently used documents, by characters held (a 1 MB file fits; larger chat logs are
  * decoded on each use). About 2-4 MB whatever the tree's size.

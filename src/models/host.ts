@@ -110,8 +110,7 @@ const handlers: { [M in EngineMethod]: Handler<M> } = {
     if ('loaded' in state) {
       info.modelId = state.loaded.modelId;
       info.providersTried = state.loaded.info().providersTried;
-      const threads = (state.loaded.info() as { threads?: number }).threads;
-      if (threads !== undefined) info.threads = threads;
+      info.threads = state.loaded.info().threads;
     } else {
       info.modelsError = state.error;
     }
