@@ -50,9 +50,13 @@ export interface WorkingContext {
   budget: number;
   perDoc: Entry[][];
   rendered: Rendered;
-  telemetry: FocusTelemetry & { trims: number; coldRebuilds: number };
+  /** planned: blocks the lexical plan chose (0 without a plan); plannedShown: how many of them are exact. */
+  telemetry: FocusTelemetry & { trims: number; coldRebuilds: number; planned: number; plannedShown: number };
   timings: FocusTimings;
 }
+
+/** Actions per allocator iteration when the lexical plan scores: as many as the plan asks for. */
+const PLAN_ACTIONS = 1_000_000;
 
 /** Max query blocks turned into tail gists (the most recent ones win). */
 const TAIL_BLOCKS = 8;
@@ -105,11 +109,16 @@ export class FocusEngine {
     // A runtime without LensNet (the degraded mode) can only score by lexical evidence.
     let plan: Plan | undefined;
     const planOptions = { ...DEFAULT_PLAN, ...req.plan };
+    const usesPlan = req.scorer === 'lexical' || (this.runtime.lexicalOnly && req.scorer !== 'lexical-greedy');
+    // The plan is a whole target computed from the starting state, not a step-by-step guess: the
+    // allocator realises it at its own pace only when N_diff allows (a plan of 45 blocks in 8 groups
+    // needs 53 actions; 4 per iteration × 12 iterations left the last picks and ~10% of the budget unused).
+    const allocSettings = usesPlan ? { ...settings, nDiff: PLAN_ACTIONS } : settings;
     const scorer: Scorer =
-      req.scorer === 'lexical' || (this.runtime.lexicalOnly && req.scorer !== 'lexical-greedy')
+      usesPlan
         ? async (entries) => {
             // Planned once, from the allocator's starting state, with its cost model and budget.
-            plan ??= planFocus(allocator.state, allocator.usedTokens, settings.budget, costModel, (d) => blockValues(d, ev.of(d).raw, planOptions), planOptions);
+            plan ??= planFocus(allocator.state, allocator.usedTokens, settings.budget, costModel, (d) => blockValues(d, ev.of(d).raw, planOptions, ev.q), planOptions);
             return planScores(plan, entries, settings.tauExpand);
           }
         : req.scorer === 'lexical-greedy' || this.runtime.lexicalOnly
@@ -117,9 +126,10 @@ export class FocusEngine {
           : async (entries) =>
               this.runtime.scoreEntries(buildFeatures(entries, ev, tailMean), entries.length, tail, count);
     const m0 = performance.now();
-    let allocator = new FocusAllocator(docs, settings, costModel, req.holds, relevance, req.caps);
+    let allocator = new FocusAllocator(docs, allocSettings, costModel, req.holds, relevance, req.caps);
     const mapMs = performance.now() - m0;
-    const telemetry = { ...(await allocator.run(scorer)), trims: 0, coldRebuilds: 0 };
+    const telemetry = { ...(await allocator.run(scorer)), trims: 0, coldRebuilds: 0, planned: plan?.picks ?? 0, plannedShown: 0 };
+    if (plan) telemetry.plannedShown = shownBlocks(allocator.state, plan);
     let r0 = performance.now();
     let rendered = renderWorkingContext(allocator.state, { displayPath, blockWords, groupChildren });
     // The allocator works from estimated costs; the rendered prompt's exact count decides.
@@ -132,7 +142,7 @@ export class FocusEngine {
     if (violations.length > 0) {
       req.onViolation?.(violations);
       telemetry.coldRebuilds++;
-      allocator = new FocusAllocator(docs, settings, costModel, [], relevance);
+      allocator = new FocusAllocator(docs, allocSettings, costModel, [], relevance);
       rendered = renderWorkingContext(allocator.state, { displayPath, blockWords, groupChildren });
       while (rendered.tokens > settings.budget && allocator.shrinkOnce()) rendered = renderWorkingContext(allocator.state, { displayPath, blockWords, groupChildren });
     }
@@ -147,6 +157,16 @@ export class FocusEngine {
       timings: { tailMs, mapMs, scoreMs: telemetry.scoreMs, allocateMs: telemetry.allocateMs, renderMs, totalMs: performance.now() - t0 },
     };
   }
+}
+
+/** Planned blocks that are at LOD0 in `state`. */
+function shownBlocks(state: Entry[][], plan: Plan): number {
+  let n = 0;
+  for (const es of state) {
+    const m = es.length > 0 ? plan.blocks.get(es[0].doc.id) : undefined;
+    if (m) for (const e of es) if (e.lod === 0 && m.has(e.index)) n++;
+  }
+  return n;
 }
 
 /**

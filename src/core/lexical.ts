@@ -237,3 +237,27 @@ export function popcount(x: number): number {
   x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
   return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
 }
+
+/**
+ * BM25 of the query for runs of blocks ("sections": a conversation's session, a heading's span, a
+ * stretch of code), each run scored as one text. `sectionOf[b]` is block b's run (runs in order, from
+ * 0); `avgLength` is the length, in terms, a typical run is normalised against.
+ */
+export function scoreSections(p: BlockPostings, q: QueryTerms, sectionOf: Uint32Array, avgLength: number): Float32Array {
+  const n = sectionOf.length > 0 ? sectionOf[sectionOf.length - 1] + 1 : 0;
+  const lengths = new Float64Array(n);
+  for (let b = 0; b < sectionOf.length; b++) lengths[sectionOf[b]] += p.blockLengths[b];
+  const scores = new Float32Array(n);
+  const tf = new Float64Array(n);
+  for (let i = 0; i < q.terms.length; i++) {
+    const list = p.get(q.terms[i]);
+    if (!list) continue;
+    tf.fill(0);
+    for (let j = 0; j < list.length; j++) tf[sectionOf[list[j] >>> 8]] += list[j] & MAX_TF;
+    for (let s = 0; s < n; s++) {
+      if (tf[s] === 0) continue;
+      scores[s] += (q.idf[i] * tf[s] * (K1 + 1)) / (tf[s] + K1 * (1 - B + (B * lengths[s]) / avgLength));
+    }
+  }
+  return scores;
+}

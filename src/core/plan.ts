@@ -18,6 +18,8 @@ import { makeEntry, type Entry } from './entry';
 import { EVIDENCE_KERNEL, smoothBlocks } from './features';
 import { children } from './focus';
 import type { CostModel } from './render';
+import { scoreSections, type QueryTerms } from './lexical';
+import { definitionScopes, sectionOfBlocks } from './structure';
 import type { TreeDocument } from './tree';
 
 export interface PlanOptions {
@@ -40,15 +42,23 @@ export interface PlanOptions {
    * 0 = off.
    */
   scopeLift: number;
+  /**
+   * Section prior: every block gets this share of the document's best block value, scaled by how well
+   * its section (structure.ts: a session, a heading's span, a top-level definition, ≤ 512 tokens) matches
+   * the query as one text relative to the document's best section. Evidence is often a turn that answers
+   * in other words inside a session the question's words point to. 0 = off.
+   */
+  section: number;
 }
 
-export const DEFAULT_PLAN: PlanOptions = { alpha: 0.5, minShare: 0.02, maxCandidates: 400, kernel: null, lineSpread: 0.6, scopeLift: 2 };
+export const DEFAULT_PLAN: PlanOptions = { alpha: 0.5, minShare: 0.02, maxCandidates: 400, kernel: null, lineSpread: 0.6, scopeLift: 2, section: 0.25 };
 
 /** Block values for the plan: smoothed BM25, spread across blocks that share a line. */
-export function blockValues(doc: TreeDocument, raw: Float32Array, options: PlanOptions): Float32Array {
+export function blockValues(doc: TreeDocument, raw: Float32Array, options: PlanOptions, q?: QueryTerms): Float32Array {
   // Most documents of a large tree hold no query word: nothing to smooth, lift or spread.
   if (!raw.some((x) => x > 0)) return raw;
   const v = smoothBlocks(raw, options.kernel ?? EVIDENCE_KERNEL);
+  if (options.section > 0 && q) addSectionPrior(doc, raw, v, q, options.section);
   if (options.scopeLift > 0) liftScopes(doc, v, options.scopeLift);
   if (options.lineSpread <= 0) return v;
   const out = Float32Array.from(v);
@@ -77,6 +87,8 @@ export interface Plan {
   used: number;
   /** Documents the plan shows as their root line alone, to make room for better evidence elsewhere. */
   folded: Set<string>;
+  /** Documents at their root line in the starting state that the plan opens to their map (LOD2) with the budget left. */
+  opened: Set<string>;
 }
 
 /** Index of the entry holding token `t` (entries in order, covering the document). */
@@ -137,12 +149,21 @@ export function planFocus(
   value: (doc: TreeDocument) => Float32Array,
   options: PlanOptions = DEFAULT_PLAN,
 ): Plan {
-  const work = state.map((es) => es.slice());
   const values = state.map((es) => (es.length > 0 && es[0].doc.tokenCount > 0 ? value(es[0].doc) : new Float32Array(0)));
   let top = 0;
   for (const v of values) for (let b = 0; b < v.length; b++) top = Math.max(top, v[b]);
-  const plan: Plan = { blocks: new Map(), picks: 0, used, folded: new Set() };
+  const plan: Plan = { blocks: new Map(), picks: 0, used, folded: new Set(), opened: new Set() };
   if (top <= 0) return plan;
+  // Every document the plan may fold starts at its root line: opening one for evidence then costs its
+  // map, so the budget goes to the documents that hold evidence; the maps of the others come back at
+  // the end, most relevant first, if the budget still has room.
+  const foldable = (es: Entry[]) => es.length > 0 && es[0].lod !== 3 && !es.some((e) => e.held || e.lod < 2);
+  const work = state.map((es) => {
+    if (!foldable(es)) return es.slice();
+    const root = [makeEntry(es[0].doc, 3, 0)];
+    plan.used += cm.documentCost(root) - cm.startCost(es);
+    return root;
+  });
   // Candidates: the best blocks by value, in a deterministic order.
   let cand: { d: number; b: number; v: number; cost: number | null }[] = [];
   values.forEach((v, d) => {
@@ -174,7 +195,7 @@ export function planFocus(
       const want = cand.reduce((m, c) => Math.max(m, c.v), 0);
       let fold = -1;
       work.forEach((es, d) => {
-        if (picked.has(d) || es.length === 0 || es[0].lod === 3 || es.some((e) => e.held || e.lod < 2)) return;
+        if (picked.has(d) || !foldable(es)) return;
         if (docValue[d] >= want) return;
         if (fold < 0 || docValue[d] < docValue[fold] || (docValue[d] === docValue[fold] && cm.documentCost(es) > cm.documentCost(work[fold]))) fold = d;
       });
@@ -197,6 +218,20 @@ export function planFocus(
     if (!m) plan.blocks.set(id, (m = new Map()));
     m.set(c.b, plan.picks++);
     picked.add(c.d);
+  }
+  // The budget left reopens the maps of documents folded at the start (most relevant first); the rest
+  // stay folded. A document at its root line in the allocator's state opens only when it is worth it.
+  const back = state.map((_, d) => d).filter((d) => !picked.has(d) && work[d].length === 1 && work[d][0].lod === 3 && state[d].length > 0);
+  back.sort((x, y) => docValue[y] - docValue[x] || x - y);
+  for (const d of back) {
+    const wasRoot = state[d][0].lod === 3;
+    const map = wasRoot ? (state[d][0].doc.tokenCount > 0 && !state[d][0].fold ? children(state[d][0]) : null) : state[d];
+    const delta = map ? (wasRoot ? cm.documentCost(map) : cm.startCost(map)) - cm.documentCost(work[d]) : Infinity;
+    if (map && plan.used + delta <= budget && (!wasRoot || docValue[d] > 0)) {
+      plan.used += delta;
+      work[d] = map;
+      if (wasRoot) plan.opened.add(state[d][0].doc.id);
+    } else if (!wasRoot) plan.folded.add(state[d][0].doc.id);
   }
   return plan;
 }
@@ -223,6 +258,7 @@ export function planScores(plan: Plan, entries: Entry[], tauExpand: number): Flo
       }
     }
     if (plan.folded.has(e.doc.id)) out[i] = e.lod === 3 ? 0 : -1;
+    else if (plan.opened.has(e.doc.id)) out[i] = e.lod === 3 ? tauExpand + 0.05 : 0;
     else if (e.lod === 0) out[i] = first < Infinity ? 1 : e.held ? 0 : -1;
     else if (first < Infinity) out[i] = tauExpand + 0.05 + (0.9 - tauExpand) * (1 - first / n);
     else out[i] = 0;
@@ -230,52 +266,19 @@ export function planScores(plan: Plan, entries: Entry[], tauExpand: number): Flo
   return out;
 }
 
-const DEFINITION_LINE = /^([ \t]*)(?:export\s+)?(?:default\s+)?(?:async\s+)?(?:def|class|function|interface|struct|enum|fn|func)\s+[A-Za-z_$]/gm;
-
-/** Definition scopes of a document, as [definition block, last block of its body] pairs (computed once). */
-const scopeCache = new WeakMap<TreeDocument, Uint32Array>();
-
-function definitionScopes(doc: TreeDocument): Uint32Array {
-  let out = scopeCache.get(doc);
-  if (out) return out;
-  const pairs: number[] = [];
-  const text = doc.text;
-  const blockAt = (c: number) => {
-    let lo = 0;
-    let hi = doc.nBlocks - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >>> 1;
-      if (doc.blockChar[mid] <= c) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
-  };
-  for (const m of text.matchAll(DEFINITION_LINE)) {
-    const indent = m[1].replace(/\t/g, '    ').length;
-    // The body: following lines until a non-blank line indented no deeper (Python), or a line that
-    // closes at the definition's indentation (brace languages end with `}` there: included).
-    let pos = text.indexOf('\n', m.index!);
-    let end = pos < 0 ? text.length : pos;
-    while (pos >= 0 && pos + 1 < text.length) {
-      const next = text.indexOf('\n', pos + 1);
-      const line = text.slice(pos + 1, next < 0 ? text.length : next);
-      if (line.trim() !== '') {
-        const ind = (/^[ \t]*/.exec(line)![0]).replace(/\t/g, '    ').length;
-        if (ind <= indent) {
-          if (/^[ \t]*[}\])]/.test(line)) end = next < 0 ? text.length : next;
-          break;
-        }
-        end = next < 0 ? text.length : next;
-      }
-      pos = next;
-    }
-    const b0 = blockAt(m.index! + m[1].length);
-    const b1 = blockAt(Math.max(m.index!, end - 1));
-    if (b1 > b0) pairs.push(b0, b1);
-  }
-  out = Uint32Array.from(pairs);
-  scopeCache.set(doc, out);
-  return out;
+/** Adds the section prior (PlanOptions.section) to the block values `v`. */
+function addSectionPrior(doc: TreeDocument, raw: Float32Array, v: Float32Array, q: QueryTerms, weight: number): void {
+  const sectionOf = sectionOfBlocks(doc);
+  const n = sectionOf.length > 0 ? sectionOf[sectionOf.length - 1] + 1 : 0;
+  if (n < 2) return; // one section: the prior would lift every block alike
+  const sec = scoreSections(doc.postings, q, sectionOf, doc.postings.totalLength() / n);
+  let top = 0;
+  for (const x of sec) top = Math.max(top, x);
+  let best = 0;
+  for (const x of raw) best = Math.max(best, x);
+  if (top <= 0) return;
+  const scale = (weight * best) / top;
+  for (let b = 0; b < v.length; b++) v[b] += scale * sec[sectionOf[b]];
 }
 
 /** Each definition block gets `share` of the best value in its body, if that is more than its own. */

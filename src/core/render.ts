@@ -11,7 +11,7 @@ import type { TreeDocument } from './tree';
  */
 export const PREAMBLE =
   'MegaContext working context. Every document is listed. Text between [[exact Lx-y]] and [[/exact]] is verbatim; ' +
-  'lines starting with ~ (blocks of ~32 tokens, separated by |) or ≈ (about 1,000 tokens) are extractive gists of spans ' +
+  'lines starting with ~ (blocks of ~32 tokens) or ≈ (about 1,000 tokens), gists separated by |, are extractive gists of spans ' +
   'not shown in full; a line starting with · is a whole document collapsed to its path and main names.\n';
 
 const OPEN = (a: number, b: number) => `[[exact L${a}-${b}]]\n`;
@@ -149,18 +149,16 @@ export function rootLine(doc: TreeDocument, path: string, bare = false): string 
   return `· ${path} (${doc.tokenCount} tok)${names.length ? ': ' + names.join(', ') : ''}\n`;
 }
 
-export function gistLine(e: Entry, blockWords = BLOCK_WORDS, groupChildren = GROUP_CHILDREN): string {
-  const [a, b] = lineSpan(e.doc, e);
-  const text = e.lod === 1 ? blockGistText(e.doc, e.index, blockWords) : groupGistText(e.doc, e.index, groupChildren);
-  return `${e.lod === 1 ? '~' : '≈'} L${a}-${b}: ${text}\n`;
-}
-
-/** Consecutive LOD1 entries share one line: `~ La-b: gist | gist | …`, a few tokens per block. */
-export function blockRunLine(run: Entry[], words = BLOCK_WORDS): string {
+/**
+ * Consecutive entries of one gist level share one line: `~ La-b: gist | gist | …` for blocks (LOD1),
+ * `≈ La-b: gist | …` for groups (LOD2), a few tokens per entry instead of a line range each.
+ */
+export function gistRunLine(run: Entry[], words = BLOCK_WORDS, children = GROUP_CHILDREN): string {
   const doc = run[0].doc;
   const [a] = lineSpan(doc, run[0]);
   const [, b] = lineSpan(doc, run[run.length - 1]);
-  return `~ L${a}-${b}: ${run.map((e) => blockGistText(doc, e.index, words) || '…').join(' | ')}\n`;
+  const gist = (e: Entry) => (e.lod === 1 ? blockGistText(doc, e.index, words) : groupGistText(doc, e.index, children)) || '…';
+  return `${run[0].lod === 1 ? '~' : '≈'} L${a}-${b}: ${run.map(gist).join(' | ')}\n`;
 }
 
 /** Renders one document's entries (already in order) and appends exact-run positions. */
@@ -174,15 +172,10 @@ function renderDocument(entries: Entry[], path: string, base: number, runs: Exac
   let docText: string | undefined; // decoded once per rendering, only when something is exact
   for (let i = 0; i < entries.length; ) {
     const e = entries[i];
-    if (e.lod === 2) {
-      out += gistLine(e, words, children);
-      i++;
-      continue;
-    }
-    if (e.lod === 1) {
+    if (e.lod === 1 || e.lod === 2) {
       let j = i;
-      while (j + 1 < entries.length && entries[j + 1].lod === 1) j++;
-      out += blockRunLine(entries.slice(i, j + 1), words);
+      while (j + 1 < entries.length && entries[j + 1].lod === e.lod) j++;
+      out += gistRunLine(entries.slice(i, j + 1), words, children);
       i = j + 1;
       continue;
     }
@@ -243,10 +236,10 @@ export function renderWorkingContext(perDoc: Entry[][], options: RenderOptions):
 
 /**
  * Tokens a run of same-LOD entries adds besides its entries: exact text needs its open and close
- * markers and a token of slack at each edge for re-tokenization; a block-gist line its `~ La-b:` prefix.
+ * markers and a token of slack at each edge for re-tokenization; a gist line its `~ La-b:` or `≈ La-b:` prefix.
  */
 function runOverhead(lod: number): number {
-  return lod === 0 ? 16 : lod === 1 ? 8 : 0;
+  return lod === 0 ? 16 : lod === 1 || lod === 2 ? 8 : 0;
 }
 
 /** Cost model used while allocating; the rendered prompt's exact count is checked afterwards. */
@@ -290,9 +283,10 @@ export class CostModel {
     const key = e.index * 8 + Math.min(e.lod === 1 ? this.blockWords : this.groupChildren, 7);
     let c = cache.get(key);
     if (c === undefined) {
-      // A block's share of its `~` line: ` words |` as it sits mid-line (the leading space joins the
-      // first word's token; counting `words | ` alone over-estimated ~2 tokens per block).
-      c = countPromptTokens(e.lod === 1 ? ' ' + (blockGistText(doc, e.index, this.blockWords) || '…') + ' |' : gistLine(e, this.blockWords, this.groupChildren));
+      // An entry's share of its `~` or `≈` line: ` words |` as it sits mid-line (the leading space joins
+      // the first word's token; counting `words | ` alone over-estimated ~2 tokens per entry).
+      const text = e.lod === 1 ? blockGistText(doc, e.index, this.blockWords) : groupGistText(doc, e.index, this.groupChildren);
+      c = countPromptTokens(' ' + (text || '…') + ' |');
       cache.set(key, c);
     }
     return c;

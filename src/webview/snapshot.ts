@@ -2,7 +2,7 @@
 // the engine host process and travel over IPC to the extension and on to the webview unchanged.
 import type { WorkingContext } from '../core/engine';
 import type { Entry } from '../core/entry';
-import { BLOCK_WORDS, blockGistText, foldLine, gistLine, rootLine } from '../core/render';
+import { BLOCK_WORDS, blockGistText, foldLine, GROUP_CHILDREN, groupGistText, rootLine } from '../core/render';
 import { countPromptTokens, lineOf } from '../core/tokenizer';
 import type { TreeDocument } from '../core/tree';
 import { spanKey, type FocusDocument, type FocusSnapshot, type FocusSpan, type LodTotals } from './protocol';
@@ -72,12 +72,12 @@ function spanOf(e: Entry, path: string, maxExact: number): FocusSpan {
     truncated = text.length > maxExact;
     gistText = truncated ? text.slice(0, maxExact) : text;
     cost = e.end - e.start;
-  } else if (e.lod === 1) {
-    // Block gists may share a line with their neighbours in the prompt; the span's own part is its gist.
-    gistText = blockGistText(doc, e.index, BLOCK_WORDS);
+  } else if (e.lod === 1 || e.lod === 2) {
+    // Gists share a line with their neighbours of the same level in the prompt; the span's own part is its gist.
+    gistText = e.lod === 1 ? blockGistText(doc, e.index, BLOCK_WORDS) : groupGistText(doc, e.index, GROUP_CHILDREN);
     cost = countPromptTokens(gistText) + 1;
   } else {
-    const line = e.lod === 3 ? (e.fold ? foldLine({ ...e.fold, head: true }) : rootLine(doc, path, e.bare)) : gistLine(e);
+    const line = e.fold ? foldLine({ ...e.fold, head: true }) : rootLine(doc, path, e.bare);
     gistText = line.replace(/\n$/, '');
     cost = countPromptTokens(line);
   }

@@ -7,6 +7,7 @@ import { FocusEngine } from '../../src/core/engine';
 import { checkWorkingContext } from '../../src/core/invariants';
 import { actionsPerIteration, BudgetTooSmallError, DEFAULT_FOCUS, FocusAllocator, topEntries } from '../../src/core/focus';
 import { CostModel, renderWorkingContext } from '../../src/core/render';
+import { makeEntry } from '../../src/core/entry';
 import { countPromptTokens } from '../../src/core/tokenizer';
 import { syntheticSource, treeOf } from './support/corpus';
 
@@ -259,11 +260,11 @@ test('a tight budget collapses other documents but never a pin; when pins cannot
   const tree = await treeOf(docs);
   const engine = new FocusEngine(tree, tree.runtime);
   const hold = { docId: '/w/f5.py', start: 640, end: 700 };
-  const wc = await engine.focus({ query: 'nothing qqq', budget: 900, holds: [hold] });
+  const wc = await engine.focus({ query: 'nothing qqq', budget: 600, holds: [hold] });
   assert.ok(wc.telemetry.coldStartRoots > 0, 'the budget forced documents to their root lines');
   const f5 = wc.perDoc.find((es) => es[0].doc.id === '/w/f5.py')!;
   for (const b of [20, 21]) assert.ok(f5.some((e) => e.lod === 0 && e.index === b), `pinned block ${b} stays exact`);
-  assert.deepEqual(checkWorkingContext(wc.perDoc, wc.rendered, 900), []);
+  assert.deepEqual(checkWorkingContext(wc.perDoc, wc.rendered, 600), []);
   await assert.rejects(engine.focus({ query: 'nothing qqq', budget: 150, holds: [hold] }),
     (e: unknown) => e instanceof BudgetTooSmallError && /pinned spans/.test(e.message) && e.heldDocuments === 1);
 });
@@ -332,4 +333,18 @@ test('the rendered token count, summed per document, equals a count of the whole
   const wide = [...tree.documents.values()].map((d) => Array.from({ length: d.nBlocks }, (_, b) => ({ doc: d, lod: 0 as const, index: b, start: b * 32, end: Math.min(d.tokenCount, b * 32 + 32), score: 0 })));
   const r = renderWorkingContext(wide, { displayPath: (d) => d.id });
   assert.equal(r.tokens, countPromptTokens(r.prompt));
+});
+
+test('consecutive group gists share one ≈ line, and the cost model prices them as rendered', async () => {
+  const tree = await treeOf([{ id: '/g.py', text: syntheticSource(77, 2400) }]);
+  const doc = tree.documents.get('/g.py')!;
+  assert.ok(doc.nLod2 >= 4);
+  const groups = Array.from({ length: doc.nLod2 }, (_, g) => makeEntry(doc, 2, g));
+  const cm = new CostModel((d) => d.id);
+  const r = renderWorkingContext([groups], { displayPath: (d) => d.id });
+  const gistLines = r.prompt.split('\n').filter((l) => l.startsWith('≈'));
+  assert.equal(gistLines.length, 1, 'one line for the run');
+  assert.equal(gistLines[0].split(' | ').length, doc.nLod2, 'one gist per group');
+  const estimate = cm.preamble + cm.documentCost(groups);
+  assert.ok(Math.abs(estimate - r.tokens) <= 3, `estimate ${estimate} vs rendered ${r.tokens}`);
 });

@@ -115,3 +115,49 @@ test('scope lift: a definition line gets the value of the best block of its body
   assert.equal(off[defBlock], 0);
   assert.equal(on[defBlock], 20);
 });
+
+test('section prior: blocks of the section whose text matches the query gain value; other sections do not', async () => {
+  const session = (n: number, topic: string) =>
+    `## Session ${n} about ${topic}\n` + Array.from({ length: 30 }, (_, i) => `D${n}:${i} Speaker: line ${i} of the ${n === 1 ? 'first' : 'second'} talk here`).join('\n') + '\n';
+  const text = session(1, 'zebra migration') + session(2, 'kitchen tiles');
+  const tree = await treeOf([{ id: '/chat.md', text }]);
+  const doc = tree.documents.get('/chat.md')!;
+  const ev = new QueryEvidence(tree, 'zebra migration');
+  const raw = ev.of(doc).raw;
+  assert.ok(raw[0] > 0, 'the first session header holds the query words');
+  // A block deep in the first session (beyond the smoothing kernel) and one in the second.
+  const second = Array.from({ length: doc.nBlocks }, (_, b) => b).find((b) => doc.blockText(b).includes('Session 2'))!;
+  const inFirst = Math.min(6, second - 2);
+  assert.ok(inFirst > 2 && raw[inFirst] === 0);
+  const off = blockValues(doc, raw, { ...DEFAULT_PLAN, section: 0 }, ev.q);
+  const on = blockValues(doc, raw, { ...DEFAULT_PLAN, section: 0.5 }, ev.q);
+  assert.equal(off[inFirst], 0);
+  assert.ok(on[inFirst] > 0, `a block of the matching section gains (${on[inFirst]})`);
+  assert.equal(on[second + 2], off[second + 2], 'a section without the query words gains nothing');
+});
+
+test('the plan starts other documents at their root line and gives their maps back when the budget allows', async () => {
+  const docs = Array.from({ length: 10 }, (_, i) => ({ id: `/r/f${i}.py`, text: syntheticSource(60 + i, 1500) }));
+  docs[3].text += 'def zebra_quagga_okapi():\n    return okapi_zebra\n';
+  const tree = await treeOf(docs);
+  const engine = new FocusEngine(tree, tree.runtime);
+  const tight = await engine.focus({ query: 'zebra quagga okapi', budget: 1200, scorer: 'lexical' });
+  const roots = (wc: typeof tight) => wc.perDoc.filter((es) => es.length === 1 && es[0].lod === 3).length;
+  assert.ok(tight.rendered.exactRuns.some((r) => r.doc.id === '/r/f3.py' && r.doc.text.slice(r.charStart, r.charEnd).includes('zebra_quagga_okapi')));
+  const roomy = await engine.focus({ query: 'zebra quagga okapi', budget: 16000, scorer: 'lexical' });
+  assert.deepEqual(checkWorkingContext(roomy.perDoc, roomy.rendered, 16000), []);
+  assert.ok(roomy.rendered.exactRuns.some((r) => r.doc.id === '/r/f3.py'));
+  assert.ok(roots(roomy) < roots(tight), `more maps come back with more budget (${roots(tight)} → ${roots(roomy)} root lines)`);
+  assert.equal(roots(roomy), 0, 'with room for every map, no document stays folded');
+});
+
+test('the allocator realises the whole plan, even when it takes more actions than N_diff × iterations', async () => {
+  // Many matching lines spread over many groups: the plan asks for far more than 4 × 12 actions.
+  const lines = Array.from({ length: 3000 }, (_, i) => (i % 9 === 0 ? `L${i} zebra sighting number ${i}` : `L${i} plain filler words ${i % 17}`));
+  const tree = await treeOf([{ id: '/log.md', text: lines.join('\n') + '\n' }]);
+  const engine = new FocusEngine(tree, tree.runtime);
+  const wc = await engine.focus({ query: 'zebra sighting', budget: 6000, scorer: 'lexical', settings: { nDiff: 4, maxIterations: 12 } });
+  assert.ok(wc.telemetry.planned > 4 * 12, `the plan picks ${wc.telemetry.planned} blocks`);
+  assert.equal(wc.telemetry.plannedShown, wc.telemetry.planned, 'every planned block is exact');
+  assert.deepEqual(checkWorkingContext(wc.perDoc, wc.rendered, 6000), []);
+});
