@@ -261,3 +261,37 @@ export function scoreSections(p: BlockPostings, q: QueryTerms, sectionOf: Uint32
   }
   return scores;
 }
+
+/**
+ * BM25 of the query for arbitrary block ranges, each scored as one text: `ranges` holds [first, last]
+ * block pairs (they may nest or overlap, like a class and its methods).
+ */
+export function scoreRanges(p: BlockPostings, q: QueryTerms, ranges: Uint32Array, avgLength: number): Float32Array {
+  const n = ranges.length >> 1;
+  const scores = new Float32Array(n);
+  if (n === 0) return scores;
+  const prefix = new Float64Array(p.blockLengths.length + 1);
+  for (let b = 0; b < p.blockLengths.length; b++) prefix[b + 1] = prefix[b] + p.blockLengths[b];
+  for (let i = 0; i < q.terms.length; i++) {
+    const list = p.get(q.terms[i]);
+    if (!list) continue;
+    for (let r = 0; r < n; r++) {
+      const b0 = ranges[2 * r];
+      const b1 = ranges[2 * r + 1];
+      // First posting at or after b0 (lists are ordered by block).
+      let lo = 0;
+      let hi = list.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (list[mid] >>> 8 < b0) lo = mid + 1;
+        else hi = mid;
+      }
+      let tf = 0;
+      for (let j = lo; j < list.length && list[j] >>> 8 <= b1; j++) tf += list[j] & MAX_TF;
+      if (tf === 0) continue;
+      const len = prefix[b1 + 1] - prefix[b0];
+      scores[r] += (q.idf[i] * tf * (K1 + 1)) / (tf + K1 * (1 - B + (B * len) / avgLength));
+    }
+  }
+  return scores;
+}

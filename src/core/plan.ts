@@ -18,7 +18,7 @@ import { makeEntry, type Entry } from './entry';
 import { EVIDENCE_KERNEL, smoothBlocks } from './features';
 import { children } from './focus';
 import type { CostModel } from './render';
-import { scoreSections, type QueryTerms } from './lexical';
+import { scoreRanges, scoreSections, type QueryTerms } from './lexical';
 import { definitionScopes, sectionOfBlocks } from './structure';
 import type { TreeDocument } from './tree';
 
@@ -43,6 +43,11 @@ export interface PlanOptions {
    */
   scopeLift: number;
   /**
+   * A definition line also gets this share of its whole scope's BM25 (the definition and its body
+   * scored as one text, the way a chunk retriever sees a function), when that is more. 0 = off.
+   */
+  scopeText: number;
+  /**
    * Section prior: every block gets this share of the document's best block value, scaled by how well
    * its section (structure.ts: a session, a heading's span, a top-level definition, ≤ 512 tokens) matches
    * the query as one text relative to the document's best section. Evidence is often a turn that answers
@@ -51,7 +56,7 @@ export interface PlanOptions {
   section: number;
 }
 
-export const DEFAULT_PLAN: PlanOptions = { alpha: 0.5, minShare: 0.02, maxCandidates: 400, kernel: null, lineSpread: 0.6, scopeLift: 2, section: 0.25 };
+export const DEFAULT_PLAN: PlanOptions = { alpha: 0.5, minShare: 0.02, maxCandidates: 400, kernel: null, lineSpread: 0.6, scopeLift: 2, scopeText: 4, section: 0.25 };
 
 /** Block values for the plan: smoothed BM25, spread across blocks that share a line. */
 export function blockValues(doc: TreeDocument, raw: Float32Array, options: PlanOptions, q?: QueryTerms): Float32Array {
@@ -59,7 +64,7 @@ export function blockValues(doc: TreeDocument, raw: Float32Array, options: PlanO
   if (!raw.some((x) => x > 0)) return raw;
   const v = smoothBlocks(raw, options.kernel ?? EVIDENCE_KERNEL);
   if (options.section > 0 && q) addSectionPrior(doc, raw, v, q, options.section);
-  if (options.scopeLift > 0) liftScopes(doc, v, options.scopeLift);
+  if (options.scopeLift > 0 || (options.scopeText > 0 && q)) liftScopes(doc, v, options.scopeLift, options.scopeText, q);
   if (options.lineSpread <= 0) return v;
   const out = Float32Array.from(v);
   // Walk lines; every line spanning several blocks shares its best block's value among them.
@@ -281,15 +286,20 @@ function addSectionPrior(doc: TreeDocument, raw: Float32Array, v: Float32Array, 
   for (let b = 0; b < v.length; b++) v[b] += scale * sec[sectionOf[b]];
 }
 
+/** Blocks of a typical scope, for the length normalisation of scope BM25 (a 128-token function). */
+const SCOPE_LENGTH = 4;
+
 /** Each definition block gets `share` of the best value in its body, if that is more than its own. */
-function liftScopes(doc: TreeDocument, v: Float32Array, share: number): void {
+function liftScopes(doc: TreeDocument, v: Float32Array, share: number, textShare = 0, q?: QueryTerms): void {
   const scopes = definitionScopes(doc);
   const src = Float32Array.from(v);
+  const whole = textShare > 0 && q ? scoreRanges(doc.postings, q, scopes, SCOPE_LENGTH * doc.postings.totalLength() / Math.max(1, doc.nBlocks)) : null;
   for (let k = 0; k < scopes.length; k += 2) {
     const b0 = scopes[k];
     let best = 0;
     for (let b = b0 + 1; b <= scopes[k + 1]; b++) best = Math.max(best, src[b]);
-    if (share * best > v[b0]) v[b0] = share * best;
+    const lifted = Math.max(share * best, whole ? textShare * whole[k >> 1] : 0);
+    if (lifted > v[b0]) v[b0] = lifted;
   }
 }
 

@@ -8,6 +8,8 @@ import { blockValues, DEFAULT_PLAN, planFocus } from '../../src/core/plan';
 import { CostModel, renderWorkingContext } from '../../src/core/render';
 import { makeEntry } from '../../src/core/entry';
 import { QueryEvidence } from '../../src/core/features';
+import { scoreRanges, scoreSections } from '../../src/core/lexical';
+import { sectionOfBlocks } from '../../src/core/structure';
 import { syntheticSource, treeOf } from './support/corpus';
 
 test('the lexical plan (scorer lexical) keeps every invariant for random documents, queries, budgets and block words (property)', async () => {
@@ -160,4 +162,36 @@ test('the allocator realises the whole plan, even when it takes more actions tha
   assert.ok(wc.telemetry.planned > 4 * 12, `the plan picks ${wc.telemetry.planned} blocks`);
   assert.equal(wc.telemetry.plannedShown, wc.telemetry.planned, 'every planned block is exact');
   assert.deepEqual(checkWorkingContext(wc.perDoc, wc.rendered, 6000), []);
+});
+
+test('scope text: a definition whose body matches the query as a whole lifts its line, where no single block stands out', async () => {
+  // Each query word sits in a different block of the body: no block matches much on its own.
+  const words = ['zebra', 'quagga', 'okapi', 'tapir', 'gazelle', 'impala'];
+  const body = words.map((w, i) => `    ${w}_count = tally(${i})\n` + Array.from({ length: 12 }, (_, k) => `    filler_${i}_${k} = ${k}`).join('\n')).join('\n');
+  const text = 'import os\n\n' + Array.from({ length: 30 }, (_, i) => `def helper_${i}():\n    return ${i}\n`).join('\n') + '\ndef census(herd):\n' + body + '\n    return herd\n';
+  const tree = await treeOf([{ id: '/z.py', text }]);
+  const doc = tree.documents.get('/z.py')!;
+  const ev = new QueryEvidence(tree, words.join(' '));
+  const defBlock = Array.from({ length: doc.nBlocks }, (_, b) => b).find((b) => doc.blockText(b).includes('def census'))!;
+  const off = blockValues(doc, ev.of(doc).raw, { ...DEFAULT_PLAN, scopeText: 0 }, ev.q);
+  const on = blockValues(doc, ev.of(doc).raw, { ...DEFAULT_PLAN, scopeText: 4 }, ev.q);
+  assert.ok(on[defBlock] > off[defBlock], `definition line ${off[defBlock]} → ${on[defBlock]}`);
+  const best = Math.max(...on.filter((_, b) => b !== defBlock));
+  assert.ok(on[defBlock] >= best, `the definition line (${on[defBlock]}) leads the blocks of its body (${best})`);
+});
+
+test('range BM25 over a partition equals section BM25', async () => {
+  const tree = await treeOf([{ id: '/p.md', text: '# One\nzebra alpha\n' + syntheticSource(3, 200) + '\n# Two\nzebra zebra beta\n' + syntheticSource(4, 200) }]);
+  const doc = tree.documents.get('/p.md')!;
+  const ev = new QueryEvidence(tree, 'zebra beta render');
+  const sectionOf = sectionOfBlocks(doc);
+  const n = sectionOf[sectionOf.length - 1] + 1;
+  assert.ok(n >= 2);
+  const ranges: number[] = [];
+  for (let s = 0; s < n; s++) ranges.push(sectionOf.indexOf(s), sectionOf.lastIndexOf(s));
+  const avg = 1000;
+  const a = scoreSections(doc.postings, ev.q, sectionOf, avg);
+  const b = scoreRanges(doc.postings, ev.q, Uint32Array.from(ranges), avg);
+  assert.ok(a.some((x) => x > 0));
+  for (let s = 0; s < n; s++) assert.ok(Math.abs(a[s] - b[s]) < 1e-4, `section ${s}: ${a[s]} vs ${b[s]}`);
 });
