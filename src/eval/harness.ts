@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, dirname, relative, sep } from 'node:path';
 import { discoverFiles } from '../core/discovery';
 import { FocusEngine, type ScorerKind } from '../core/engine';
 import type { FocusSettings } from '../core/focus';
@@ -140,7 +140,7 @@ export function locomoHaystacks(dir: string, limit = Infinity, exclude: Readonly
   }));
 }
 
-/** Code: one haystack per folder; a function counts when 90% of its definition line is exact. */
+/** Code: one haystack per folder, its files named relative to the folder's parent; a function counts when 90% of its definition line is exact. */
 export async function codeHaystack(folder: string, limit = Infinity): Promise<Haystack> {
   const found = await discoverFiles([folder], {});
   const docs: { id: string; text: string }[] = [];
@@ -149,7 +149,8 @@ export async function codeHaystack(folder: string, limit = Infinity): Promise<Ha
     if (!/\.(py|[cm]?[jt]sx?)$/.test(f.path)) continue;
     const mined = mineCodeQueries(f.path, readFileSync(f.path, 'utf8'));
     const doc = docs.length;
-    docs.push({ id: f.path, text: mined.text });
+    // Named as a workspace shows them: relative to the folder's parent (`email/utils.py`), for every method alike.
+    docs.push({ id: relative(dirname(folder), f.path).split(sep).join('/'), text: mined.text });
     for (const q of mined.queries) {
       const line = mined.text.slice(q.defStart, q.defEnd).replace(/\s+$/, '');
       cases.push({ query: q.query, gold: [{ doc, start: q.defStart, end: q.defStart + line.length, need: 0.9 }] });
