@@ -94,6 +94,8 @@ export interface Plan {
   folded: Set<string>;
   /** Documents at their root line in the starting state that the plan opens to their map (LOD2) with the budget left. */
   opened: Set<string>;
+  /** Documents whose root line the plan shows as a bare path, to make room for evidence. */
+  bared: Set<string>;
 }
 
 /** Index of the entry holding token `t` (entries in order, covering the document). */
@@ -157,7 +159,7 @@ export function planFocus(
   const values = state.map((es) => (es.length > 0 && es[0].doc.tokenCount > 0 ? value(es[0].doc) : new Float32Array(0)));
   let top = 0;
   for (const v of values) for (let b = 0; b < v.length; b++) top = Math.max(top, v[b]);
-  const plan: Plan = { blocks: new Map(), picks: 0, used, folded: new Set(), opened: new Set() };
+  const plan: Plan = { blocks: new Map(), picks: 0, used, folded: new Set(), opened: new Set(), bared: new Set() };
   if (top <= 0) return plan;
   // Every document the plan may fold starts at its root line: opening one for evidence then costs its
   // map, so the budget goes to the documents that hold evidence; the maps of the others come back at
@@ -182,6 +184,10 @@ export function planFocus(
   const staleGroup = new Set<number>(); // d * 2^21 + group
   const docValue = values.map((v) => v.reduce((a, x) => Math.max(a, x), 0));
   const picked = new Set<number>();
+  // Root lines that may give up their names for room: least relevant, then longest, last (popped first).
+  const bareable = work.map((_, d) => d).filter((d) => work[d].length === 1 && work[d][0].lod === 3 && !work[d][0].bare && !work[d][0].fold && !work[d][0].held);
+  const saving = new Map(bareable.map((d) => [d, cm.documentCost(work[d]) - cm.documentCost([{ ...work[d][0], bare: true }])]));
+  bareable.sort((x, y) => docValue[y] - docValue[x] || saving.get(x)! - saving.get(y)! || y - x);
   while (cand.length > 0) {
     let best = -1;
     let bestPriority = -Infinity;
@@ -195,21 +201,22 @@ export function planFocus(
     staleDoc.clear();
     staleGroup.clear();
     if (best < 0) {
-      // Nothing fits: a whole document that matters less than the best candidate folds to its root
-      // line, least relevant first, and its candidates go (re-opening it would cost its whole map).
+      // Nothing fits: the root line of a document that matters less than the best candidate drops its
+      // names for its bare path, least relevant first (every other document already starts folded).
       const want = cand.reduce((m, c) => Math.max(m, c.v), 0);
-      let fold = -1;
-      work.forEach((es, d) => {
-        if (picked.has(d) || !foldable(es)) return;
-        if (docValue[d] >= want) return;
-        if (fold < 0 || docValue[d] < docValue[fold] || (docValue[d] === docValue[fold] && cm.documentCost(es) > cm.documentCost(work[fold]))) fold = d;
-      });
-      if (fold < 0) break;
-      const root = [makeEntry(work[fold][0].doc, 3, 0)];
-      plan.used += cm.documentCost(root) - cm.documentCost(work[fold]);
-      work[fold] = root;
-      plan.folded.add(work[fold][0].doc.id);
-      cand = cand.filter((c) => c.d !== fold);
+      let d = -1;
+      while (bareable.length > 0) {
+        const next = bareable[bareable.length - 1];
+        const es = work[next];
+        if (picked.has(next) || es.length !== 1 || es[0].lod !== 3 || es[0].bare || es[0].fold) { bareable.pop(); continue; }
+        if (docValue[next] < want) d = bareable.pop()!;
+        break;
+      }
+      if (d < 0) break;
+      const bare = [{ ...work[d][0], bare: true }];
+      plan.used += cm.documentCost(bare) - cm.documentCost(work[d]);
+      work[d] = bare;
+      plan.bared.add(bare[0].doc.id);
       continue;
     }
     const c = cand[best];
@@ -264,6 +271,7 @@ export function planScores(plan: Plan, entries: Entry[], tauExpand: number): Flo
     }
     if (plan.folded.has(e.doc.id)) out[i] = e.lod === 3 ? 0 : -1;
     else if (plan.opened.has(e.doc.id)) out[i] = e.lod === 3 ? tauExpand + 0.05 : 0;
+    else if (plan.bared.has(e.doc.id)) out[i] = -1;
     else if (e.lod === 0) out[i] = first < Infinity ? 1 : e.held ? 0 : -1;
     else if (first < Infinity) out[i] = tauExpand + 0.05 + (0.9 - tauExpand) * (1 - first / n);
     else out[i] = 0;

@@ -4,7 +4,8 @@ import fc from 'fast-check';
 import { FocusEngine } from '../../src/core/engine';
 import { checkWorkingContext } from '../../src/core/invariants';
 import { BudgetTooSmallError, FocusAllocator, DEFAULT_FOCUS } from '../../src/core/focus';
-import { blockValues, DEFAULT_PLAN, planFocus } from '../../src/core/plan';
+import { blockValues, DEFAULT_PLAN, planFocus, type Plan } from '../../src/core/plan';
+import type { TreeDocument } from '../../src/core/tree';
 import { CostModel, renderWorkingContext } from '../../src/core/render';
 import { makeEntry } from '../../src/core/entry';
 import { QueryEvidence } from '../../src/core/features';
@@ -194,4 +195,31 @@ test('range BM25 over a partition equals section BM25', async () => {
   const b = scoreRanges(doc.postings, ev.q, Uint32Array.from(ranges), avg);
   assert.ok(a.some((x) => x > 0));
   for (let s = 0; s < n; s++) assert.ok(Math.abs(a[s] - b[s]) < 1e-4, `section ${s}: ${a[s]} vs ${b[s]}`);
+});
+
+test('with many files, the plan shows root lines without evidence as bare paths to make room for the evidence', async () => {
+  const docs = Array.from({ length: 60 }, (_, i) => ({ id: `/many/pkg${i % 3}/module_${i}.py`, text: syntheticSource(200 + i, 40) }));
+  docs[17].text += 'def zebra_quagga_okapi():\n    return okapi_zebra\n';
+  const tree = await treeOf(docs);
+  const cm = new CostModel((d) => d.id);
+  const ordered = [...tree.documents.values()].sort((x, y) => (x.id < y.id ? -1 : 1));
+  const alloc = new FocusAllocator(ordered, { ...DEFAULT_FOCUS, budget: 100_000 }, cm);
+  const ev = new QueryEvidence(tree, 'zebra quagga okapi');
+  const value = (d: TreeDocument) => blockValues(d, ev.of(d).raw, DEFAULT_PLAN, ev.q);
+  // The smallest budget at which the plan reaches the evidence needs the other files' names for it.
+  let first: Plan | undefined;
+  for (let budget = 100; budget <= 5000 && !first; budget += 10) {
+    const plan = planFocus(alloc.state, alloc.usedTokens, budget, cm, value);
+    if (plan.blocks.has(docs[17].id)) first = plan;
+  }
+  assert.ok(first, 'the plan reaches the evidence at some budget');
+  assert.ok(first.bared.size > 0, 'other files give up their names first');
+  assert.ok(!first.bared.has(docs[17].id));
+  // And the engine realises it: the evidence is exact, every file still listed.
+  const engine = new FocusEngine(tree, tree.runtime);
+  const wc = await engine.focus({ query: 'zebra quagga okapi', budget: Math.ceil(first.used) + 8, scorer: 'lexical' });
+  assert.deepEqual(checkWorkingContext(wc.perDoc, wc.rendered, wc.budget), []);
+  assert.ok(wc.rendered.exactRuns.some((r) => r.doc.id === docs[17].id && r.doc.text.slice(r.charStart, r.charEnd).includes('zebra_quagga_okapi')));
+  assert.ok(wc.perDoc.some((es) => es.length === 1 && es[0].lod === 3 && es[0].bare));
+  assert.equal(wc.perDoc.length, docs.length, 'every file is still listed');
 });
