@@ -72,7 +72,7 @@ export function blockValues(doc: TreeDocument, raw: Float32Array, options: PlanO
   let b = 0;
   for (let l = 0; l < doc.lines.length; l++) {
     const c0 = doc.lines[l];
-    const c1 = l + 1 < doc.lines.length ? doc.lines[l + 1] : doc.text.length;
+    const c1 = l + 1 < doc.lines.length ? doc.lines[l + 1] : doc.textLength;
     while (b + 1 < nb && doc.blockChar[b + 1] <= c0) b++;
     let e = b;
     while (e + 1 < nb && doc.blockChar[e + 1] < c1) e++;
