@@ -7,11 +7,15 @@
  * until nothing more fits under the budget, so it spends the budget on exact text of the best blocks in
  * few groups rather than on opening many groups for one block each. It is computed once per refocus
  * from the allocator's starting state with the allocator's own cost model, so what it picks fits.
+ * Every document it may fold starts at its root line, so opening a large file for one function is
+ * priced at its whole map; when nothing fits, root lines without evidence give up their names for
+ * their bare paths; the budget left at the end gives the maps back, most relevant document first.
  *
  * `planScores` then turns the plan into allocator scores: every node on the way to a planned block
  * scores above τ_expand (earlier picks higher), what the plan leaves as it is scores 0 (neither expands
  * nor collapses), and anything the plan would not show at that detail scores -1. The allocator's own
- * rules (legality, budget, N_diff, cooldown) are unchanged: the plan only decides what is worth it.
+ * rules (legality, budget, cooldown) are unchanged: the plan only decides what is worth it. (The engine
+ * lifts N_diff for the plan: it is a whole target, not a step-by-step guess.)
  */
 import { BLOCK_TOKENS, GROUP_BLOCKS } from './constants';
 import { makeEntry, type Entry } from './entry';
@@ -90,13 +94,18 @@ export interface Plan {
   picks: number;
   /** Estimated tokens of the planned working context. */
   used: number;
-  /** Documents the plan shows as their root line alone, to make room for better evidence elsewhere. */
+  /** Documents open in the starting state that the plan leaves at their root line (their map did not fit). */
   folded: Set<string>;
   /** Documents at their root line in the starting state that the plan opens to their map (LOD2) with the budget left. */
   opened: Set<string>;
   /** Documents whose root line the plan shows as a bare path, to make room for evidence. */
   bared: Set<string>;
 }
+
+/** Documents at their root line in the starting state that the plan tries to reopen with the budget left. */
+const REOPEN_TRIES = 32;
+/** Budget left below which no map is worth costing (a header line and one group gist). */
+const MIN_REOPEN = 16;
 
 /** Index of the entry holding token `t` (entries in order, covering the document). */
 function entryAt(entries: Entry[], t: number): number {
@@ -235,15 +244,23 @@ export function planFocus(
   // stay folded. A document at its root line in the allocator's state opens only when it is worth it.
   const back = state.map((_, d) => d).filter((d) => !picked.has(d) && work[d].length === 1 && work[d][0].lod === 3 && state[d].length > 0);
   back.sort((x, y) => docValue[y] - docValue[x] || x - y);
+  let tries = REOPEN_TRIES;
   for (const d of back) {
-    const wasRoot = state[d][0].lod === 3;
-    const map = wasRoot ? (state[d][0].doc.tokenCount > 0 && !state[d][0].fold ? children(state[d][0]) : null) : state[d];
-    const delta = map ? (wasRoot ? cm.documentCost(map) : cm.startCost(map)) - cm.documentCost(work[d]) : Infinity;
-    if (map && plan.used + delta <= budget && (!wasRoot || docValue[d] > 0)) {
-      plan.used += delta;
-      work[d] = map;
-      if (wasRoot) plan.opened.add(state[d][0].doc.id);
-    } else if (!wasRoot) plan.folded.add(state[d][0].doc.id);
+    const root = state[d][0];
+    if (root.lod !== 3) {
+      // Folded by the plan itself: its starting map comes back if it fits (its cost is kept on the document).
+      const delta = cm.startCost(state[d]) - cm.documentCost(work[d]);
+      if (plan.used + delta <= budget) { plan.used += delta; work[d] = state[d]; }
+      else plan.folded.add(root.doc.id);
+      continue;
+    }
+    // At its root line in the allocator's state (a cold start): opened only with evidence, and only a few
+    // are costed (a map's gist texts are decoded to be counted; a large tree has thousands of these).
+    if (docValue[d] <= 0 || root.fold || root.doc.tokenCount === 0 || tries <= 0 || budget - plan.used < MIN_REOPEN) continue;
+    tries--;
+    const map = children(root);
+    const delta = cm.documentCost(map) - cm.documentCost(work[d]);
+    if (plan.used + delta <= budget) { plan.used += delta; work[d] = map; plan.opened.add(root.doc.id); }
   }
   return plan;
 }
@@ -297,7 +314,10 @@ function addSectionPrior(doc: TreeDocument, raw: Float32Array, v: Float32Array, 
 /** Blocks of a typical scope, for the length normalisation of scope BM25 (a 128-token function). */
 const SCOPE_LENGTH = 4;
 
-/** Each definition block gets `share` of the best value in its body, if that is more than its own. */
+/**
+ * Each definition block gets `share` of the best value in its body, or `textShare` of its whole scope's
+ * BM25, if that is more than its own.
+ */
 function liftScopes(doc: TreeDocument, v: Float32Array, share: number, textShare = 0, q?: QueryTerms): void {
   const scopes = definitionScopes(doc);
   const src = Float32Array.from(v);
