@@ -18,7 +18,8 @@ export interface FocusSpan {
   score: number;
   /**
    * What the model sees for the span: the exact text (LOD0, cut at a limit, see `truncated`), the
-   * block's gist (LOD1), the group's gist line (LOD2) or the document's root line (LOD3).
+   * block's gist (LOD1), the group's gist (LOD2; runs of either share a line in the prompt) or the
+   * document's root line (LOD3).
    */
   gistText: string;
   /** True when `gistText` is a prefix of longer exact text. */
