@@ -32,7 +32,7 @@ function mcMethods(base: Partial<Omit<FocusSettings, 'budget'>> = {}, options: M
   ];
 }
 
-/** `--plan '{"alpha": 1}'`: options of the lexical plan (mc-plan) for an eval run. */
+/** `--plan '{"alpha": 1}'`: options of the lexical plan (mc-lexical) for an eval run. */
 function planOverrides(args: ParsedArgs): Partial<PlanOptions> {
   const raw = stringOption(args, 'plan');
   if (raw === undefined) return {};

@@ -105,7 +105,7 @@ export class FocusEngine {
       return ev.of(doc).docMax + cos;
     };
     const costModel = new CostModel(displayPath, req.blockWords, req.groupChildren);
-    const { blockWords, groupChildren } = req;
+    const renderOptions = { displayPath, blockWords: req.blockWords, groupChildren: req.groupChildren };
     // A runtime without LensNet (the degraded mode) can only score by lexical evidence.
     let plan: Plan | undefined;
     const planOptions = { ...DEFAULT_PLAN, ...req.plan };
@@ -131,20 +131,20 @@ export class FocusEngine {
     const telemetry = { ...(await allocator.run(scorer)), trims: 0, coldRebuilds: 0, planned: plan?.picks ?? 0, plannedShown: 0 };
     if (plan) telemetry.plannedShown = shownBlocks(allocator.state, plan);
     let r0 = performance.now();
-    let rendered = renderWorkingContext(allocator.state, { displayPath, blockWords, groupChildren });
+    let rendered = renderWorkingContext(allocator.state, renderOptions);
     // The allocator works from estimated costs; the rendered prompt's exact count decides.
     while (rendered.tokens > settings.budget) {
       if (!allocator.shrinkOnce()) throw new BudgetTooSmallError(rendered.tokens, settings.budget);
       telemetry.trims++;
-      rendered = renderWorkingContext(allocator.state, { displayPath, blockWords, groupChildren });
+      rendered = renderWorkingContext(allocator.state, renderOptions);
     }
     const violations = checkWorkingContext(allocator.state, rendered, settings.budget);
     if (violations.length > 0) {
       req.onViolation?.(violations);
       telemetry.coldRebuilds++;
       allocator = new FocusAllocator(docs, allocSettings, costModel, [], relevance);
-      rendered = renderWorkingContext(allocator.state, { displayPath, blockWords, groupChildren });
-      while (rendered.tokens > settings.budget && allocator.shrinkOnce()) rendered = renderWorkingContext(allocator.state, { displayPath, blockWords, groupChildren });
+      rendered = renderWorkingContext(allocator.state, renderOptions);
+      while (rendered.tokens > settings.budget && allocator.shrinkOnce()) rendered = renderWorkingContext(allocator.state, renderOptions);
     }
     const renderMs = performance.now() - r0;
     telemetry.budgetUtilisation = rendered.tokens / settings.budget;

@@ -204,6 +204,11 @@ export function queryTerms(query: string, stats: LexicalStats): QueryTerms {
 const K1 = 1.2;
 const B = 0.75;
 
+/** One term's BM25 contribution: `tf` occurrences in a text of `length` terms. */
+function bm25Term(idf: number, tf: number, length: number, avgLength: number): number {
+  return (idf * tf * (K1 + 1)) / (tf + K1 * (1 - B + (B * length) / avgLength));
+}
+
 /**
  * BM25 of the query for every block of a document, and for each block a bitmask of which query
  * terms (first 32) occur in it, so span coverage can be computed by OR-ing masks.
@@ -224,8 +229,7 @@ export function scoreBlocks(
     for (let j = 0; j < list.length; j++) {
       const b = list[j] >>> 8;
       const tf = list[j] & MAX_TF;
-      const norm = tf + K1 * (1 - B + (B * p.blockLengths[b]) / avgLength);
-      scores[b] += (idf * tf * (K1 + 1)) / norm;
+      scores[b] += bm25Term(idf, tf, p.blockLengths[b], avgLength);
       masks[b] |= bit;
     }
   }
@@ -236,30 +240,6 @@ export function popcount(x: number): number {
   x -= (x >>> 1) & 0x55555555;
   x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
   return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
-}
-
-/**
- * BM25 of the query for runs of blocks ("sections": a conversation's session, a heading's span, a
- * stretch of code), each run scored as one text. `sectionOf[b]` is block b's run (runs in order, from
- * 0); `avgLength` is the length, in terms, a typical run is normalised against.
- */
-export function scoreSections(p: BlockPostings, q: QueryTerms, sectionOf: Uint32Array, avgLength: number): Float32Array {
-  const n = sectionOf.length > 0 ? sectionOf[sectionOf.length - 1] + 1 : 0;
-  const lengths = new Float64Array(n);
-  for (let b = 0; b < sectionOf.length; b++) lengths[sectionOf[b]] += p.blockLengths[b];
-  const scores = new Float32Array(n);
-  const tf = new Float64Array(n);
-  for (let i = 0; i < q.terms.length; i++) {
-    const list = p.get(q.terms[i]);
-    if (!list) continue;
-    tf.fill(0);
-    for (let j = 0; j < list.length; j++) tf[sectionOf[list[j] >>> 8]] += list[j] & MAX_TF;
-    for (let s = 0; s < n; s++) {
-      if (tf[s] === 0) continue;
-      scores[s] += (q.idf[i] * tf[s] * (K1 + 1)) / (tf[s] + K1 * (1 - B + (B * lengths[s]) / avgLength));
-    }
-  }
-  return scores;
 }
 
 /**
@@ -289,8 +269,7 @@ export function scoreRanges(p: BlockPostings, q: QueryTerms, ranges: Uint32Array
       let tf = 0;
       for (let j = lo; j < list.length && list[j] >>> 8 <= b1; j++) tf += list[j] & MAX_TF;
       if (tf === 0) continue;
-      const len = prefix[b1 + 1] - prefix[b0];
-      scores[r] += (q.idf[i] * tf * (K1 + 1)) / (tf + K1 * (1 - B + (B * len) / avgLength));
+      scores[r] += bm25Term(q.idf[i], tf, prefix[b1 + 1] - prefix[b0], avgLength);
     }
   }
   return scores;

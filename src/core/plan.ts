@@ -22,8 +22,8 @@ import { makeEntry, type Entry } from './entry';
 import { EVIDENCE_KERNEL, smoothBlocks } from './features';
 import { children } from './focus';
 import type { CostModel } from './render';
-import { scoreRanges, scoreSections, type QueryTerms } from './lexical';
-import { definitionScopes, sectionOfBlocks } from './structure';
+import { scoreRanges, type QueryTerms } from './lexical';
+import { definitionScopes, sectionRanges } from './structure';
 import type { TreeDocument } from './tree';
 
 export interface PlanOptions {
@@ -194,9 +194,13 @@ export function planFocus(
   const docValue = values.map((v) => v.reduce((a, x) => Math.max(a, x), 0));
   const picked = new Set<number>();
   // Root lines that may give up their names for room: least relevant, then longest, last (popped first).
-  const bareable = work.map((_, d) => d).filter((d) => work[d].length === 1 && work[d][0].lod === 3 && !work[d][0].bare && !work[d][0].fold && !work[d][0].held);
-  const saving = new Map(bareable.map((d) => [d, cm.documentCost(work[d]) - cm.documentCost([{ ...work[d][0], bare: true }])]));
-  bareable.sort((x, y) => docValue[y] - docValue[x] || saving.get(x)! - saving.get(y)! || y - x);
+  // Ordered only when first needed: most plans fit without it, and a large tree has thousands of roots.
+  let bareable: number[] | undefined;
+  const bareOrder = (): number[] => {
+    const ds = work.map((_, d) => d).filter((d) => work[d].length === 1 && work[d][0].lod === 3 && !work[d][0].bare && !work[d][0].fold && !work[d][0].held);
+    const saving = new Map(ds.map((d) => [d, cm.documentCost(work[d]) - cm.documentCost([{ ...work[d][0], bare: true }])]));
+    return ds.sort((x, y) => docValue[y] - docValue[x] || saving.get(x)! - saving.get(y)! || y - x);
+  };
   while (cand.length > 0) {
     let best = -1;
     let bestPriority = -Infinity;
@@ -214,6 +218,7 @@ export function planFocus(
       // names for its bare path, least relevant first (every other document already starts folded).
       const want = cand.reduce((m, c) => Math.max(m, c.v), 0);
       let d = -1;
+      bareable ??= bareOrder();
       while (bareable.length > 0) {
         const next = bareable[bareable.length - 1];
         const es = work[next];
@@ -298,17 +303,17 @@ export function planScores(plan: Plan, entries: Entry[], tauExpand: number): Flo
 
 /** Adds the section prior (PlanOptions.section) to the block values `v`. */
 function addSectionPrior(doc: TreeDocument, raw: Float32Array, v: Float32Array, q: QueryTerms, weight: number): void {
-  const sectionOf = sectionOfBlocks(doc);
-  const n = sectionOf.length > 0 ? sectionOf[sectionOf.length - 1] + 1 : 0;
+  const sections = sectionRanges(doc);
+  const n = sections.length >> 1;
   if (n < 2) return; // one section: the prior would lift every block alike
-  const sec = scoreSections(doc.postings, q, sectionOf, doc.postings.totalLength() / n);
+  const sec = scoreRanges(doc.postings, q, sections, doc.postings.totalLength() / n);
   let top = 0;
   for (const x of sec) top = Math.max(top, x);
   let best = 0;
   for (const x of raw) best = Math.max(best, x);
   if (top <= 0) return;
   const scale = (weight * best) / top;
-  for (let b = 0; b < v.length; b++) v[b] += scale * sec[sectionOf[b]];
+  for (let s = 0; s < n; s++) for (let b = sections[2 * s]; b <= sections[2 * s + 1] && b < v.length; b++) v[b] += scale * sec[s];
 }
 
 /** Blocks of a typical scope, for the length normalisation of scope BM25 (a 128-token function). */

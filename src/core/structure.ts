@@ -5,19 +5,11 @@
  */
 import type { TreeDocument } from './tree';
 
-/** Index of the block holding character `c`. */
-function blockAtChar(doc: TreeDocument, c: number): number {
-  let lo = 0;
-  let hi = doc.nBlocks - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >>> 1;
-    if (doc.blockChar[mid] <= c) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
-}
+/** A definition's keyword and the start of its name (def, class, function, … with their modifiers). */
+const DEFINITION = String.raw`(?:export\s+)?(?:default\s+)?(?:async\s+)?(?:def|class|function|interface|struct|enum|fn|func)\s+[A-Za-z_$]`;
 
-const DEFINITION_LINE = /^([ \t]*)(?:export\s+)?(?:default\s+)?(?:async\s+)?(?:def|class|function|interface|struct|enum|fn|func)\s+[A-Za-z_$]/gm;
+/** A definition line at any indentation (the indentation captured). */
+const DEFINITION_LINE = new RegExp(String.raw`^([ \t]*)` + DEFINITION, 'gm');
 
 /** Definition scopes of a document, as [definition block, last block of its body] pairs (computed once). */
 const scopeCache = new WeakMap<TreeDocument, Uint32Array>();
@@ -27,7 +19,6 @@ export function definitionScopes(doc: TreeDocument): Uint32Array {
   if (out) return out;
   const pairs: number[] = [];
   const text = doc.text;
-  const blockAt = (c: number) => blockAtChar(doc, c);
   for (const m of text.matchAll(DEFINITION_LINE)) {
     const indent = m[1].replace(/\t/g, '    ').length;
     // The body: following lines until a non-blank line indented no deeper (Python), or a line that
@@ -47,8 +38,8 @@ export function definitionScopes(doc: TreeDocument): Uint32Array {
       }
       pos = next;
     }
-    const b0 = blockAt(m.index! + m[1].length);
-    const b1 = blockAt(Math.max(m.index!, end - 1));
+    const b0 = doc.blockAtChar(m.index! + m[1].length);
+    const b1 = doc.blockAtChar(Math.max(m.index!, end - 1));
     if (b1 > b0) pairs.push(b0, b1);
   }
   out = Uint32Array.from(pairs);
@@ -59,27 +50,30 @@ export function definitionScopes(doc: TreeDocument): Uint32Array {
 /** A section is cut after this many blocks (512 tokens) even without a heading. */
 export const SECTION_BLOCKS = 16;
 
-const SECTION_START = /^(?:#{1,6}[ \t]|(?:export\s+)?(?:default\s+)?(?:async\s+)?(?:def|class|function|interface|struct|enum|fn|func)\s+[A-Za-z_$])/gm;
+/** A section starts at a Markdown heading or a top-level definition. */
+const SECTION_START = new RegExp(String.raw`^(?:#{1,6}[ \t]|` + DEFINITION + ')', 'gm');
 
 const sectionCache = new WeakMap<TreeDocument, Uint32Array>();
 
 /**
- * Each block's section number (0, 1, … in order): a section starts at the block holding a heading
- * line or a top-level definition, and at most SECTION_BLOCKS blocks after the previous start.
+ * Sections of a document, as [first block, last block] pairs covering it in order: a section starts at
+ * the block holding a heading line or a top-level definition, and at most SECTION_BLOCKS blocks after
+ * the previous start.
  */
-export function sectionOfBlocks(doc: TreeDocument): Uint32Array {
+export function sectionRanges(doc: TreeDocument): Uint32Array {
   let out = sectionCache.get(doc);
   if (out) return out;
   const starts = new Uint8Array(doc.nBlocks);
-  for (const m of doc.text.matchAll(SECTION_START)) starts[blockAtChar(doc, m.index!)] = 1;
-  out = new Uint32Array(doc.nBlocks);
-  let s = 0;
-  let since = 0;
-  for (let b = 0; b < doc.nBlocks; b++) {
-    if (b > 0 && (starts[b] || since >= SECTION_BLOCKS)) { s++; since = 0; }
-    out[b] = s;
-    since++;
+  for (const m of doc.text.matchAll(SECTION_START)) starts[doc.blockAtChar(m.index!)] = 1;
+  const pairs: number[] = [];
+  let first = 0;
+  for (let b = 1; b <= doc.nBlocks; b++) {
+    if (b === doc.nBlocks || starts[b] || b - first >= SECTION_BLOCKS) {
+      pairs.push(first, b - 1);
+      first = b;
+    }
   }
+  out = Uint32Array.from(pairs);
   sectionCache.set(doc, out);
   return out;
 }

@@ -98,6 +98,18 @@ export class TreeDocument {
     return [index * w, Math.min(n, (index + 1) * w)];
   }
 
+  /** Index of the block holding string offset `c`. */
+  blockAtChar(c: number): number {
+    let lo = 0;
+    let hi = this.nBlocks - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (this.blockChar[mid] <= c) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
   /** String range of a token range whose ends are block-aligned (or the document end). */
   charRange(start: number, end: number): [number, number] {
     const b0 = Math.floor(start / BLOCK_TOKENS);

@@ -18,18 +18,6 @@ export function chatDocId(session: string): string {
   return `chat:${session}`;
 }
 
-/** Block index holding string offset `pos`. */
-function blockAt(doc: TreeDocument, pos: number): number {
-  let lo = 0;
-  let hi = doc.nBlocks - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (doc.blockChar[mid] <= pos) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
-}
-
 /** Token range of a 1-based inclusive line range, widened to whole blocks. */
 export function lineHoldToTokens(doc: TreeDocument, h: LineHold): Hold | undefined {
   if (doc.nBlocks === 0) return undefined;
@@ -38,8 +26,8 @@ export function lineHoldToTokens(doc: TreeDocument, h: LineHold): Hold | undefin
   const last = Math.min(Math.max(first, h.endLine), lines);
   const charStart = doc.lines[first - 1];
   const charEnd = last < lines ? doc.lines[last] - 1 : doc.textLength;
-  const b0 = blockAt(doc, charStart);
-  const b1 = blockAt(doc, Math.max(charStart, charEnd - 1));
+  const b0 = doc.blockAtChar(charStart);
+  const b1 = doc.blockAtChar(Math.max(charStart, charEnd - 1));
   return { docId: doc.id, start: b0 * BLOCK_TOKENS, end: Math.min(doc.tokenCount, (b1 + 1) * BLOCK_TOKENS) };
 }
 

@@ -9,8 +9,8 @@ import type { TreeDocument } from '../../src/core/tree';
 import { CostModel, renderWorkingContext } from '../../src/core/render';
 import { makeEntry } from '../../src/core/entry';
 import { QueryEvidence } from '../../src/core/features';
-import { scoreRanges, scoreSections } from '../../src/core/lexical';
-import { sectionOfBlocks } from '../../src/core/structure';
+import { scoreBlocks, scoreRanges } from '../../src/core/lexical';
+import { sectionRanges } from '../../src/core/structure';
 import { syntheticSource, treeOf } from './support/corpus';
 
 test('the lexical plan (scorer lexical) keeps every invariant for random documents, queries, budgets and block words (property)', async () => {
@@ -181,22 +181,6 @@ test('scope text: a definition whose body matches the query as a whole lifts its
   assert.ok(on[defBlock] >= best, `the definition line (${on[defBlock]}) leads the blocks of its body (${best})`);
 });
 
-test('range BM25 over a partition equals section BM25', async () => {
-  const tree = await treeOf([{ id: '/p.md', text: '# One\nzebra alpha\n' + syntheticSource(3, 200) + '\n# Two\nzebra zebra beta\n' + syntheticSource(4, 200) }]);
-  const doc = tree.documents.get('/p.md')!;
-  const ev = new QueryEvidence(tree, 'zebra beta render');
-  const sectionOf = sectionOfBlocks(doc);
-  const n = sectionOf[sectionOf.length - 1] + 1;
-  assert.ok(n >= 2);
-  const ranges: number[] = [];
-  for (let s = 0; s < n; s++) ranges.push(sectionOf.indexOf(s), sectionOf.lastIndexOf(s));
-  const avg = 1000;
-  const a = scoreSections(doc.postings, ev.q, sectionOf, avg);
-  const b = scoreRanges(doc.postings, ev.q, Uint32Array.from(ranges), avg);
-  assert.ok(a.some((x) => x > 0));
-  for (let s = 0; s < n; s++) assert.ok(Math.abs(a[s] - b[s]) < 1e-4, `section ${s}: ${a[s]} vs ${b[s]}`);
-});
-
 test('with many files, the plan shows root lines without evidence as bare paths to make room for the evidence', async () => {
   const docs = Array.from({ length: 60 }, (_, i) => ({ id: `/many/pkg${i % 3}/module_${i}.py`, text: syntheticSource(200 + i, 40) }));
   docs[17].text += 'def zebra_quagga_okapi():\n    return okapi_zebra\n';
@@ -222,4 +206,21 @@ test('with many files, the plan shows root lines without evidence as bare paths 
   assert.ok(wc.rendered.exactRuns.some((r) => r.doc.id === docs[17].id && r.doc.text.slice(r.charStart, r.charEnd).includes('zebra_quagga_okapi')));
   assert.ok(wc.perDoc.some((es) => es.length === 1 && es[0].lod === 3 && es[0].bare));
   assert.equal(wc.perDoc.length, docs.length, 'every file is still listed');
+});
+
+test('range BM25 over one-block ranges equals block BM25', async () => {
+  const tree = await treeOf([{ id: '/p.md', text: '# One\nzebra alpha\n' + syntheticSource(3, 200) + '\n# Two\nzebra zebra beta\n' + syntheticSource(4, 200) }]);
+  const doc = tree.documents.get('/p.md')!;
+  const ev = new QueryEvidence(tree, 'zebra beta render');
+  const avg = tree.stats.avgLength();
+  const ranges = Uint32Array.from(Array.from({ length: doc.nBlocks }, (_, b) => [b, b]).flat());
+  const a = scoreBlocks(doc.postings, ev.q, avg).scores;
+  const b = scoreRanges(doc.postings, ev.q, ranges, avg);
+  assert.ok(a.some((x) => x > 0));
+  for (let k = 0; k < doc.nBlocks; k++) assert.ok(Math.abs(a[k] - b[k]) < 1e-4, `block ${k}: ${a[k]} vs ${b[k]}`);
+  // A section range covers its blocks: the sections of a document partition it.
+  const sections = sectionRanges(doc);
+  assert.equal(sections[0], 0);
+  assert.equal(sections[sections.length - 1], doc.nBlocks - 1);
+  for (let s = 2; s < sections.length; s += 2) assert.equal(sections[s], sections[s - 1] + 1);
 });
