@@ -12,7 +12,8 @@ import type { TreeDocument } from './tree';
 export const PREAMBLE =
   'MegaContext working context. Every document is listed. Text between [[exact Lx-y]] and [[/exact]] is verbatim; ' +
   'lines starting with ~ (blocks of ~32 tokens) or ≈ (about 1,000 tokens), gists separated by |, are extractive gists of spans ' +
-  'not shown in full; a line starting with · is a whole document collapsed to its path and main names.\n';
+  'not shown in full; a line starting with · is a whole document collapsed to its path and main names, or ' +
+  '`· folder/: a | b` several documents of one folder collapsed to their names.\n';
 
 const OPEN = (a: number, b: number) => `[[exact L${a}-${b}]]\n`;
 const CLOSE = '[[/exact]]\n';
@@ -149,6 +150,26 @@ export function rootLine(doc: TreeDocument, path: string, bare = false): string 
   return `· ${path} (${doc.tokenCount} tok)${names.length ? ': ' + names.join(', ') : ''}\n`;
 }
 
+/** A path's folder (up to its last `/`, '' for a top-level file) and its name. */
+function splitPath(path: string): [string, string] {
+  const cut = path.lastIndexOf('/');
+  return cut < 0 ? ['', path] : [path.slice(0, cut), path.slice(cut + 1)];
+}
+
+/**
+ * Bare paths of one folder that follow each other share one line, `· folder/: a.py | b.py | …`: a
+ * name mid-line costs ~4 tokens where a line of its own costs ~7, and a workspace of thousands of files
+ * lists them all. A lone bare path keeps its own line. Each document's part of the line is its own
+ * segment: ` | name` starts with a space-led punctuation pre-token, so token counts stay additive.
+ */
+export function bareRunPart(path: string, prevFolder: string | undefined, nextFolder: string | undefined): string {
+  const [folder, name] = splitPath(path);
+  const joinsPrev = folder !== '' && prevFolder === folder;
+  const joinsNext = folder !== '' && nextFolder === folder;
+  if (!joinsPrev && !joinsNext) return `· ${path}\n`;
+  return (joinsPrev ? ` | ${name}` : `· ${folder}/: ${name}`) + (joinsNext ? '' : '\n');
+}
+
 /**
  * Consecutive entries of one gist level share one line: `~ La-b: gist | gist | …` for blocks (LOD1),
  * `≈ La-b: gist | …` for groups (LOD2), a few tokens per entry instead of a line range each.
@@ -162,11 +183,20 @@ export function gistRunLine(run: Entry[], words = BLOCK_WORDS, children = GROUP_
 }
 
 /** Renders one document's entries (already in order) and appends exact-run positions. */
-function renderDocument(entries: Entry[], path: string, base: number, runs: ExactRun[], words: number, children: number): string {
+function renderDocument(
+  entries: Entry[],
+  path: string,
+  base: number,
+  runs: ExactRun[],
+  words: number,
+  children: number,
+  neighbours: [string | undefined, string | undefined],
+): string {
   const doc = entries[0].doc;
   if (entries.length === 1 && entries[0].lod === 3) {
     const e = entries[0];
-    return e.fold ? foldLine(e.fold) : rootLine(doc, path, e.bare);
+    if (e.fold) return foldLine(e.fold);
+    return e.bare ? bareRunPart(path, ...neighbours) : rootLine(doc, path);
   }
   let out = headerLine(doc, path);
   let docText: string | undefined; // decoded once per rendering, only when something is exact
@@ -199,9 +229,10 @@ const SEGMENT_CACHE_MAX_CHARS = 8192;
 
 /**
  * Token counts of rendered documents, by their text. Every document's rendering starts with `## ` or
- * `· ` and ends with a line break, and o200k's pre-tokenizer always splits between a line break and a
- * following `#` or `·`, so the prompt's count is exactly the sum of its parts' (checked against a whole
- * count by the unit tests). Most documents render the same across refocuses (root lines, folded folders,
+ * `· ` and ends with a line break, or is the ` | name` continuation of a folder line (see bareRunPart),
+ * and o200k's pre-tokenizer always splits between a line break and a following `#` or `·`, and between
+ * a name and a following ` |`, so the prompt's count is exactly the sum of its parts' (checked against
+ * a whole count by the unit tests). Most documents render the same across refocuses (root lines, folded folders,
  * unchanged regions), so only what changed is counted again. Bounded by characters held (1M).
  */
 const segmentTokens = new LRUCache<string, number>({ maxSize: 1_000_000, maxEntrySize: SEGMENT_CACHE_MAX_CHARS, sizeCalculation: (_v, k) => Math.max(1, k.length) });
@@ -224,9 +255,14 @@ export function renderWorkingContext(perDoc: Entry[][], options: RenderOptions):
   let length = PREAMBLE.length;
   let tokens = PREAMBLE_TOKENS;
   const exactRuns: ExactRun[] = [];
-  for (const entries of perDoc) {
-    if (entries.length === 0) continue;
-    const part = renderDocument(entries, options.displayPath(entries[0].doc), length, exactRuns, options.blockWords ?? BLOCK_WORDS, options.groupChildren ?? GROUP_CHILDREN);
+  const listed = perDoc.filter((es) => es.length > 0);
+  const paths = listed.map((es) => options.displayPath(es[0].doc));
+  // The folder of each rendered document that is a bare path (undefined otherwise), for folder runs.
+  const bareFolder = listed.map((es, i) => (es.length === 1 && es[0].lod === 3 && es[0].bare && !es[0].fold ? splitPath(paths[i])[0] : undefined));
+  for (let i = 0; i < listed.length; i++) {
+    const entries = listed[i];
+    const neighbours: [string | undefined, string | undefined] = [bareFolder[i - 1], bareFolder[i + 1]];
+    const part = renderDocument(entries, paths[i], length, exactRuns, options.blockWords ?? BLOCK_WORDS, options.groupChildren ?? GROUP_CHILDREN, neighbours);
     parts.push(part);
     length += part.length;
     tokens += countSegment(part);
@@ -261,9 +297,15 @@ export class CostModel {
     return c;
   }
 
-  /** A line naming `doc` (kind h = header, r = root line, b = bare path). */
+  /**
+   * A line naming `doc` (kind h = header, r = root line, b = bare path). A bare path is priced at its
+   * share of a folder line, ` | name` and a token for the line's prefix and end: bare paths are chosen
+   * least relevant first, so they come in long runs; the rendered count corrects a lone one.
+   */
   private docLine(doc: TreeDocument, kind: 'h' | 'r' | 'b'): number {
-    return this.onDocument(doc, kind, (path) => countPromptTokens(kind === 'h' ? headerLine(doc, path) : rootLine(doc, path, kind === 'b')));
+    return this.onDocument(doc, kind, (path) =>
+      kind === 'b' ? Math.min(countPromptTokens(rootLine(doc, path, true)), countPromptTokens(bareRunPart(path, splitPath(path)[0], undefined)))
+        : countPromptTokens(kind === 'h' ? headerLine(doc, path) : rootLine(doc, path)));
   }
 
   /**

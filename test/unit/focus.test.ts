@@ -335,6 +335,37 @@ test('the rendered token count, summed per document, equals a count of the whole
   assert.equal(r.tokens, countPromptTokens(r.prompt));
 });
 
+test('bare paths of one folder share a `· folder/: a | b` line, every document is named, and the count stays exact', async () => {
+  // Names whose ends or starts could merge with a neighbour's ` | ` if the parts were not additive.
+  const names = ['a.py', 'b1', 'c2.0', 'd)', 'e.', 'é', 'f_', 'g-', '|h', ' i', 'j k', '#l', '·m'];
+  const docs = [
+    ...names.map((n, i) => ({ id: `/r/pkg/${n}`, text: syntheticSource(i, 3) })),
+    { id: '/r/pkg/sub/x.py', text: syntheticSource(50, 3) },
+    { id: '/r/pkg/sub/y.py', text: syntheticSource(51, 3) },
+    { id: '/r/top.py', text: syntheticSource(52, 3) },
+    { id: '/r/zz/open.py', text: syntheticSource(53, 3) },
+    { id: '/r/zz/alone.py', text: syntheticSource(54, 3) },
+  ];
+  const tree = await treeOf(docs);
+  const all = [...tree.documents.values()];
+  const perDoc = all.map((d) => (d.id === '/r/zz/open.py' ? [makeEntry(d, 2, 0)] : [{ ...makeEntry(d, 3, 0), bare: true }]));
+  const r = renderWorkingContext(perDoc, { displayPath: (d) => d.id.slice(1) });
+  assert.equal(r.tokens, countPromptTokens(r.prompt));
+  const lines = r.prompt.split('\n');
+  const pkgLine = lines.find((l) => l.startsWith('· r/pkg/: '));
+  assert.ok(pkgLine, r.prompt);
+  for (const n of names) assert.ok(pkgLine.includes(` ${n}`), `${n} in ${pkgLine}`);
+  assert.ok(lines.includes('· r/pkg/sub/: x.py | y.py'), r.prompt);
+  // A lone bare path, and one whose folder neighbour is not bare, keep their own line.
+  assert.ok(lines.includes('· r/top.py'), r.prompt);
+  assert.ok(lines.includes('· r/zz/alone.py'), r.prompt);
+  // The cost model prices a bare path at most at its own line, and a run at most as rendered plus one prefix per folder line.
+  const cm = new CostModel((d) => d.id.slice(1));
+  const estimate = perDoc.reduce((n, es) => n + cm.documentCost(es), cm.preamble);
+  const folderLines = lines.filter((l) => l.includes('/: ')).length;
+  assert.ok(estimate <= r.tokens && r.tokens <= estimate + 6 * folderLines, `estimate ${estimate}, rendered ${r.tokens}`);
+});
+
 test('consecutive group gists share one ≈ line, and the cost model prices them as rendered', async () => {
   const tree = await treeOf([{ id: '/g.py', text: syntheticSource(77, 2400) }]);
   const doc = tree.documents.get('/g.py')!;
