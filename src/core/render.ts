@@ -12,8 +12,8 @@ import type { TreeDocument } from './tree';
 export const PREAMBLE =
   'MegaContext working context. Every document is listed. Text between [[exact Lx-y]] and [[/exact]] is verbatim; ' +
   'lines starting with ~ (blocks of ~32 tokens) or ≈ (about 1,000 tokens), gists separated by |, are extractive gists of spans ' +
-  'not shown in full; a line starting with · is a whole document collapsed to its path and main names, or ' +
-  '`· folder/: a | b` several documents of one folder collapsed to their names.\n';
+  'not shown in full; a line starting with · is a whole document collapsed to its path and main names ' +
+  '(`· dir/: a | b`: several in one folder).\n';
 
 const OPEN = (a: number, b: number) => `[[exact L${a}-${b}]]\n`;
 const CLOSE = '[[/exact]]\n';
