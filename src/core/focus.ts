@@ -176,6 +176,8 @@ function byCollapseOrder(a: CollapseGroup, b: CollapseGroup): number {
 export class FocusAllocator {
   readonly state: Entry[][];
   private readonly costs: number[];
+  /** bareRunExtra of the documents shown as bare paths that have one (by document index). */
+  private readonly runExtra = new Map<number, number>();
   private used: number;
   private readonly lastAction = new Map<string, { iteration: number; kind: 'expand' | 'collapse' }>();
   /** Nodes expanded during this run, and those of them collapsed again (see `settle`). */
@@ -334,6 +336,23 @@ export class FocusAllocator {
     const c = this.costModel.documentCost(entries);
     this.used += c - this.costs[di];
     this.costs[di] = c;
+    this.refreshBareRuns(di);
+  }
+
+  /**
+   * Bare paths of one folder share a line, so what one costs depends on the documents beside it: after
+   * document di changed, its own and its neighbours' share is counted again, keeping `used` equal to
+   * the rendered count there (an under-estimate would cost a trim of real evidence after rendering).
+   */
+  private refreshBareRuns(di: number): void {
+    for (let i = Math.max(0, di - 1); i <= Math.min(this.state.length - 1, di + 1); i++) {
+      const extra = this.costModel.bareRunExtra(this.state, i);
+      const had = this.runExtra.get(i) ?? 0;
+      if (extra === had) continue;
+      this.used += extra - had;
+      if (extra === 0) this.runExtra.delete(i);
+      else this.runExtra.set(i, extra);
+    }
   }
 
   private expandDelta(di: number, e: Entry, kids: Entry[]): number {
@@ -353,10 +372,12 @@ export class FocusAllocator {
   }
 
   private splice(di: number, from: number, to: number, insert: Entry[]): void {
+    const wasBare = this.runExtra.has(di) || this.costModel.bareFolder(this.state[di]) !== undefined;
     const delta = this.costModel.spliceDelta(this.state[di], from, to, insert);
     this.state[di].splice(from, to - from, ...insert);
     this.costs[di] += delta;
     this.used += delta;
+    if (wasBare) this.refreshBareRuns(di);
   }
 
   /** A user cap keeps an LOD2 node (and what lies inside it) from expanding; a pin inside it wins. */

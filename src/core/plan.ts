@@ -228,8 +228,12 @@ export function planFocus(
       }
       if (d < 0) break;
       const bare = [{ ...work[d][0], bare: true }];
+      // Bare paths of one folder share a line: the neighbours' share changes too.
+      const runs = () => cm.bareRunExtra(work, d - 1) + cm.bareRunExtra(work, d) + cm.bareRunExtra(work, d + 1);
+      const before = runs();
       plan.used += cm.documentCost(bare) - cm.documentCost(work[d]);
       work[d] = bare;
+      plan.used += runs() - before;
       plan.bared.add(bare[0].doc.id);
       continue;
     }

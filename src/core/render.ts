@@ -298,14 +298,38 @@ export class CostModel {
   }
 
   /**
-   * A line naming `doc` (kind h = header, r = root line, b = bare path). A bare path is priced at its
-   * share of a folder line, ` | name` and a token for the line's prefix and end: bare paths are chosen
-   * least relevant first, so they come in long runs; the rendered count corrects a lone one.
+   * A line naming `doc` (kind h = header, r = root line, b = bare path). A bare path is priced as the
+   * last name of a folder line, ` | name` and its line break; bareRunExtra adds what its neighbours make
+   * it cost besides (a line's prefix, or a line of its own).
    */
   private docLine(doc: TreeDocument, kind: 'h' | 'r' | 'b'): number {
     return this.onDocument(doc, kind, (path) =>
-      kind === 'b' ? Math.min(countPromptTokens(rootLine(doc, path, true)), countPromptTokens(bareRunPart(path, splitPath(path)[0], undefined)))
-        : countPromptTokens(kind === 'h' ? headerLine(doc, path) : rootLine(doc, path)));
+      countPromptTokens(kind === 'b' ? bareRunPart(path, splitPath(path)[0], undefined) : kind === 'h' ? headerLine(doc, path) : rootLine(doc, path)));
+  }
+
+  /** The folder a document's bare path shares a line with, when `entries` show it as a bare path. */
+  bareFolder(entries: Entry[] | undefined): string | undefined {
+    if (!entries || entries.length !== 1) return undefined;
+    const e = entries[0];
+    return e.lod === 3 && e.bare && !e.fold ? splitPath(this.displayPath(e.doc))[0] : undefined;
+  }
+
+  /**
+   * What document i's bare path costs beyond its documentCost, given the documents beside it in the
+   * rendering order: a folder line's first name carries the `· folder/:` prefix, a middle one no line
+   * break, a lone one a line of its own (documentCost prices every bare path as the last name of a
+   * folder line). 0 when not bare.
+   */
+  bareRunExtra(perDoc: Entry[][], i: number): number {
+    const own = this.bareFolder(perDoc[i]);
+    if (own === undefined) return 0;
+    const doc = perDoc[i][0].doc;
+    const joinsPrev = own !== '' && this.bareFolder(perDoc[i - 1]) === own;
+    const joinsNext = own !== '' && this.bareFolder(perDoc[i + 1]) === own;
+    if (joinsPrev && !joinsNext) return 0; // the last name of a folder line: as priced
+    const key = joinsPrev ? 'bm' : joinsNext ? 'bf' : 'bl'; // middle, first, lone
+    const part = this.onDocument(doc, key, (path) => countPromptTokens(bareRunPart(path, joinsPrev ? own : undefined, joinsNext ? own : undefined)));
+    return part - this.docLine(doc, 'b');
   }
 
   /**

@@ -359,11 +359,16 @@ test('bare paths of one folder share a `· folder/: a | b` line, every document 
   // A lone bare path, and one whose folder neighbour is not bare, keep their own line.
   assert.ok(lines.includes('· r/top.py'), r.prompt);
   assert.ok(lines.includes('· r/zz/alone.py'), r.prompt);
-  // The cost model prices a bare path at most at its own line, and a run at most as rendered plus one prefix per folder line.
+  // The cost model prices every bare path as rendered once its neighbours are taken into account.
   const cm = new CostModel((d) => d.id.slice(1));
-  const estimate = perDoc.reduce((n, es) => n + cm.documentCost(es), cm.preamble);
-  const folderLines = lines.filter((l) => l.includes('/: ')).length;
-  assert.ok(estimate <= r.tokens && r.tokens <= estimate + 6 * folderLines, `estimate ${estimate}, rendered ${r.tokens}`);
+  const bareCost = (state: typeof perDoc) =>
+    state.reduce((n, es, i) => (cm.bareFolder(es) === undefined ? n : n + cm.documentCost(es) + cm.bareRunExtra(state, i)), 0);
+  const rendered = (state: typeof perDoc) => renderWorkingContext(state, { displayPath: (d) => d.id.slice(1) }).tokens;
+  const withoutBare = (state: typeof perDoc) => rendered(state.map((es) => (cm.bareFolder(es) === undefined ? es : [])));
+  assert.equal(bareCost(perDoc), r.tokens - withoutBare(perDoc));
+  // Opening one name in the middle of the folder line splits it: the two halves are priced as rendered too.
+  const split = perDoc.map((es) => (es[0].doc.id === '/r/pkg/e.' ? [makeEntry(es[0].doc, 2, 0)] : es));
+  assert.equal(bareCost(split), rendered(split) - withoutBare(split));
 });
 
 test('consecutive group gists share one ≈ line, and the cost model prices them as rendered', async () => {
