@@ -372,7 +372,7 @@ export class FocusAllocator {
   }
 
   private splice(di: number, from: number, to: number, insert: Entry[]): void {
-    const wasBare = this.runExtra.has(di) || this.costModel.bareFolder(this.state[di]) !== undefined;
+    const wasBare = this.costModel.bareFolder(this.state[di]) !== undefined;
     const delta = this.costModel.spliceDelta(this.state[di], from, to, insert);
     this.state[di].splice(from, to - from, ...insert);
     this.costs[di] += delta;

@@ -156,6 +156,13 @@ function splitPath(path: string): [string, string] {
   return cut < 0 ? ['', path] : [path.slice(0, cut), path.slice(cut + 1)];
 }
 
+/** The folder a document's bare path shares a line with, when `entries` show it as a bare path. */
+function bareFolderOf(entries: Entry[] | undefined, displayPath: (doc: TreeDocument) => string): string | undefined {
+  if (!entries || entries.length !== 1) return undefined;
+  const e = entries[0];
+  return e.lod === 3 && e.bare && !e.fold ? splitPath(displayPath(e.doc))[0] : undefined;
+}
+
 /**
  * Bare paths of one folder that follow each other share one line, `· folder/: a.py | b.py | …`: a
  * name mid-line costs ~4 tokens where a line of its own costs ~7, and a workspace of thousands of files
@@ -255,14 +262,13 @@ export function renderWorkingContext(perDoc: Entry[][], options: RenderOptions):
   let length = PREAMBLE.length;
   let tokens = PREAMBLE_TOKENS;
   const exactRuns: ExactRun[] = [];
-  const listed = perDoc.filter((es) => es.length > 0);
-  const paths = listed.map((es) => options.displayPath(es[0].doc));
-  // The folder of each rendered document that is a bare path (undefined otherwise), for folder runs.
-  const bareFolder = listed.map((es, i) => (es.length === 1 && es[0].lod === 3 && es[0].bare && !es[0].fold ? splitPath(paths[i])[0] : undefined));
-  for (let i = 0; i < listed.length; i++) {
-    const entries = listed[i];
+  // The folder of each document shown as a bare path (undefined otherwise), for folder lines.
+  const bareFolder = perDoc.map((es) => bareFolderOf(es, options.displayPath));
+  for (let i = 0; i < perDoc.length; i++) {
+    const entries = perDoc[i];
+    if (entries.length === 0) continue;
     const neighbours: [string | undefined, string | undefined] = [bareFolder[i - 1], bareFolder[i + 1]];
-    const part = renderDocument(entries, paths[i], length, exactRuns, options.blockWords ?? BLOCK_WORDS, options.groupChildren ?? GROUP_CHILDREN, neighbours);
+    const part = renderDocument(entries, options.displayPath(entries[0].doc), length, exactRuns, options.blockWords ?? BLOCK_WORDS, options.groupChildren ?? GROUP_CHILDREN, neighbours);
     parts.push(part);
     length += part.length;
     tokens += countSegment(part);
@@ -309,9 +315,7 @@ export class CostModel {
 
   /** The folder a document's bare path shares a line with, when `entries` show it as a bare path. */
   bareFolder(entries: Entry[] | undefined): string | undefined {
-    if (!entries || entries.length !== 1) return undefined;
-    const e = entries[0];
-    return e.lod === 3 && e.bare && !e.fold ? splitPath(this.displayPath(e.doc))[0] : undefined;
+    return bareFolderOf(entries, this.displayPath);
   }
 
   /**

@@ -206,6 +206,30 @@ test('with many files, the plan shows root lines without evidence as bare paths 
   assert.ok(wc.rendered.exactRuns.some((r) => r.doc.id === docs[17].id && r.doc.text.slice(r.charStart, r.charEnd).includes('zebra_quagga_okapi')));
   assert.ok(wc.perDoc.some((es) => es.length === 1 && es[0].lod === 3 && es[0].bare));
   assert.equal(wc.perDoc.length, docs.length, 'every file is still listed');
+  assert.ok(wc.rendered.prompt.includes('· /many/pkg'), 'bare paths share folder lines');
+});
+
+test('the allocator counts bare paths as their folder lines render them, whichever neighbours they get', async () => {
+  const docs = Array.from({ length: 40 }, (_, i) => ({ id: `/w/${['a', 'b', 'c'][i % 3]}/m${i}.py`, text: syntheticSource(300 + i, 30) }));
+  const tree = await treeOf(docs);
+  const cm = new CostModel((d) => d.id);
+  const ordered = [...tree.documents.values()].sort((x, y) => (x.id < y.id ? -1 : 1));
+  let checked = 0;
+  // Budgets at which the cold start bares some root lines (least relevant first, so runs break and join).
+  for (let budget = 200; budget <= 1200; budget += 25) {
+    let alloc: FocusAllocator;
+    try {
+      alloc = new FocusAllocator(ordered, { ...DEFAULT_FOCUS, budget }, cm, [], (d) => (d.id.charCodeAt(d.id.length - 4) * 7) % 11);
+    } catch {
+      continue;
+    }
+    const bare = alloc.state.filter((es) => es[0].bare && !es[0].fold).length;
+    if (bare === 0 || bare === ordered.length || alloc.state.some((es) => es[0].fold)) continue;
+    // Root lines and bare paths only: the estimate must be the rendered count itself.
+    assert.equal(alloc.usedTokens, renderWorkingContext(alloc.state, { displayPath: (d) => d.id }).tokens, `budget ${budget}, ${bare} bare`);
+    checked++;
+  }
+  assert.ok(checked >= 3, `bare states checked: ${checked}`);
 });
 
 test('range BM25 over one-block ranges equals block BM25', async () => {
