@@ -332,11 +332,13 @@ export class FocusAllocator {
   }
 
   private replaceDocument(di: number, entries: Entry[]): void {
+    // Neighbours' shares change only when the document becomes, stops being or stays a bare path.
+    const runs = this.costModel.bareFolder(this.state[di]) !== undefined || this.costModel.bareFolder(entries) !== undefined;
     this.state[di] = entries;
     const c = this.costModel.documentCost(entries);
     this.used += c - this.costs[di];
     this.costs[di] = c;
-    this.refreshBareRuns(di);
+    if (runs) this.refreshBareRuns(di);
   }
 
   /**

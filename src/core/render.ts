@@ -157,10 +157,10 @@ function splitPath(path: string): [string, string] {
 }
 
 /** The folder a document's bare path shares a line with, when `entries` show it as a bare path. */
-function bareFolderOf(entries: Entry[] | undefined, displayPath: (doc: TreeDocument) => string): string | undefined {
+function bareFolderOf(entries: Entry[] | undefined, folderOf: (doc: TreeDocument) => string): string | undefined {
   if (!entries || entries.length !== 1) return undefined;
   const e = entries[0];
-  return e.lod === 3 && e.bare && !e.fold ? splitPath(displayPath(e.doc))[0] : undefined;
+  return e.lod === 3 && e.bare && !e.fold ? folderOf(e.doc) : undefined;
 }
 
 /**
@@ -263,7 +263,7 @@ export function renderWorkingContext(perDoc: Entry[][], options: RenderOptions):
   let tokens = PREAMBLE_TOKENS;
   const exactRuns: ExactRun[] = [];
   // The folder of each document shown as a bare path (undefined otherwise), for folder lines.
-  const bareFolder = perDoc.map((es) => bareFolderOf(es, options.displayPath));
+  const bareFolder = perDoc.map((es) => bareFolderOf(es, (doc) => splitPath(options.displayPath(doc))[0]));
   for (let i = 0; i < perDoc.length; i++) {
     const entries = perDoc[i];
     if (entries.length === 0) continue;
@@ -313,9 +313,17 @@ export class CostModel {
       countPromptTokens(kind === 'b' ? bareRunPart(path, splitPath(path)[0], undefined) : kind === 'h' ? headerLine(doc, path) : rootLine(doc, path)));
   }
 
+  /** Each document's display folder (this model's display path is fixed): asked for on every bare-path change. */
+  private readonly folders = new WeakMap<TreeDocument, string>();
+  private readonly folderOf = (doc: TreeDocument): string => {
+    let f = this.folders.get(doc);
+    if (f === undefined) this.folders.set(doc, (f = splitPath(this.displayPath(doc))[0]));
+    return f;
+  };
+
   /** The folder a document's bare path shares a line with, when `entries` show it as a bare path. */
   bareFolder(entries: Entry[] | undefined): string | undefined {
-    return bareFolderOf(entries, this.displayPath);
+    return bareFolderOf(entries, this.folderOf);
   }
 
   /**
