@@ -123,8 +123,15 @@ export class FocusEngine {
           }
         : req.scorer === 'lexical-greedy' || this.runtime.lexicalOnly
           ? async (entries) => lexicalScores(entries, ev)
-          : async (entries) =>
-              this.runtime.scoreEntries(buildFeatures(entries, ev, tailMean), entries.length, tail, count);
+          : async (entries) => {
+              const keep = scoredEntries(entries, relevance);
+              if (keep.length === entries.length) return this.runtime.scoreEntries(buildFeatures(entries, ev, tailMean), entries.length, tail, count);
+              const some = keep.map((i) => entries[i]);
+              const scored = await this.runtime.scoreEntries(buildFeatures(some, ev, tailMean), some.length, tail, count);
+              const out = new Float32Array(entries.length);
+              keep.forEach((i, k) => (out[i] = scored[k]));
+              return out;
+            };
     const m0 = performance.now();
     let allocator = new FocusAllocator(docs, allocSettings, costModel, req.holds, relevance, req.caps);
     const mapMs = performance.now() - m0;
@@ -157,6 +164,25 @@ export class FocusEngine {
       timings: { tailMs, mapMs, scoreMs: telemetry.scoreMs, allocateMs: telemetry.allocateMs, renderMs, totalMs: performance.now() - t0 },
     };
   }
+}
+
+/** At most this many bare paths, the most relevant, are scored by LensNet in one iteration. */
+export const BARE_SCORED = 512;
+
+/**
+ * Indexes of the entries LensNet scores: every entry except bare paths beyond the BARE_SCORED most
+ * relevant. Bare paths are the least relevant documents of the cold start, and a large tree has
+ * thousands (a folder line makes each cheap enough to list); the others keep score 0 (neither expand
+ * nor collapse), as folded documents do.
+ */
+export function scoredEntries(entries: Entry[], relevance: (doc: TreeDocument) => number): number[] {
+  const bare: number[] = [];
+  const keep: number[] = [];
+  entries.forEach((e, i) => (e.lod === 3 && e.bare ? bare : keep).push(i));
+  if (bare.length <= BARE_SCORED) return entries.map((_, i) => i);
+  const r = new Map(bare.map((i) => [i, relevance(entries[i].doc)]));
+  bare.sort((a, b) => r.get(b)! - r.get(a)! || a - b);
+  return keep.concat(bare.slice(0, BARE_SCORED)).sort((a, b) => a - b);
 }
 
 /** Planned blocks that are at LOD0 in `state`. */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FocusEngine } from '../../src/core/engine';
+import { BARE_SCORED, FocusEngine, scoredEntries } from '../../src/core/engine';
 import { checkWorkingContext } from '../../src/core/invariants';
 import { actionsPerIteration, BudgetTooSmallError, DEFAULT_FOCUS, FocusAllocator, topEntries } from '../../src/core/focus';
 import { CostModel, renderWorkingContext } from '../../src/core/render';
@@ -369,6 +369,24 @@ test('bare paths of one folder share a `· folder/: a | b` line, every document 
   // Opening one name in the middle of the folder line splits it: the two halves are priced as rendered too.
   const split = perDoc.map((es) => (es[0].doc.id === '/r/pkg/e.' ? [makeEntry(es[0].doc, 2, 0)] : es));
   assert.equal(bareCost(split), rendered(split) - withoutBare(split));
+});
+
+test('LensNet scores every entry but bare paths beyond the most relevant BARE_SCORED', async () => {
+  const tree = await treeOf(Array.from({ length: 8 }, (_, i) => ({ id: `/s/f${i}.py`, text: syntheticSource(400 + i, 3) })));
+  const docs = [...tree.documents.values()];
+  const few = docs.map((d) => ({ ...makeEntry(d, 3, 0), bare: true }));
+  assert.deepEqual(scoredEntries(few, () => 0), few.map((_, i) => i), 'a few bare paths are all scored');
+  // Many bare paths (the same documents repeated stand in for thousands of files) and two open entries.
+  const n = BARE_SCORED + 40;
+  const entries = [makeEntry(docs[0], 2, 0), ...Array.from({ length: n }, (_, i) => ({ ...makeEntry(docs[i % 8], 3, 0), bare: true })), makeEntry(docs[1], 2, 0)];
+  const rel = new Map(docs.map((d, i) => [d, i]));
+  const keep = scoredEntries(entries, (d) => rel.get(d)!);
+  assert.equal(keep.length, 2 + BARE_SCORED);
+  assert.ok(keep.includes(0) && keep.includes(entries.length - 1), 'entries that are not bare paths are always scored');
+  assert.deepEqual([...keep].sort((a, b) => a - b), keep, 'in working-context order');
+  const dropped = entries.map((_, i) => i).filter((i) => !keep.includes(i));
+  const worstKept = Math.min(...keep.filter((i) => entries[i].bare).map((i) => rel.get(entries[i].doc)!));
+  assert.ok(dropped.every((i) => rel.get(entries[i].doc)! <= worstKept), 'the least relevant bare paths are the ones left unscored');
 });
 
 test('consecutive group gists share one ≈ line, and the cost model prices them as rendered', async () => {
