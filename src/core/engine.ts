@@ -98,11 +98,16 @@ export class FocusEngine {
     const tailMean = meanVector(tail, count, this.runtime.dim);
     const tailMs = performance.now() - t0;
     const ev = new QueryEvidence(this.tree, req.query);
+    // Asked by the cold start for every document, and again per iteration for bare paths (scoredEntries).
+    const relevanceOf = new Map<TreeDocument, number>();
     const relevance = (doc: TreeDocument) => {
+      let r = relevanceOf.get(doc);
+      if (r !== undefined) return r;
       const g = doc.rootGist();
       let cos = 0;
       for (let d = 0; d < g.length; d++) cos += g[d] * tailMean[d];
-      return ev.of(doc).docMax + cos;
+      relevanceOf.set(doc, (r = ev.of(doc).docMax + cos));
+      return r;
     };
     const costModel = new CostModel(displayPath, req.blockWords, req.groupChildren);
     const renderOptions = { displayPath, blockWords: req.blockWords, groupChildren: req.groupChildren };
@@ -125,9 +130,9 @@ export class FocusEngine {
           ? async (entries) => lexicalScores(entries, ev)
           : async (entries) => {
               const keep = scoredEntries(entries, relevance);
-              if (keep.length === entries.length) return this.runtime.scoreEntries(buildFeatures(entries, ev, tailMean), entries.length, tail, count);
-              const some = keep.map((i) => entries[i]);
+              const some = keep.length === entries.length ? entries : keep.map((i) => entries[i]);
               const scored = await this.runtime.scoreEntries(buildFeatures(some, ev, tailMean), some.length, tail, count);
+              if (some === entries) return scored;
               const out = new Float32Array(entries.length);
               keep.forEach((i, k) => (out[i] = scored[k]));
               return out;

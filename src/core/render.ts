@@ -156,11 +156,9 @@ function splitPath(path: string): [string, string] {
   return cut < 0 ? ['', path] : [path.slice(0, cut), path.slice(cut + 1)];
 }
 
-/** The folder a document's bare path shares a line with, when `entries` show it as a bare path. */
-function bareFolderOf(entries: Entry[] | undefined, folderOf: (doc: TreeDocument) => string): string | undefined {
-  if (!entries || entries.length !== 1) return undefined;
-  const e = entries[0];
-  return e.lod === 3 && e.bare && !e.fold ? folderOf(e.doc) : undefined;
+/** Whether `entries` show their document as a bare path (which may share a folder line). */
+function isBarePath(entries: Entry[] | undefined): boolean {
+  return !!entries && entries.length === 1 && entries[0].lod === 3 && !!entries[0].bare && !entries[0].fold;
 }
 
 /**
@@ -262,13 +260,14 @@ export function renderWorkingContext(perDoc: Entry[][], options: RenderOptions):
   let length = PREAMBLE.length;
   let tokens = PREAMBLE_TOKENS;
   const exactRuns: ExactRun[] = [];
+  const paths = perDoc.map((es) => (es.length > 0 ? options.displayPath(es[0].doc) : ''));
   // The folder of each document shown as a bare path (undefined otherwise), for folder lines.
-  const bareFolder = perDoc.map((es) => bareFolderOf(es, (doc) => splitPath(options.displayPath(doc))[0]));
+  const bareFolder = perDoc.map((es, i) => (isBarePath(es) ? splitPath(paths[i])[0] : undefined));
   for (let i = 0; i < perDoc.length; i++) {
     const entries = perDoc[i];
     if (entries.length === 0) continue;
     const neighbours: [string | undefined, string | undefined] = [bareFolder[i - 1], bareFolder[i + 1]];
-    const part = renderDocument(entries, options.displayPath(entries[0].doc), length, exactRuns, options.blockWords ?? BLOCK_WORDS, options.groupChildren ?? GROUP_CHILDREN, neighbours);
+    const part = renderDocument(entries, paths[i], length, exactRuns, options.blockWords ?? BLOCK_WORDS, options.groupChildren ?? GROUP_CHILDREN, neighbours);
     parts.push(part);
     length += part.length;
     tokens += countSegment(part);
@@ -315,15 +314,14 @@ export class CostModel {
 
   /** Each document's display folder (this model's display path is fixed): asked for on every bare-path change. */
   private readonly folders = new WeakMap<TreeDocument, string>();
-  private readonly folderOf = (doc: TreeDocument): string => {
-    let f = this.folders.get(doc);
-    if (f === undefined) this.folders.set(doc, (f = splitPath(this.displayPath(doc))[0]));
-    return f;
-  };
 
   /** The folder a document's bare path shares a line with, when `entries` show it as a bare path. */
   bareFolder(entries: Entry[] | undefined): string | undefined {
-    return bareFolderOf(entries, this.folderOf);
+    if (!isBarePath(entries)) return undefined;
+    const doc = entries![0].doc;
+    let f = this.folders.get(doc);
+    if (f === undefined) this.folders.set(doc, (f = splitPath(this.displayPath(doc))[0]));
+    return f;
   }
 
   /**
