@@ -8,7 +8,7 @@
  * few groups rather than on opening many groups for one block each. It is computed once per refocus
  * from the allocator's starting state with the allocator's own cost model, so what it picks fits.
  * Every document it may fold starts at its root line, so opening a large file for one function is
- * priced at its whole map; when nothing fits, root lines without evidence give up their names for
+ * priced at its whole map; when a better block does not fit, root lines without evidence give up their names for
  * their bare paths; the budget left at the end gives the maps back, most relevant document first.
  *
  * `planScores` then turns the plan into allocator scores: every node on the way to a planned block
@@ -193,6 +193,7 @@ export function planFocus(
   const staleGroup = new Set<number>(); // d * 2^21 + group
   const docValue = values.map((v) => v.reduce((a, x) => Math.max(a, x), 0));
   const picked = new Set<number>();
+  const baredHere = new Uint8Array(work.length);
   // Root lines that may give up their names for room: least relevant, then longest, last (popped first).
   // Ordered only when first needed: most plans fit without it, and a large tree has thousands of roots.
   let bareable: number[] | undefined;
@@ -202,41 +203,54 @@ export function planFocus(
     return ds.sort((x, y) => docValue[y] - docValue[x] || saving.get(x)! - saving.get(y)! || y - x);
   };
   while (cand.length > 0) {
+    // The best candidate that fits now; the best priority and value among those that would fit if room were made.
     let best = -1;
     let bestPriority = -Infinity;
+    let wantedPriority = -Infinity;
+    let wantedValue = 0;
     for (let k = 0; k < cand.length; k++) {
       const c = cand[k];
       if (staleDoc.has(c.d) || staleGroup.has(c.d * 2097152 + Math.floor(c.b / GROUP_BLOCKS))) c.cost = marginalCost(cm, work[c.d], c.b);
-      if (c.cost === null || plan.used + c.cost > budget) continue;
+      // A document the plan bared never shows its blocks (planScores keeps it bare).
+      if (c.cost === null || c.cost > budget || baredHere[c.d]) continue;
       const priority = c.v / Math.max(1, c.cost) ** options.alpha;
-      if (priority > bestPriority) { bestPriority = priority; best = k; }
+      if (plan.used + c.cost <= budget) {
+        if (priority > bestPriority) { bestPriority = priority; best = k; }
+      } else {
+        wantedPriority = Math.max(wantedPriority, priority);
+        wantedValue = Math.max(wantedValue, c.v);
+      }
     }
     staleDoc.clear();
     staleGroup.clear();
-    if (best < 0) {
-      // Nothing fits: the root line of a document that matters less than the best candidate drops its
-      // names for its bare path, least relevant first (every other document already starts folded).
-      const want = cand.reduce((m, c) => Math.max(m, c.v), 0);
+    if (wantedPriority > bestPriority) {
+      // A better candidate does not fit (or nothing does): the root line of a document that matters less
+      // than the best candidate left out drops its names for its bare path, least relevant first (every
+      // other document already starts folded). Waiting until nothing fits let cheap neighbours of earlier
+      // picks fill the room that a better block elsewhere needed.
       let d = -1;
       bareable ??= bareOrder();
       while (bareable.length > 0) {
         const next = bareable[bareable.length - 1];
         const es = work[next];
         if (picked.has(next) || es.length !== 1 || es[0].lod !== 3 || es[0].bare || es[0].fold) { bareable.pop(); continue; }
-        if (docValue[next] < want) d = bareable.pop()!;
+        if (docValue[next] < wantedValue) d = bareable.pop()!;
         break;
       }
-      if (d < 0) break;
-      const bare = [{ ...work[d][0], bare: true }];
-      // Bare paths of one folder share a line: the neighbours' share changes too.
-      const runs = () => cm.bareRunExtra(work, d - 1) + cm.bareRunExtra(work, d) + cm.bareRunExtra(work, d + 1);
-      const before = runs();
-      plan.used += cm.documentCost(bare) - cm.documentCost(work[d]);
-      work[d] = bare;
-      plan.used += runs() - before;
-      plan.bared.add(bare[0].doc.id);
-      continue;
+      if (d >= 0) {
+        const bare = [{ ...work[d][0], bare: true }];
+        // Bare paths of one folder share a line: the neighbours' share changes too.
+        const runs = () => cm.bareRunExtra(work, d - 1) + cm.bareRunExtra(work, d) + cm.bareRunExtra(work, d + 1);
+        const before = runs();
+        plan.used += cm.documentCost(bare) - cm.documentCost(work[d]);
+        work[d] = bare;
+        plan.used += runs() - before;
+        plan.bared.add(bare[0].doc.id);
+        baredHere[d] = 1;
+        continue;
+      }
     }
+    if (best < 0) break;
     const c = cand[best];
     cand.splice(best, 1);
     if (work[c.d].length === 1 && work[c.d][0].lod === 3) staleDoc.add(c.d);
@@ -251,7 +265,7 @@ export function planFocus(
   }
   // The budget left reopens the maps of documents folded at the start (most relevant first); the rest
   // stay folded. A document at its root line in the allocator's state opens only when it is worth it.
-  const back = state.map((_, d) => d).filter((d) => !picked.has(d) && work[d].length === 1 && work[d][0].lod === 3 && state[d].length > 0);
+  const back = state.map((_, d) => d).filter((d) => !picked.has(d) && work[d].length === 1 && work[d][0].lod === 3 && !baredHere[d] && state[d].length > 0);
   back.sort((x, y) => docValue[y] - docValue[x] || x - y);
   let tries = REOPEN_TRIES;
   for (const d of back) {

@@ -209,6 +209,37 @@ test('with many files, the plan shows root lines without evidence as bare paths 
   assert.ok(wc.rendered.prompt.includes('· /many/pkg'), 'bare paths share folder lines');
 });
 
+test('a better block that does not fit makes room by baring root lines without evidence, before cheap neighbours of earlier picks fill it', async () => {
+  // Values set by hand: in a large file, block 2 is the best and the other blocks of its group (cheap
+  // once the group is open) hold weak evidence; block 70, in another group, is almost as good as block 2.
+  // Twenty small files hold none, and their names cost about as much as the budgets tried.
+  const docs = [{ id: '/big/main.py', text: syntheticSource(7, 500) }];
+  for (let i = 0; i < 20; i++) docs.push({ id: `/small/pkg${i % 4}/mod_${i}.py`, text: syntheticSource(500 + i, 30) });
+  const tree = await treeOf(docs);
+  const cm = new CostModel((d) => d.id);
+  const ordered = [...tree.documents.values()].sort((x, y) => (x.id < y.id ? -1 : 1));
+  const alloc = new FocusAllocator(ordered, { ...DEFAULT_FOCUS, budget: 100_000 }, cm);
+  const big = tree.documents.get('/big/main.py')!;
+  assert.ok(big.nBlocks > 80);
+  const bigValue = new Float32Array(big.nBlocks);
+  for (let b = 0; b < 32; b++) bigValue[b] = 0.3;
+  bigValue[2] = 1;
+  bigValue[70] = 0.99;
+  const value = (d: TreeDocument) => (d === big ? bigValue : new Float32Array(d.nBlocks));
+  let checked = 0;
+  // From 600 tokens, blocks 2 and 70 fit together once every small file is a bare path.
+  for (let budget = 600; budget <= 2400; budget += 25) {
+    const plan = planFocus(alloc.state, alloc.usedTokens, budget, cm, value);
+    const m = plan.blocks.get(big.id);
+    if (!m?.has(2)) continue;
+    checked++;
+    // Entering block 70's group costs ~5 blocks, still worth more per token than the weak neighbours of
+    // block 2. (Baring only when nothing fit let the neighbours take the room: 600–1050 left it out.)
+    assert.ok(m.has(70), `budget ${budget}: block 70 left out for ${m.size - 1} neighbours of block 2`);
+  }
+  assert.ok(checked > 50, `${checked} budgets checked`);
+});
+
 test('the allocator counts bare paths as their folder lines render them, whichever neighbours they get', async () => {
   const docs = Array.from({ length: 40 }, (_, i) => ({ id: `/w/${['a', 'b', 'c'][i % 3]}/m${i}.py`, text: syntheticSource(300 + i, 30) }));
   const tree = await treeOf(docs);
