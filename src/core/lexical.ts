@@ -205,7 +205,7 @@ const K1 = 1.2;
 const B = 0.75;
 
 /** One term's BM25 contribution: `tf` occurrences in a text of `length` terms. */
-function bm25Term(idf: number, tf: number, length: number, avgLength: number): number {
+export function bm25Term(idf: number, tf: number, length: number, avgLength: number): number {
   return (idf * tf * (K1 + 1)) / (tf + K1 * (1 - B + (B * length) / avgLength));
 }
 

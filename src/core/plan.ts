@@ -22,8 +22,8 @@ import { makeEntry, type Entry } from './entry';
 import { EVIDENCE_KERNEL, smoothBlocks } from './features';
 import { children } from './focus';
 import type { CostModel } from './render';
-import { scoreRanges, type QueryTerms } from './lexical';
-import { definitionScopes, sectionRanges } from './structure';
+import { bm25Term, scoreRanges, type QueryTerms } from './lexical';
+import { definitionLines, definitionScopes, sectionRanges } from './structure';
 import type { TreeDocument } from './tree';
 
 export interface PlanOptions {
@@ -52,6 +52,12 @@ export interface PlanOptions {
    */
   scopeText: number;
   /**
+   * A definition line's own BM25 (the line scored as a short text — its name and parameters — the way a
+   * line retriever sees it) times this is added to its block's value: a block's BM25 dilutes the name
+   * that answers a code query among the body's words. 0 = off.
+   */
+  defLine: number;
+  /**
    * Section prior: every block gets this share of the document's best block value, scaled by how well
    * its section (structure.ts: a session, a heading's span, a top-level definition, ≤ 512 tokens) matches
    * the query as one text relative to the document's best section. Evidence is often a turn that answers
@@ -60,7 +66,7 @@ export interface PlanOptions {
   section: number;
 }
 
-export const DEFAULT_PLAN: PlanOptions = { alpha: 0.5, minShare: 0.02, maxCandidates: 400, kernel: null, lineSpread: 0.6, scopeLift: 2, scopeText: 4, section: 0.25 };
+export const DEFAULT_PLAN: PlanOptions = { alpha: 0.5, minShare: 0.02, maxCandidates: 400, kernel: null, lineSpread: 0.6, scopeLift: 2, scopeText: 4, defLine: 3, section: 0.25 };
 
 /** Block values for the plan: smoothed BM25, spread across blocks that share a line. */
 export function blockValues(doc: TreeDocument, raw: Float32Array, options: PlanOptions, q?: QueryTerms): Float32Array {
@@ -69,6 +75,7 @@ export function blockValues(doc: TreeDocument, raw: Float32Array, options: PlanO
   const v = smoothBlocks(raw, options.kernel ?? EVIDENCE_KERNEL);
   if (options.section > 0 && q) addSectionPrior(doc, raw, v, q, options.section);
   if (options.scopeLift > 0 || (options.scopeText > 0 && q)) liftScopes(doc, v, options.scopeLift, options.scopeText, q);
+  if (options.defLine > 0 && q) addDefinitionLines(doc, v, q, options.defLine);
   if (options.lineSpread <= 0) return v;
   const out = Float32Array.from(v);
   // Walk lines; every line spanning several blocks shares its best block's value among them.
@@ -354,3 +361,21 @@ function liftScopes(doc: TreeDocument, v: Float32Array, share: number, textShare
   }
 }
 
+
+/** Terms of a typical definition line, for the length normalisation of its BM25. */
+const DEF_LINE_LENGTH = 6;
+
+/** Adds `weight` × each definition line's own BM25 to the value of the block holding the line's start. */
+function addDefinitionLines(doc: TreeDocument, v: Float32Array, q: QueryTerms, weight: number): void {
+  const { blocks, terms } = definitionLines(doc);
+  for (let k = 0; k < blocks.length; k++) {
+    const ts = terms[k];
+    let s = 0;
+    for (let i = 0; i < q.terms.length; i++) {
+      let tf = 0;
+      for (const t of ts) if (t === q.terms[i]) tf++;
+      if (tf > 0) s += bm25Term(q.idf[i], tf, ts.length, DEF_LINE_LENGTH);
+    }
+    if (s > 0) v[blocks[k]] += weight * s;
+  }
+}

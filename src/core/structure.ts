@@ -3,6 +3,7 @@
  * sections (a conversation's session, a Markdown heading's span, a top-level definition), computed once
  * per document version from its text.
  */
+import { terms } from './lexical';
 import type { TreeDocument } from './tree';
 
 /** A definition's keyword and the start of its name (def, class, function, … with their modifiers). */
@@ -44,6 +45,31 @@ export function definitionScopes(doc: TreeDocument): Uint32Array {
   }
   out = Uint32Array.from(pairs);
   scopeCache.set(doc, out);
+  return out;
+}
+
+/** A document's definition lines: the block holding each line's start, and the line's search terms. */
+export interface DefinitionLines {
+  blocks: Uint32Array;
+  terms: string[][];
+}
+
+const lineCache = new WeakMap<TreeDocument, DefinitionLines>();
+
+/** The definition lines of a document (def, class, function, … lines at any indentation), computed once. */
+export function definitionLines(doc: TreeDocument): DefinitionLines {
+  let out = lineCache.get(doc);
+  if (out) return out;
+  const blocks: number[] = [];
+  const lineTerms: string[][] = [];
+  const text = doc.text;
+  for (const m of text.matchAll(DEFINITION_LINE)) {
+    const end = text.indexOf('\n', m.index!);
+    blocks.push(doc.blockAtChar(m.index! + m[1].length));
+    lineTerms.push(terms(text.slice(m.index!, end < 0 ? text.length : end)));
+  }
+  out = { blocks: Uint32Array.from(blocks), terms: lineTerms };
+  lineCache.set(doc, out);
   return out;
 }
 

@@ -181,6 +181,28 @@ test('scope text: a definition whose body matches the query as a whole lifts its
   assert.ok(on[defBlock] >= best, `the definition line (${on[defBlock]}) leads the blocks of its body (${best})`);
 });
 
+test('definition lines: a definition named by the query outranks a block that only uses the words in its body', async () => {
+  // `def close_session` answers "close the session"; the other function's body says close and session
+  // more often, and a block's BM25 does not tell a name from a use.
+  const filler = (n: number) => Array.from({ length: n }, (_, k) => `    step_${k} = prepare(${k})`).join('\n');
+  const text =
+    'def close_session(timeout):\n' + filler(10) + '\n    return None\n\n' +
+    'def run_loop(state):\n    session.close()\n    other.close()\n    session.reset()\n' + filler(10) + '\n    return state\n';
+  const tree = await treeOf([{ id: '/s.py', text }]);
+  const doc = tree.documents.get('/s.py')!;
+  const ev = new QueryEvidence(tree, 'Close the session');
+  const blockOf = (needle: string) => Array.from({ length: doc.nBlocks }, (_, b) => b).find((b) => doc.blockText(b).includes(needle))!;
+  const answer = blockOf('def close_session');
+  const uses = blockOf('session.close()');
+  assert.notEqual(answer, uses);
+  const value = (defLine: number) => blockValues(doc, ev.of(doc).raw, { ...DEFAULT_PLAN, defLine, scopeLift: 0, scopeText: 0, section: 0, lineSpread: 0 }, ev.q);
+  const off = value(0);
+  const on = value(DEFAULT_PLAN.defLine);
+  assert.ok(off[uses] > off[answer], `without it the body wins (${off[uses]} vs ${off[answer]})`);
+  assert.ok(on[answer] > on[uses], `with it the definition wins (${on[answer]} vs ${on[uses]})`);
+  assert.equal(on[uses], off[uses], 'blocks without a definition line are unchanged');
+});
+
 test('with many files, the plan shows root lines without evidence as bare paths to make room for the evidence', async () => {
   const docs = Array.from({ length: 60 }, (_, i) => ({ id: `/many/pkg${i % 3}/module_${i}.py`, text: syntheticSource(200 + i, 40) }));
   docs[17].text += 'def zebra_quagga_okapi():\n    return okapi_zebra\n';
