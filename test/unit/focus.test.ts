@@ -402,3 +402,31 @@ test('consecutive group gists share one ≈ line, and the cost model prices them
   const estimate = cm.preamble + cm.documentCost(groups);
   assert.ok(Math.abs(estimate - r.tokens) <= 3, `estimate ${estimate} vs rendered ${r.tokens}`);
 });
+
+test('the cost model prices exact runs and gist lines as rendered, never under, for short and long documents', async () => {
+  // 200 lines: three-digit line numbers; 2,400 lines: four. Markers cost what their numbers take.
+  for (const lines of [200, 2400]) {
+    const tree = await treeOf([{ id: '/r.py', text: syntheticSource(lines, lines) }]);
+    const doc = tree.documents.get('/r.py')!;
+    const cm = new CostModel((d) => d.id);
+    let seed = lines;
+    const rand = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+    for (let k = 0; k < 40; k++) {
+      // Blocks of one group at random LODs (runs of exact text and of block gists), the other groups as
+      // gists. The group is in the document's second half: line numbers there are as long as its last.
+      const g = Math.floor(doc.nLod2 / 2 + (rand() * doc.nLod2) / 2);
+      const entries = [];
+      for (let i = 0; i < doc.nLod2; i++) {
+        if (i !== g) { entries.push(makeEntry(doc, 2, i)); continue; }
+        const first = i * 32;
+        for (let b = first; b < Math.min(doc.nBlocks, first + 32); b++) entries.push(makeEntry(doc, rand() < 0.4 ? 0 : 1, b));
+      }
+      let runs = 0;
+      entries.forEach((e, i) => { if (i === 0 || entries[i - 1].lod !== e.lod) runs++; });
+      const rendered = renderWorkingContext([entries], { displayPath: (d) => d.id }).tokens;
+      const estimate = cm.preamble + cm.documentCost(entries);
+      assert.ok(estimate >= rendered, `${lines} lines: estimate ${estimate} under rendered ${rendered}`);
+      assert.ok(estimate - rendered <= runs + 2, `${lines} lines: estimate ${estimate} vs rendered ${rendered} with ${runs} runs`);
+    }
+  }
+});
