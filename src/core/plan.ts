@@ -58,6 +58,12 @@ export interface PlanOptions {
    */
   defLine: number;
   /**
+   * In that line score, a query word the line lacks but the definition's name holds (getmembers for
+   * "members", is_symlink for "symbolic": see nameHolds) counts this share of an occurrence. Python
+   * names glue words and abbreviate them. 0 = off.
+   */
+  defName: number;
+  /**
    * Section prior: every block gets this share of the document's best block value, scaled by how well
    * its section (structure.ts: a session, a heading's span, a top-level definition, ≤ 512 tokens) matches
    * the query as one text relative to the document's best section. Evidence is often a turn that answers
@@ -66,7 +72,7 @@ export interface PlanOptions {
   section: number;
 }
 
-export const DEFAULT_PLAN: PlanOptions = { alpha: 0.5, minShare: 0.02, maxCandidates: 400, kernel: null, lineSpread: 0.6, scopeLift: 2, scopeText: 4, defLine: 3, section: 0.25 };
+export const DEFAULT_PLAN: PlanOptions = { alpha: 0.5, minShare: 0.02, maxCandidates: 400, kernel: null, lineSpread: 0.6, scopeLift: 2, scopeText: 4, defLine: 3, defName: 1, section: 0.25 };
 
 /** Block values for the plan: smoothed BM25, spread across blocks that share a line. */
 export function blockValues(doc: TreeDocument, raw: Float32Array, options: PlanOptions, q?: QueryTerms): Float32Array {
@@ -75,7 +81,7 @@ export function blockValues(doc: TreeDocument, raw: Float32Array, options: PlanO
   const v = smoothBlocks(raw, options.kernel ?? EVIDENCE_KERNEL);
   if (options.section > 0 && q) addSectionPrior(doc, raw, v, q, options.section);
   if (options.scopeLift > 0 || (options.scopeText > 0 && q)) liftScopes(doc, v, options.scopeLift, options.scopeText, q);
-  if (options.defLine > 0 && q) addDefinitionLines(doc, v, q, options.defLine);
+  if (options.defLine > 0 && q) addDefinitionLines(doc, v, q, options.defLine, options.defName);
   if (options.lineSpread <= 0) return v;
   const out = Float32Array.from(v);
   // Walk lines; every line spanning several blocks shares its best block's value among them.
@@ -365,9 +371,9 @@ function liftScopes(doc: TreeDocument, v: Float32Array, share: number, textShare
 /** Terms of a typical definition line, for the length normalisation of its BM25. */
 const DEF_LINE_LENGTH = 6;
 
-/** Adds `weight` × each definition line's own BM25 to the value of the block holding the line's start. */
-function addDefinitionLines(doc: TreeDocument, v: Float32Array, q: QueryTerms, weight: number): void {
-  const { blocks, terms } = definitionLines(doc);
+/** Adds `weight` × each definition line's own BM25 (defName: with its name's partial matches) to the value of the block holding the line's start. */
+function addDefinitionLines(doc: TreeDocument, v: Float32Array, q: QueryTerms, weight: number, nameShare: number): void {
+  const { blocks, terms, names } = definitionLines(doc);
   for (let k = 0; k < blocks.length; k++) {
     const ts = terms[k];
     let s = 0;
@@ -375,7 +381,24 @@ function addDefinitionLines(doc: TreeDocument, v: Float32Array, q: QueryTerms, w
       let tf = 0;
       for (const t of ts) if (t === q.terms[i]) tf++;
       if (tf > 0) s += bm25Term(q.idf[i], tf, ts.length, DEF_LINE_LENGTH);
+      else if (nameShare > 0 && nameHolds(names[k], q.terms[i])) s += nameShare * bm25Term(q.idf[i], 1, ts.length, DEF_LINE_LENGTH);
     }
     if (s > 0) v[blocks[k]] += weight * s;
   }
+}
+
+/**
+ * Whether a definition's name holds query term `w` (4+ letters) inside it (getmembers: member), or a
+ * 4+ letter prefix of it at either end of one of the name's parts (is_symlink: symbolic; extn would not).
+ */
+function nameHolds(name: string, w: string): boolean {
+  if (w.length < 4 || name.length < 4) return false;
+  if (name.includes(w)) return true;
+  for (const p of name.split(/[_\d$]+/)) {
+    for (let k = Math.min(w.length - 1, p.length); k >= 4; k--) {
+      const pre = w.slice(0, k);
+      if (p.startsWith(pre) || p.endsWith(pre)) return true;
+    }
+  }
+  return false;
 }

@@ -52,9 +52,14 @@ export function definitionScopes(doc: TreeDocument): Uint32Array {
 export interface DefinitionLines {
   blocks: Uint32Array;
   terms: string[][];
+  /** Each definition's name, lower-cased. */
+  names: string[];
 }
 
 const lineCache = new WeakMap<TreeDocument, DefinitionLines>();
+
+/** The name in a definition line. */
+const NAME = new RegExp(String.raw`(?:def|class|function|interface|struct|enum|fn|func)\s+([A-Za-z_$][\w$]*)`);
 
 /** The definition lines of a document (def, class, function, … lines at any indentation), computed once. */
 export function definitionLines(doc: TreeDocument): DefinitionLines {
@@ -62,13 +67,16 @@ export function definitionLines(doc: TreeDocument): DefinitionLines {
   if (out) return out;
   const blocks: number[] = [];
   const lineTerms: string[][] = [];
+  const names: string[] = [];
   const text = doc.text;
   for (const m of text.matchAll(DEFINITION_LINE)) {
     const end = text.indexOf('\n', m.index!);
+    const line = text.slice(m.index!, end < 0 ? text.length : end);
     blocks.push(doc.blockAtChar(m.index! + m[1].length));
-    lineTerms.push(terms(text.slice(m.index!, end < 0 ? text.length : end)));
+    lineTerms.push(terms(line));
+    names.push((NAME.exec(line)?.[1] ?? '').toLowerCase());
   }
-  out = { blocks: Uint32Array.from(blocks), terms: lineTerms };
+  out = { blocks: Uint32Array.from(blocks), terms: lineTerms, names };
   lineCache.set(doc, out);
   return out;
 }

@@ -7,7 +7,7 @@ import { BARE_SCORED, FocusEngine, scoredEntries } from '../../src/core/engine';
 import { checkWorkingContext } from '../../src/core/invariants';
 import { actionsPerIteration, BudgetTooSmallError, DEFAULT_FOCUS, FocusAllocator, topEntries } from '../../src/core/focus';
 import { CostModel, renderWorkingContext } from '../../src/core/render';
-import { makeEntry } from '../../src/core/entry';
+import { makeEntry, type Entry } from '../../src/core/entry';
 import { countPromptTokens } from '../../src/core/tokenizer';
 import { syntheticSource, treeOf } from './support/corpus';
 
@@ -415,7 +415,7 @@ test('the cost model prices exact runs and gist lines as rendered, never under, 
       // Blocks of one group at random LODs (runs of exact text and of block gists), the other groups as
       // gists. The group is in the document's second half: line numbers there are as long as its last.
       const g = Math.floor(doc.nLod2 / 2 + (rand() * doc.nLod2) / 2);
-      const entries = [];
+      const entries: Entry[] = [];
       for (let i = 0; i < doc.nLod2; i++) {
         if (i !== g) { entries.push(makeEntry(doc, 2, i)); continue; }
         const first = i * 32;

@@ -203,6 +203,29 @@ test('definition lines: a definition named by the query outranks a block that on
   assert.equal(on[uses], off[uses], 'blocks without a definition line are unchanged');
 });
 
+test('definition names: a name that glues or abbreviates the query\'s words counts them on its line', async () => {
+  const filler = (n: number) => Array.from({ length: n }, (_, k) => `    step_${k} = prepare(${k})`).join('\n');
+  const defs = ['def getmembers(self):', 'def is_symlink(self):', 'def mkdir(self, mode):', 'def unrelated(self):'];
+  // The last line holds other query words: a document without any is not scored at all.
+  const text = defs.map((d) => `${d}\n${filler(12)}\n`).join('\n') + filler(20) + '\n# the archive path, create\n';
+  const tree = await treeOf([{ id: '/n.py', text }]);
+  const doc = tree.documents.get('/n.py')!;
+  const blockOf = (needle: string) => Array.from({ length: doc.nBlocks }, (_, b) => b).find((b) => doc.blockText(b).includes(needle))!;
+  const value = (query: string, defName: number) => {
+    const ev = new QueryEvidence(tree, query);
+    return blockValues(doc, ev.of(doc).raw, { ...DEFAULT_PLAN, defName, scopeLift: 0, scopeText: 0, section: 0, lineSpread: 0 }, ev.q);
+  };
+  // The words occur nowhere else as terms: only the names hold them.
+  for (const [query, def] of [['Return the members of the archive', 'def getmembers'], ['Whether this path is a symbolic link', 'def is_symlink']] as const) {
+    const b = blockOf(def);
+    assert.equal(value(query, 0)[b], 0, `${def}: no term matches near it`);
+    assert.ok(value(query, 1)[b] > 0, `${def}: its name holds the query's words`);
+    assert.equal(value(query, 1)[blockOf('def unrelated')], 0);
+  }
+  // Three letters are too few to count as an abbreviation (mkdir for "directory" is left to the body's words).
+  assert.equal(value('Create a directory', 1)[blockOf('def mkdir')], 0);
+});
+
 test('with many files, the plan shows root lines without evidence as bare paths to make room for the evidence', async () => {
   const docs = Array.from({ length: 60 }, (_, i) => ({ id: `/many/pkg${i % 3}/module_${i}.py`, text: syntheticSource(200 + i, 40) }));
   docs[17].text += 'def zebra_quagga_okapi():\n    return okapi_zebra\n';
