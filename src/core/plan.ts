@@ -373,7 +373,7 @@ const DEF_LINE_LENGTH = 6;
 
 /** Adds `weight` × each definition line's own BM25 (defName: with its name's partial matches) to the value of the block holding the line's start. */
 function addDefinitionLines(doc: TreeDocument, v: Float32Array, q: QueryTerms, weight: number, nameShare: number): void {
-  const { blocks, terms, names } = definitionLines(doc);
+  const { blocks, terms, names, nameParts } = definitionLines(doc);
   for (let k = 0; k < blocks.length; k++) {
     const ts = terms[k];
     let s = 0;
@@ -381,7 +381,7 @@ function addDefinitionLines(doc: TreeDocument, v: Float32Array, q: QueryTerms, w
       let tf = 0;
       for (const t of ts) if (t === q.terms[i]) tf++;
       if (tf > 0) s += bm25Term(q.idf[i], tf, ts.length, DEF_LINE_LENGTH);
-      else if (nameShare > 0 && nameHolds(names[k], q.terms[i])) s += nameShare * bm25Term(q.idf[i], 1, ts.length, DEF_LINE_LENGTH);
+      else if (nameShare > 0 && nameHolds(names[k], nameParts[k], q.terms[i])) s += nameShare * bm25Term(q.idf[i], 1, ts.length, DEF_LINE_LENGTH);
     }
     if (s > 0) v[blocks[k]] += weight * s;
   }
@@ -391,10 +391,12 @@ function addDefinitionLines(doc: TreeDocument, v: Float32Array, q: QueryTerms, w
  * Whether a definition's name holds query term `w` (4+ letters) inside it (getmembers: member), or a
  * 4+ letter prefix of it at either end of one of the name's parts (is_symlink: symbolic; extn would not).
  */
-function nameHolds(name: string, w: string): boolean {
+function nameHolds(name: string, parts: readonly string[], w: string): boolean {
   if (w.length < 4 || name.length < 4) return false;
   if (name.includes(w)) return true;
-  for (const p of name.split(/[_\d$]+/)) {
+  const w4 = w.slice(0, 4);
+  for (const p of parts) {
+    if (!p.includes(w4)) continue; // every prefix tried below starts with these four letters
     for (let k = Math.min(w.length - 1, p.length); k >= 4; k--) {
       const pre = w.slice(0, k);
       if (p.startsWith(pre) || p.endsWith(pre)) return true;

@@ -52,8 +52,9 @@ export function definitionScopes(doc: TreeDocument): Uint32Array {
 export interface DefinitionLines {
   blocks: Uint32Array;
   terms: string[][];
-  /** Each definition's name, lower-cased. */
+  /** Each definition's name, lower-cased, and its parts between underscores and digits. */
   names: string[];
+  nameParts: string[][];
 }
 
 const lineCache = new WeakMap<TreeDocument, DefinitionLines>();
@@ -68,15 +69,18 @@ export function definitionLines(doc: TreeDocument): DefinitionLines {
   const blocks: number[] = [];
   const lineTerms: string[][] = [];
   const names: string[] = [];
+  const nameParts: string[][] = [];
   const text = doc.text;
   for (const m of text.matchAll(DEFINITION_LINE)) {
     const end = text.indexOf('\n', m.index!);
     const line = text.slice(m.index!, end < 0 ? text.length : end);
     blocks.push(doc.blockAtChar(m.index! + m[1].length));
     lineTerms.push(terms(line));
-    names.push((NAME.exec(line)?.[1] ?? '').toLowerCase());
+    const name = (NAME.exec(line)?.[1] ?? '').toLowerCase();
+    names.push(name);
+    nameParts.push(name.split(/[_\d$]+/).filter((p) => p.length >= 4));
   }
-  out = { blocks: Uint32Array.from(blocks), terms: lineTerms, names };
+  out = { blocks: Uint32Array.from(blocks), terms: lineTerms, names, nameParts };
   lineCache.set(doc, out);
   return out;
 }
