@@ -8,8 +8,8 @@
  * few groups rather than on opening many groups for one block each. It is computed once per refocus
  * from the allocator's starting state with the allocator's own cost model, so what it picks fits.
  * Every document it may fold starts at its root line, so opening a large file for one function is
- * priced at its whole map; when a better block does not fit, root lines without evidence give up their names for
- * their bare paths; the budget left at the end gives the maps back, most relevant document first.
+ * priced at its whole map; when a better block does not fit, root lines without evidence give up their
+ * names for their bare paths; the budget left at the end gives the maps back, most relevant first.
  *
  * `planScores` then turns the plan into allocator scores: every node on the way to a planned block
  * scores above τ_expand (earlier picks higher), what the plan leaves as it is scores 0 (neither expands
@@ -367,11 +367,13 @@ function liftScopes(doc: TreeDocument, v: Float32Array, share: number, textShare
   }
 }
 
-
 /** Terms of a typical definition line, for the length normalisation of its BM25. */
 const DEF_LINE_LENGTH = 6;
 
-/** Adds `weight` × each definition line's own BM25 (defName: with its name's partial matches) to the value of the block holding the line's start. */
+/**
+ * Adds `weight` × each definition line's own BM25 (with its name's partial matches at `nameShare`) to
+ * the value of the block holding the line's start.
+ */
 function addDefinitionLines(doc: TreeDocument, v: Float32Array, q: QueryTerms, weight: number, nameShare: number): void {
   const { blocks, terms, names, nameParts } = definitionLines(doc);
   for (let k = 0; k < blocks.length; k++) {

@@ -30,7 +30,8 @@ export class TreeDocument {
   readonly gistCost2 = new Map<number, number>();
   /**
    * Token costs of the lines that name this document (header, root line, bare path) by display path,
-   * kept across refocuses: with thousands of files the cold-start map costs every one of them each time.
+   * and of its run markers (render.ts runOverhead), kept across refocuses: with thousands of files the
+   * cold-start map costs every one of them each time.
    */
   readonly lineCosts = new Map<string, number>();
   /** The names the document defines (render.ts salientNames), found once. */
