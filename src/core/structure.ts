@@ -6,10 +6,10 @@
 import { terms } from './lexical';
 import type { TreeDocument } from './tree';
 
-/** A definition's keyword and the start of its name (def, class, function, … with their modifiers). */
-const DEFINITION = String.raw`(?:export\s+)?(?:default\s+)?(?:async\s+)?(?:def|class|function|interface|struct|enum|fn|func)\s+[A-Za-z_$]`;
+/** A definition's keyword and its name, captured (def, class, function, … with their modifiers). */
+const DEFINITION = String.raw`(?:export\s+)?(?:default\s+)?(?:async\s+)?(?:def|class|function|interface|struct|enum|fn|func)\s+([A-Za-z_$][\w$]*)`;
 
-/** A definition line at any indentation (the indentation captured). */
+/** A definition line at any indentation (the indentation captured, then the name). */
 const DEFINITION_LINE = new RegExp(String.raw`^([ \t]*)` + DEFINITION, 'gm');
 
 /** Definition scopes of a document, as [definition block, last block of its body] pairs (computed once). */
@@ -59,9 +59,6 @@ export interface DefinitionLines {
 
 const lineCache = new WeakMap<TreeDocument, DefinitionLines>();
 
-/** The name in a definition line. */
-const NAME = new RegExp(String.raw`(?:def|class|function|interface|struct|enum|fn|func)\s+([A-Za-z_$][\w$]*)`);
-
 /** The definition lines of a document (def, class, function, … lines at any indentation), computed once. */
 export function definitionLines(doc: TreeDocument): DefinitionLines {
   let out = lineCache.get(doc);
@@ -76,7 +73,7 @@ export function definitionLines(doc: TreeDocument): DefinitionLines {
     const line = text.slice(m.index!, end < 0 ? text.length : end);
     blocks.push(doc.blockAtChar(m.index! + m[1].length));
     lineTerms.push(terms(line));
-    const name = (NAME.exec(line)?.[1] ?? '').toLowerCase();
+    const name = m[2].toLowerCase();
     names.push(name);
     nameParts.push(name.split(/[_\d$]+/).filter((p) => p.length >= 4));
   }
