@@ -65,7 +65,7 @@ function allocatorOverrides(args: ParsedArgs): Partial<Omit<FocusSettings, 'budg
 const USAGE = `usage:
   megacontext index <path>... [--store DIR]
   megacontext focus <path>... (--query TEXT | --queries FILE.jsonl) [--budget N] [--store DIR] [--json] [--no-prompt]
-  megacontext eval [--locomo DIR|none] [--code DIR,DIR|none] [--budgets 1024,2048] [--limit N] [--methods a,b] [--settings JSON] [--plan JSON] [--block-words N] [--group-children N] [--json]
+  megacontext eval [--locomo DIR|none] [--code DIR,DIR|none] [--budgets 1024,2048] [--limit N] [--methods a,b] [--settings JSON] [--plan JSON] [--block-words N] [--group-children N] [--block-stride N] [--json]
 options:
   --store DIR      where the tree is persisted (default: ~/.cache/megacontext/<hash of the paths>)
   --budget N       token budget of the working context (default 2048)
@@ -75,7 +75,7 @@ options:
   --threads N      CPU threads for inference
   --max-file-bytes N  skip larger files (default 1000000)`;
 
-const VALUED = new Set(['store', 'query', 'queries', 'budget', 'scorer', 'models', 'providers', 'threads', 'max-file-bytes', 'locomo', 'code', 'budgets', 'limit', 'methods', 'settings', 'plan', 'block-words', 'group-children', 'conversations']);
+const VALUED = new Set(['store', 'query', 'queries', 'budget', 'scorer', 'models', 'providers', 'threads', 'max-file-bytes', 'locomo', 'code', 'budgets', 'limit', 'methods', 'settings', 'plan', 'block-words', 'group-children', 'block-stride', 'conversations']);
 const SWITCHES = new Set(['json', 'no-prompt', 'help', 'quiet']);
 
 class CliError extends Error {}
@@ -165,7 +165,7 @@ async function runEval(args: ParsedArgs, out: NodeJS.WritableStream, log: (s: st
   const locomo = resolve(stringOption(args, 'locomo') ?? join(repo, '..', 'shared', 'data', 'locomo-dev'));
   const codeArg = stringOption(args, 'code') ?? HELD_OUT_CODE.join(',');
   const code = codeArg === 'none' ? [] : codeArg.split(',').filter(Boolean).map((p) => resolve(p));
-  const all = [...BASELINES, ...mcMethods(allocatorOverrides(args), { plan: planOverrides(args), blockWords: args.options.has('block-words') ? intOption(args, 'block-words', 7, 1) : undefined, groupChildren: args.options.has('group-children') ? intOption(args, 'group-children', 7, 1) : undefined })];
+  const all = [...BASELINES, ...mcMethods(allocatorOverrides(args), { plan: planOverrides(args), blockWords: args.options.has('block-words') ? intOption(args, 'block-words', 7, 1) : undefined, groupChildren: args.options.has('group-children') ? intOption(args, 'group-children', 7, 1) : undefined, blockStride: args.options.has('block-stride') ? intOption(args, 'block-stride', 64, 1) : undefined })];
   const wanted = stringOption(args, 'methods')?.split(',');
   const methods = wanted ? all.filter((m) => wanted.includes(m.name)) : all;
   const runtime = await loadRuntime(args);

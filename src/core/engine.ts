@@ -28,6 +28,8 @@ export interface FocusRequest {
   blockWords?: number;
   /** Block gists per `≈` group line (render.ts GROUP_CHILDREN when absent). */
   groupChildren?: number;
+  /** Every n-th block shows its words on `~` lines (render.ts BLOCK_STRIDE when absent). */
+  blockStride?: number;
   /** Options of the lexical plan (scorer 'lexical', and the lexical-only runtime). */
   plan?: Partial<PlanOptions>;
   displayPath?: (doc: TreeDocument) => string;
@@ -109,8 +111,8 @@ export class FocusEngine {
       relevanceOf.set(doc, (r = ev.of(doc).docMax + cos));
       return r;
     };
-    const costModel = new CostModel(displayPath, req.blockWords, req.groupChildren);
-    const renderOptions = { displayPath, blockWords: req.blockWords, groupChildren: req.groupChildren };
+    const costModel = new CostModel(displayPath, req.blockWords, req.groupChildren, req.blockStride);
+    const renderOptions = { displayPath, blockWords: req.blockWords, groupChildren: req.groupChildren, blockStride: req.blockStride };
     // A runtime without LensNet (the degraded mode) can only score by lexical evidence.
     let plan: Plan | undefined;
     const planOptions = { ...DEFAULT_PLAN, ...req.plan };

@@ -6,12 +6,13 @@ import type { TreeDocument } from './tree';
 
 /**
  * The prompt form of a working context. Exact text is verbatim between an `[[exact La-b]]` line and
- * an `[[/exact]]` line; `~` lines are block gists (32 tokens), `≈` lines group gists (1,024 tokens);
+ * an `[[/exact]]` line; `~` lines are block gists (a word of every 4th 32-token block), `≈` lines group
+ * gists (1,024 tokens);
  * a document collapsed to its root is its header line alone.
  */
 export const PREAMBLE =
   'MegaContext working context. Every document is listed. Text between [[exact Lx-y]] and [[/exact]] is verbatim; ' +
-  'lines starting with ~ (blocks of ~32 tokens) or ≈ (about 1,000 tokens), gists separated by |, are extractive gists of spans ' +
+  'lines starting with ~ (a word per ~128 tokens) or ≈ (about 1,000 tokens), gists separated by |, are extractive gists of spans ' +
   'not shown in full; a line starting with · is a whole document collapsed to its path and main names ' +
   '(`· dir/: a | b`: several in one folder).\n';
 
@@ -24,6 +25,8 @@ export interface RenderOptions {
   blockWords?: number;
   /** Block gists (of 2 words each) on a `≈` group line (default GROUP_CHILDREN). */
   groupChildren?: number;
+  /** Only every n-th block shows its words on a `~` line (default BLOCK_STRIDE); 1 shows every block's. */
+  blockStride?: number;
 }
 
 /**
@@ -35,6 +38,23 @@ export interface RenderOptions {
  */
 export const BLOCK_WORDS = 1;
 export const GROUP_CHILDREN = 1;
+
+/**
+ * A `~` line shows the words of every 4th block only (blocks 0, 4, 8, … of the document: one landmark
+ * per ~128 tokens); its line range still covers every block of the run. Entering a group for one block
+ * turned its 31 other blocks into ~2 tokens each of single words that rarely say much (`your | You |
+ * several | yield`); at a quarter of that the map keeps its landmarks and the budget goes to exact
+ * text. Development sets, `mc-lexical`, recall at W = 1024/2048/4096, every block (1) → every 4th:
+ * LoCoMo 26/30/41 70.0/77.5/84.9 → 71.8/79.9/85.4; wsgiref+urllib+xmlrpc 66.7/77.8/88.0 →
+ * 69.4/85.2/90.7; dev2 62.7/78.2/87.3 → 66.9/79.9/88.0; dev3 56.3/76.5/83.0 → 59.5/76.5/84.7.
+ * Every 2nd and every 8th block did no better (README, "Focus quality").
+ */
+export const BLOCK_STRIDE = 4;
+
+/** What a `~` line shows for block b: its gist words when b is a landmark (b % stride = 0), else nothing. */
+export function shownBlockGist(doc: TreeDocument, b: number, words = BLOCK_WORDS, stride = BLOCK_STRIDE): string {
+  return b % stride === 0 ? blockGistText(doc, b, words) : '';
+}
 
 export interface ExactRun {
   doc: TreeDocument;
@@ -176,15 +196,19 @@ export function bareRunPart(path: string, prevFolder: string | undefined, nextFo
 }
 
 /**
- * Consecutive entries of one gist level share one line: `~ La-b: gist | gist | …` for blocks (LOD1),
- * `≈ La-b: gist | …` for groups (LOD2), a few tokens per entry instead of a line range each.
+ * Consecutive entries of one gist level share one line: `~ La-b: gist | gist | …` for blocks (LOD1,
+ * landmark blocks only: `~ La-b` alone when the run holds none), `≈ La-b: gist | …` for groups (LOD2),
+ * a few tokens per entry instead of a line range each.
  */
-export function gistRunLine(run: Entry[], words = BLOCK_WORDS, children = GROUP_CHILDREN): string {
+export function gistRunLine(run: Entry[], words = BLOCK_WORDS, children = GROUP_CHILDREN, stride = BLOCK_STRIDE): string {
   const doc = run[0].doc;
   const [a] = lineSpan(doc, run[0]);
   const [, b] = lineSpan(doc, run[run.length - 1]);
-  const gist = (e: Entry) => (e.lod === 1 ? blockGistText(doc, e.index, words) : groupGistText(doc, e.index, children)) || '…';
-  return `${run[0].lod === 1 ? '~' : '≈'} L${a}-${b}: ${run.map(gist).join(' | ')}\n`;
+  if (run[0].lod === 1) {
+    const shown = run.map((e) => shownBlockGist(doc, e.index, words, stride)).filter((t) => t !== '');
+    return shown.length > 0 ? `~ L${a}-${b}: ${shown.join(' | ')}\n` : `~ L${a}-${b}\n`;
+  }
+  return `≈ L${a}-${b}: ${run.map((e) => groupGistText(doc, e.index, children) || '…').join(' | ')}\n`;
 }
 
 /** Renders one document's entries (already in order) and appends exact-run positions. */
@@ -195,6 +219,7 @@ function renderDocument(
   runs: ExactRun[],
   words: number,
   children: number,
+  stride: number,
   neighbours: [string | undefined, string | undefined],
 ): string {
   const doc = entries[0].doc;
@@ -210,7 +235,7 @@ function renderDocument(
     if (e.lod === 1 || e.lod === 2) {
       let j = i;
       while (j + 1 < entries.length && entries[j + 1].lod === e.lod) j++;
-      out += gistRunLine(entries.slice(i, j + 1), words, children);
+      out += gistRunLine(entries.slice(i, j + 1), words, children, stride);
       i = j + 1;
       continue;
     }
@@ -267,7 +292,10 @@ export function renderWorkingContext(perDoc: Entry[][], options: RenderOptions):
     const entries = perDoc[i];
     if (entries.length === 0) continue;
     const neighbours: [string | undefined, string | undefined] = [bareFolder[i - 1], bareFolder[i + 1]];
-    const part = renderDocument(entries, paths[i], length, exactRuns, options.blockWords ?? BLOCK_WORDS, options.groupChildren ?? GROUP_CHILDREN, neighbours);
+    const part = renderDocument(
+      entries, paths[i], length, exactRuns,
+      options.blockWords ?? BLOCK_WORDS, options.groupChildren ?? GROUP_CHILDREN, options.blockStride ?? BLOCK_STRIDE, neighbours,
+    );
     parts.push(part);
     length += part.length;
     tokens += countSegment(part);
@@ -305,6 +333,7 @@ export class CostModel {
     readonly displayPath: (doc: TreeDocument) => string,
     readonly blockWords = BLOCK_WORDS,
     readonly groupChildren = GROUP_CHILDREN,
+    readonly blockStride = BLOCK_STRIDE,
   ) {}
 
   /** A cost kept on the document across refocuses, under `key` and its display path. */
@@ -368,6 +397,7 @@ export class CostModel {
       return f.head ? countSegment(foldLine(f)) : 0;
     }
     if (e.lod === 3) return this.docLine(doc, e.bare ? 'b' : 'r');
+    if (e.lod === 1 && e.index % this.blockStride !== 0) return 0; // not a landmark: covered by its line's range
     // Gist costs do not depend on the display path: they live on the document, across queries.
     const cache = e.lod === 1 ? doc.gistCost1 : doc.gistCost2;
     const key = e.index * 8 + Math.min(e.lod === 1 ? this.blockWords : this.groupChildren, 7);
@@ -376,7 +406,8 @@ export class CostModel {
       // An entry's share of its `~` or `≈` line: ` words |` as it sits mid-line (the leading space joins
       // the first word's token; counting `words | ` alone over-estimated ~2 tokens per entry).
       const text = e.lod === 1 ? blockGistText(doc, e.index, this.blockWords) : groupGistText(doc, e.index, this.groupChildren);
-      c = countPromptTokens(' ' + (text || '…') + ' |');
+      // A block without words shows nothing (its line's range covers it); an empty group shows `…`.
+      c = e.lod === 1 && !text ? 0 : countPromptTokens(' ' + (text || '…') + ' |');
       cache.set(key, c);
     }
     return c;
@@ -416,7 +447,7 @@ export class CostModel {
    * thousands of gist lines).
    */
   startCost(entries: Entry[]): number {
-    return this.onDocument(entries[0].doc, `t${this.blockWords},${this.groupChildren}`, () => this.documentCost(entries));
+    return this.onDocument(entries[0].doc, `t${this.blockWords},${this.groupChildren},${this.blockStride}`, () => this.documentCost(entries));
   }
 
   /** Estimated token cost of one document's rendering. */

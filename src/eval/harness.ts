@@ -61,6 +61,7 @@ export interface McOptions {
   plan?: Partial<PlanOptions>;
   blockWords?: number;
   groupChildren?: number;
+  blockStride?: number;
 }
 
 export function megacontext(name: string, scorer: ScorerKind, settings: Partial<Omit<FocusSettings, 'budget'>> = {}, options: McOptions = {}): Method {

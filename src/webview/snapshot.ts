@@ -2,7 +2,7 @@
 // the engine host process and travel over IPC to the extension and on to the webview unchanged.
 import type { WorkingContext } from '../core/engine';
 import type { Entry } from '../core/entry';
-import { BLOCK_WORDS, blockGistText, foldLine, GROUP_CHILDREN, groupGistText, rootLine } from '../core/render';
+import { BLOCK_WORDS, foldLine, GROUP_CHILDREN, groupGistText, rootLine, shownBlockGist } from '../core/render';
 import { countPromptTokens, lineOf } from '../core/tokenizer';
 import type { TreeDocument } from '../core/tree';
 import { spanKey, type FocusDocument, type FocusSnapshot, type FocusSpan, type LodTotals } from './protocol';
@@ -73,9 +73,10 @@ function spanOf(e: Entry, path: string, maxExact: number): FocusSpan {
     gistText = truncated ? text.slice(0, maxExact) : text;
     cost = e.end - e.start;
   } else if (e.lod === 1 || e.lod === 2) {
-    // Gists share a line with their neighbours of the same level in the prompt; the span's own part is its gist.
-    gistText = e.lod === 1 ? blockGistText(doc, e.index, BLOCK_WORDS) : groupGistText(doc, e.index, GROUP_CHILDREN);
-    cost = countPromptTokens(gistText) + 1;
+    // Gists share a line with their neighbours of the same level in the prompt; the span's own part is its
+    // gist. A block that is not a landmark shows no words there, and costs nothing beyond its line's range.
+    gistText = e.lod === 1 ? shownBlockGist(doc, e.index, BLOCK_WORDS) : groupGistText(doc, e.index, GROUP_CHILDREN);
+    cost = e.lod === 1 && gistText === '' ? 0 : countPromptTokens(gistText) + 1;
   } else {
     const line = e.fold ? foldLine({ ...e.fold, head: true }) : rootLine(doc, path, e.bare);
     gistText = line.replace(/\n$/, '');

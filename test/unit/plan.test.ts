@@ -6,7 +6,7 @@ import { checkWorkingContext } from '../../src/core/invariants';
 import { BudgetTooSmallError, FocusAllocator, DEFAULT_FOCUS } from '../../src/core/focus';
 import { blockValues, DEFAULT_PLAN, planFocus, type Plan } from '../../src/core/plan';
 import type { TreeDocument } from '../../src/core/tree';
-import { CostModel, renderWorkingContext } from '../../src/core/render';
+import { blockGistText, CostModel, renderWorkingContext, shownBlockGist } from '../../src/core/render';
 import { makeEntry } from '../../src/core/entry';
 import { QueryEvidence } from '../../src/core/features';
 import { scoreBlocks, scoreRanges } from '../../src/core/lexical';
@@ -77,7 +77,7 @@ test('when the map alone fills the budget, the plan folds the documents without 
 test('block gist lines show the requested number of words and are costed per word count', async () => {
   const tree = await treeOf([{ id: '/a.py', text: syntheticSource(4, 400) }]);
   const doc = tree.documents.get('/a.py')!;
-  const e = makeEntry(doc, 1, 3);
+  const e = makeEntry(doc, 1, 4); // a landmark block (every 4th shows its words)
   const three = new CostModel((d) => d.id, 3).entryCost(e);
   const one = new CostModel((d) => d.id, 1).entryCost(e);
   assert.ok(one < three, `1 word ${one} < 3 words ${three}`);
@@ -89,6 +89,36 @@ test('block gist lines show the requested number of words and are costed per wor
   assert.ok(r1.tokens < r3.tokens);
   const line = r1.prompt.split('\n').find((l) => l.startsWith('~'))!;
   for (const part of line.replace(/^~ L\d+-\d+: /, '').split(' | ')) assert.ok(!part.includes(' … '), part);
+});
+
+test('block gist lines show the words of every 4th block only, cost nothing for the others, and cover every block', async () => {
+  const tree = await treeOf([{ id: '/a.py', text: syntheticSource(4, 400) }]);
+  const doc = tree.documents.get('/a.py')!;
+  const model = new CostModel((d) => d.id);
+  assert.equal(model.entryCost(makeEntry(doc, 1, 3)), 0);
+  assert.ok(model.entryCost(makeEntry(doc, 1, 4)) > 0);
+  assert.ok(new CostModel((d) => d.id, 1, 1, 1).entryCost(makeEntry(doc, 1, 3)) > 0, 'stride 1: every block shows a word');
+  assert.equal(shownBlockGist(doc, 5, 1), '');
+  assert.equal(shownBlockGist(doc, 8, 1), blockGistText(doc, 8, 1));
+  // Blocks 32.. at LOD1 after an exact block: one `~` line whose range covers them all, landmark words only.
+  const lod1 = Array.from({ length: doc.nLod1 - 33 }, (_, k) => makeEntry(doc, 1, 33 + k));
+  const state = [[makeEntry(doc, 2, 0), makeEntry(doc, 0, 32), ...lod1]];
+  const r4 = renderWorkingContext(state, { displayPath: (d) => d.id });
+  const r1 = renderWorkingContext(state, { displayPath: (d) => d.id, blockStride: 1 });
+  const line = r4.prompt.split('\n').find((l) => l.startsWith('~'))!;
+  const landmarks = lod1.filter((e) => e.index % 4 === 0).map((e) => blockGistText(doc, e.index, 1)).filter((t) => t !== '');
+  assert.equal(line.replace(/^~ L\d+-\d+: /, ''), landmarks.join(' | '));
+  const range = (p: string) => /\n(~ L\d+-\d+)/.exec(p)![1];
+  assert.equal(range(r4.prompt), range(r1.prompt), 'the range covers every block of the run, as with every block shown');
+  assert.ok(r4.tokens < r1.tokens - 2 * landmarks.length, `${r4.tokens} vs ${r1.tokens}`);
+  // Estimates stay at or above the rendering, also for a run without a landmark (`~ La-b` alone: block 33).
+  const noLandmark = [[makeEntry(doc, 2, 0), makeEntry(doc, 0, 32), makeEntry(doc, 1, 33), ...Array.from({ length: 30 }, (_, k) => makeEntry(doc, 0, 34 + k)), ...lod1.slice(31)]];
+  const rn = renderWorkingContext(noLandmark, { displayPath: (d) => d.id });
+  assert.match(rn.prompt, /\n~ L\d+-\d+\n/, 'a run without a landmark is its range alone');
+  for (const [st, r] of [[state, r4], [noLandmark, rn]] as const) {
+    const estimate = model.preamble + model.documentCost(st[0]);
+    assert.ok(estimate >= r.tokens && estimate <= r.tokens + 4, `estimate ${estimate} vs rendered ${r.tokens}`);
+  }
 });
 
 test('line spread gives every block of a multi-block line the value of its best block', async () => {
