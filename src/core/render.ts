@@ -181,6 +181,11 @@ function isBarePath(entries: Entry[] | undefined): boolean {
   return !!entries && entries.length === 1 && entries[0].lod === 3 && !!entries[0].bare && !entries[0].fold;
 }
 
+/** The folder of each document shown as a bare path (undefined otherwise): its neighbours decide its folder line. */
+export function bareFolders(perDoc: Entry[][], paths: string[]): (string | undefined)[] {
+  return perDoc.map((es, i) => (isBarePath(es) ? splitPath(paths[i])[0] : undefined));
+}
+
 /**
  * Bare paths of one folder that follow each other share one line, `· folder/: a.py | b.py | …`: a
  * name mid-line costs ~4 tokens where a line of its own costs ~7, and a workspace of thousands of files
@@ -286,8 +291,7 @@ export function renderWorkingContext(perDoc: Entry[][], options: RenderOptions):
   let tokens = PREAMBLE_TOKENS;
   const exactRuns: ExactRun[] = [];
   const paths = perDoc.map((es) => (es.length > 0 ? options.displayPath(es[0].doc) : ''));
-  // The folder of each document shown as a bare path (undefined otherwise), for folder lines.
-  const bareFolder = perDoc.map((es, i) => (isBarePath(es) ? splitPath(paths[i])[0] : undefined));
+  const bareFolder = bareFolders(perDoc, paths);
   for (let i = 0; i < perDoc.length; i++) {
     const entries = perDoc[i];
     if (entries.length === 0) continue;

@@ -2,7 +2,7 @@
 // the engine host process and travel over IPC to the extension and on to the webview unchanged.
 import type { WorkingContext } from '../core/engine';
 import type { Entry } from '../core/entry';
-import { BLOCK_WORDS, foldLine, GROUP_CHILDREN, groupGistText, rootLine, shownBlockGist } from '../core/render';
+import { BLOCK_WORDS, bareFolders, bareRunPart, foldLine, GROUP_CHILDREN, groupGistText, rootLine, shownBlockGist } from '../core/render';
 import { countPromptTokens, lineOf } from '../core/tokenizer';
 import type { TreeDocument } from '../core/tree';
 import { spanKey, type FocusDocument, type FocusSnapshot, type FocusSpan, type LodTotals } from './protocol';
@@ -26,14 +26,18 @@ export function snapshotFromWorkingContext(
   const maxExact = options.maxExactChars ?? DEFAULT_MAX_EXACT_CHARS;
   const byLod: LodTotals = { 0: 0, 1: 0, 2: 0, 3: 0 };
   const documents: FocusDocument[] = [];
-  for (const entries of wc.perDoc) {
-    if (entries.length === 0) continue;
+  const paths = wc.perDoc.map((es) => (es.length > 0 ? displayPath(es[0].doc) : ''));
+  const folders = bareFolders(wc.perDoc, paths);
+  wc.perDoc.forEach((entries, i) => {
+    if (entries.length === 0) return;
     const doc = entries[0].doc;
-    const path = displayPath(doc);
-    const spans = entries.map((e) => spanOf(e, path, maxExact));
+    const path = paths[i];
+    // A bare path is its part of a folder line (`· dir/: a.py`, ` | b.py`), as the prompt shows it.
+    const bare = folders[i] !== undefined ? bareRunPart(path, folders[i - 1], folders[i + 1]) : undefined;
+    const spans = entries.map((e) => spanOf(e, path, maxExact, bare));
     for (const s of spans) byLod[s.lod] += s.cost;
     documents.push({ id: doc.id, path, tokens: doc.tokenCount, spans });
-  }
+  });
   const t = wc.telemetry;
   const spent = byLod[0] + byLod[1] + byLod[2] + byLod[3];
   const snapshot: FocusSnapshot = {
@@ -59,7 +63,7 @@ export function snapshotFromWorkingContext(
   return snapshot;
 }
 
-function spanOf(e: Entry, path: string, maxExact: number): FocusSpan {
+function spanOf(e: Entry, path: string, maxExact: number, barePart?: string): FocusSpan {
   const doc = e.doc;
   const [c0, c1] = doc.charRange(e.start, e.end);
   const startLine = lineOf(doc.lines, c0);
@@ -78,8 +82,8 @@ function spanOf(e: Entry, path: string, maxExact: number): FocusSpan {
     gistText = e.lod === 1 ? shownBlockGist(doc, e.index, BLOCK_WORDS) : groupGistText(doc, e.index, GROUP_CHILDREN);
     cost = e.lod === 1 && gistText === '' ? 0 : countPromptTokens(gistText) + 1;
   } else {
-    const line = e.fold ? foldLine({ ...e.fold, head: true }) : rootLine(doc, path, e.bare);
-    gistText = line.replace(/\n$/, '');
+    const line = e.fold ? foldLine({ ...e.fold, head: true }) : (barePart ?? rootLine(doc, path, e.bare));
+    gistText = line.replace(/\n$/, '').trimStart();
     cost = countPromptTokens(line);
   }
   return { lod: e.lod, start: e.start, end: e.end, startLine, endLine, score: roundScore(e.score), gistText, truncated, pinned: e.held === true, cost };

@@ -4,6 +4,10 @@ import { countPromptTokens } from '../../src/core/tokenizer';
 import { spanKey } from '../../src/webview/protocol';
 import { diffSnapshots, snapshotFromWorkingContext } from '../../src/webview/snapshot';
 import { displayPath, FIXTURE_DOCS, fixtureWorkingContext, PLANTED_HTML } from './support/viewerSnapshot';
+import type { WorkingContext } from '../../src/core/engine';
+import { makeEntry } from '../../src/core/entry';
+import { PREAMBLE, renderWorkingContext } from '../../src/core/render';
+import { syntheticSource, treeOf } from './support/corpus';
 
 test('a snapshot mirrors the working context: every document, spans covering it in order, the same LODs', async () => {
   const { wc } = await fixtureWorkingContext();
@@ -88,4 +92,23 @@ test('after a refocus, `changed` names the spans that got finer and the ones tha
     assert.ok(x.lod > lodAt(a, d.path, x.start), k);
   }
   assert.deepEqual(diffSnapshots(b, b), { expanded: [], collapsed: [] });
+});
+
+test('bare paths on a folder line are shown and priced as their part of that line', async () => {
+  const docs = ['a.py', 'b.py', 'c.py'].map((n, i) => ({ id: `/r/pkg/${n}`, text: syntheticSource(i, 3) }));
+  docs.push({ id: '/r/lone/d.py', text: syntheticSource(9, 3) });
+  const tree = await treeOf(docs);
+  const perDoc = [...tree.documents.values()].map((d) => [{ ...makeEntry(d, 3, 0), bare: true }]);
+  const path = (d: { id: string }) => d.id.slice(1);
+  const rendered = renderWorkingContext(perDoc, { displayPath: path });
+  const zero = { tailMs: 0, scoreMs: 0, allocateMs: 0, renderMs: 0, totalMs: 0 };
+  const telemetry = { expands: 0, collapses: 0, swapRate: 0, iterations: 0, oscillations: 0, budgetUtilisation: 0, trims: 0, coldRebuilds: 0, planned: 0, plannedShown: 0 } as unknown as WorkingContext['telemetry'];
+  const s = snapshotFromWorkingContext({ query: 'q', budget: 4096, perDoc, rendered, telemetry, timings: zero } as unknown as WorkingContext, path);
+  const spans = s.documents.map((d) => d.spans[0]);
+  assert.deepEqual(spans.map((x) => x.gistText), ['· r/pkg/: a.py', '| b.py', '| c.py', '· r/lone/d.py']);
+  for (const x of spans) assert.ok(rendered.prompt.includes(x.gistText), x.gistText);
+  // Names mid-line cost less than a line of their own, and every token of the prompt is accounted for once.
+  assert.ok(spans[1].cost < countPromptTokens('· r/pkg/b.py\n'), `${spans[1].cost}`);
+  assert.equal(s.byLod[3] + s.overheadTokens, rendered.tokens);
+  assert.equal(s.overheadTokens, countPromptTokens(PREAMBLE));
 });
