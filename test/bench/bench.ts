@@ -324,7 +324,8 @@ async function warmStart(models: OnnxModels, tree: Tree, label: string, runs: nu
       metric: 'Warm start: readStore + restore into a Tree, ms', size: label, unit: 'ms', samples: open,
       baseline: { name: 'plain read of the store file', median: summarize(plainRead).median },
       ratio: med / summarize(plainRead).median, ratioNote: '× file read',
-      target: '≤ 1,000', met: med <= 1000,
+      // The issue's target is for a 1M-token store; a 10M one is reported without it.
+      ...(upTo1m(tree) ? { target: '≤ 1,000', met: med <= 1000 } : {}),
       note: `p50 split: readStore ${fmtNum(summarize(read).median)} ms, restore (detokenize + block offsets + postings) ${fmtNum(summarize(restore).median)} ms`,
     });
     addRow({
@@ -363,6 +364,9 @@ async function warmStart(models: OnnxModels, tree: Tree, label: string, runs: nu
   }
 }
 
+/** Trees the 1M-token targets (warm start, one-line edit) apply to: up to ~1M tokens, not the 10M scale test. */
+const upTo1m = (tree: Tree): boolean => tree.totalTokens() < 9_000_000;
+
 async function incremental(tree: Tree, label: string, edits: number): Promise<void> {
   // The document closest to 10k tokens.
   let doc = [...tree.documents.values()][0];
@@ -392,7 +396,8 @@ async function incremental(tree: Tree, label: string, edits: number): Promise<vo
     addRow({
       metric: `Incremental one-line edit (${where}) in a ${fmtNum(fileTokens / 1000, 1)}k-token file, ms`, size: label, unit: 'ms', samples: ms,
       baseline: { name: 'cold index of that file alone', median: cold.ms }, ratio: s.median / cold.ms, ratioNote: '× cold file',
-      target: 'p95 ≤ 50', met: s.p95 <= 50,
+      // The issue's target is for an edit in a 1M-token tree.
+      ...(upTo1m(tree) ? { target: 'p95 ≤ 50', met: s.p95 <= 50 } : {}),
       note: `${fmtNum(gisted / edits, 0)} blocks re-gisted per edit of ${Math.ceil(fileTokens / 32)}`,
     });
     log(`  edit ${where}: p50 ${fmtNum(s.median, 1)} ms, p95 ${fmtNum(s.p95, 1)} ms, ${fmtNum(gisted / edits)} blocks/edit`);
