@@ -165,7 +165,7 @@ async function runEval(args: ParsedArgs, out: NodeJS.WritableStream, log: (s: st
   const locomo = resolve(stringOption(args, 'locomo') ?? join(repo, '..', 'shared', 'data', 'locomo-dev'));
   const codeArg = stringOption(args, 'code') ?? HELD_OUT_CODE.join(',');
   const code = codeArg === 'none' ? [] : codeArg.split(',').filter(Boolean).map((p) => resolve(p));
-  const all = [...BASELINES, ...mcMethods(allocatorOverrides(args), { plan: planOverrides(args), blockWords: args.options.has('block-words') ? intOption(args, 'block-words', 7, 1) : undefined, groupChildren: args.options.has('group-children') ? intOption(args, 'group-children', 7, 1) : undefined, blockStride: args.options.has('block-stride') ? intOption(args, 'block-stride', 64, 1) : undefined })];
+  const all = [...BASELINES, ...mcMethods(allocatorOverrides(args), { plan: planOverrides(args), blockWords: args.options.has('block-words') ? intOption(args, 'block-words', 7, 1) : undefined, groupChildren: args.options.has('group-children') ? intOption(args, 'group-children', 7, 1) : undefined, blockStride: args.options.has('block-stride') ? intOption(args, 'block-stride', 4, 1) : undefined })];
   const wanted = stringOption(args, 'methods')?.split(',');
   const methods = wanted ? all.filter((m) => wanted.includes(m.name)) : all;
   const runtime = await loadRuntime(args);

@@ -7,8 +7,7 @@ import type { TreeDocument } from './tree';
 /**
  * The prompt form of a working context. Exact text is verbatim between an `[[exact La-b]]` line and
  * an `[[/exact]]` line; `~` lines are block gists (a word of every 4th 32-token block), `≈` lines group
- * gists (1,024 tokens);
- * a document collapsed to its root is its header line alone.
+ * gists (1,024 tokens); a document collapsed to its root is its header line alone.
  */
 export const PREAMBLE =
   'MegaContext working context. Every document is listed. Text between [[exact Lx-y]] and [[/exact]] is verbatim; ' +
@@ -45,8 +44,8 @@ export const GROUP_CHILDREN = 1;
  * turned its 31 other blocks into ~2 tokens each of single words that rarely say much (`your | You |
  * several | yield`); at a quarter of that the map keeps its landmarks and the budget goes to exact
  * text. Development sets, `mc-lexical`, recall at W = 1024/2048/4096, every block (1) → every 4th:
- * LoCoMo 26/30/41 70.0/77.5/84.9 → 71.8/79.9/85.4; wsgiref+urllib+xmlrpc 66.7/77.8/88.0 →
- * 69.4/85.2/90.7; dev2 62.7/78.2/87.3 → 66.9/79.9/88.0; dev3 56.3/76.5/83.0 → 59.5/76.5/84.7.
+ * LoCoMo 26/30/41 70.0/77.5/84.9 → 71.8/79.9/85.1; wsgiref+urllib+xmlrpc 66.7/77.8/88.0 →
+ * 69.4/85.2/90.7; dev2 62.7/78.2/87.3 → 66.9/79.9/88.0; dev3 56.3/76.5/83.0 → 59.5/76.2/84.7.
  * Every 2nd and every 8th block did no better (README, "Focus quality").
  */
 export const BLOCK_STRIDE = 4;
