@@ -233,7 +233,7 @@ function showTooltip(at: At, clientX: number, clientY: number): void {
   tooltip.replaceChildren(
     el('div', { className: 'tt-path', text: doc.path }),
     el('div', { className: 'tt-meta', text: [span.startLine === span.endLine ? `L${span.startLine}` : `L${span.startLine}–${span.endLine}`, LOD_NAMES[span.lod], `score ${span.score.toFixed(2)}`, `${n(span.cost)} tok`, ...(span.pinned ? ['pinned'] : [])].join(' · ') }),
-    el('pre', { className: `tt-text lod${span.lod}`, text: text || '(empty)' }),
+    el('pre', { className: `tt-text lod${span.lod}`, text: text || (span.lod === 1 ? '(no words: only every 4th block shows its gist)' : '(empty)') }),
   );
   tooltip.hidden = false;
   const pad = 8;

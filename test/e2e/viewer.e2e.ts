@@ -302,6 +302,17 @@ async function main(): Promise<number> {
       },
     },
     {
+      name: 'hover on a block gist without words says why: only every 4th block shows its gist',
+      run: async () => {
+        const rc = widest(L, snapshot, 1, (_d, x) => x.gistText === '');
+        const p = await clientPoint(page, rc);
+        await page.mouse.move(p.x, p.y);
+        await page.locator('#tooltip').waitFor({ state: 'visible' });
+        const tip = (await page.locator('#tooltip').textContent()) ?? '';
+        assert(tip.includes('LOD1 block gist') && tip.includes('only every 4th block shows its gist') && tip.includes('0 tok'), tip);
+      },
+    },
+    {
       name: 'click posts span/open with the span and its line range',
       run: async () => {
         const rc = widest(L, snapshot, 0, (d) => d.path.endsWith('.py'));
