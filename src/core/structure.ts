@@ -12,19 +12,54 @@ const DEFINITION = String.raw`(?:export\s+)?(?:default\s+)?(?:async\s+)?(?:def|c
 /** A definition line at any indentation (the indentation captured, then the name). */
 const DEFINITION_LINE = new RegExp(String.raw`^([ \t]*)` + DEFINITION, 'gm');
 
-/** Definition scopes of a document, as [definition block, last block of its body] pairs (computed once). */
-const scopeCache = new WeakMap<TreeDocument, Uint32Array>();
+/** A document's definition lines: the block holding each line's start, and the line's search terms. */
+export interface DefinitionLines {
+  blocks: Uint32Array;
+  terms: string[][];
+  /** Each definition's name, lower-cased, and its parts between underscores and digits. */
+  names: string[];
+  nameParts: string[][];
+}
 
+/** Definition lines and scopes, from one scan of the text per document version. */
+interface Definitions extends DefinitionLines {
+  /** [definition block, last block of its body] pairs, for definitions whose body reaches past their block. */
+  scopes: Uint32Array;
+}
+
+const cache = new WeakMap<TreeDocument, Definitions>();
+
+/** Definition scopes of a document, as [definition block, last block of its body] pairs (computed once). */
 export function definitionScopes(doc: TreeDocument): Uint32Array {
-  let out = scopeCache.get(doc);
+  return definitions(doc).scopes;
+}
+
+/** The definition lines of a document (def, class, function, … lines at any indentation), computed once. */
+export function definitionLines(doc: TreeDocument): DefinitionLines {
+  return definitions(doc);
+}
+
+function definitions(doc: TreeDocument): Definitions {
+  let out = cache.get(doc);
   if (out) return out;
   const pairs: number[] = [];
+  const blocks: number[] = [];
+  const lineTerms: string[][] = [];
+  const names: string[] = [];
+  const nameParts: string[][] = [];
   const text = doc.text;
   for (const m of text.matchAll(DEFINITION_LINE)) {
+    const lineEnd = text.indexOf('\n', m.index!);
+    const b0 = doc.blockAtChar(m.index! + m[1].length);
+    blocks.push(b0);
+    lineTerms.push(terms(text.slice(m.index!, lineEnd < 0 ? text.length : lineEnd)));
+    const name = m[2].toLowerCase();
+    names.push(name);
+    nameParts.push(name.split(/[_\d$]+/).filter((p) => p.length >= 4));
     const indent = m[1].replace(/\t/g, '    ').length;
     // The body: following lines until a non-blank line indented no deeper (Python), or a line that
     // closes at the definition's indentation (brace languages end with `}` there: included).
-    let pos = text.indexOf('\n', m.index!);
+    let pos = lineEnd;
     let end = pos < 0 ? text.length : pos;
     while (pos >= 0 && pos + 1 < text.length) {
       const next = text.indexOf('\n', pos + 1);
@@ -39,46 +74,11 @@ export function definitionScopes(doc: TreeDocument): Uint32Array {
       }
       pos = next;
     }
-    const b0 = doc.blockAtChar(m.index! + m[1].length);
     const b1 = doc.blockAtChar(Math.max(m.index!, end - 1));
     if (b1 > b0) pairs.push(b0, b1);
   }
-  out = Uint32Array.from(pairs);
-  scopeCache.set(doc, out);
-  return out;
-}
-
-/** A document's definition lines: the block holding each line's start, and the line's search terms. */
-export interface DefinitionLines {
-  blocks: Uint32Array;
-  terms: string[][];
-  /** Each definition's name, lower-cased, and its parts between underscores and digits. */
-  names: string[];
-  nameParts: string[][];
-}
-
-const lineCache = new WeakMap<TreeDocument, DefinitionLines>();
-
-/** The definition lines of a document (def, class, function, … lines at any indentation), computed once. */
-export function definitionLines(doc: TreeDocument): DefinitionLines {
-  let out = lineCache.get(doc);
-  if (out) return out;
-  const blocks: number[] = [];
-  const lineTerms: string[][] = [];
-  const names: string[] = [];
-  const nameParts: string[][] = [];
-  const text = doc.text;
-  for (const m of text.matchAll(DEFINITION_LINE)) {
-    const end = text.indexOf('\n', m.index!);
-    const line = text.slice(m.index!, end < 0 ? text.length : end);
-    blocks.push(doc.blockAtChar(m.index! + m[1].length));
-    lineTerms.push(terms(line));
-    const name = m[2].toLowerCase();
-    names.push(name);
-    nameParts.push(name.split(/[_\d$]+/).filter((p) => p.length >= 4));
-  }
-  out = { blocks: Uint32Array.from(blocks), terms: lineTerms, names, nameParts };
-  lineCache.set(doc, out);
+  out = { scopes: Uint32Array.from(pairs), blocks: Uint32Array.from(blocks), terms: lineTerms, names, nameParts };
+  cache.set(doc, out);
   return out;
 }
 
