@@ -14,6 +14,8 @@ import { loadModels, ModelLoadError } from '../models/onnxRuntime';
 import { intOption, parseArgs, stringOption, UsageError, type ParsedArgs } from './args';
 import { lodStrip, STRIP_LEGEND } from '../core/strip';
 import { packageRoot } from '../core/packageRoot';
+import { formatCeiling, locomoCeiling } from '../eval/ceiling';
+import { loadConversations } from '../eval/locomo';
 import { BASELINES, codeHaystack, type McOptions, formatTable, locomoHaystacks, megacontext, runSuite } from '../eval/harness';
 
 /** Code folders never named in the training manifest (models/training/manifest.json "heldOut"). */
@@ -65,7 +67,7 @@ function allocatorOverrides(args: ParsedArgs): Partial<Omit<FocusSettings, 'budg
 const USAGE = `usage:
   megacontext index <path>... [--store DIR]
   megacontext focus <path>... (--query TEXT | --queries FILE.jsonl) [--budget N] [--store DIR] [--json] [--no-prompt]
-  megacontext eval [--locomo DIR|none] [--code DIR,DIR|none] [--budgets 1024,2048] [--limit N] [--methods a,b] [--settings JSON] [--plan JSON] [--block-words N] [--group-children N] [--block-stride N] [--json]
+  megacontext eval [--locomo DIR|none] [--code DIR,DIR|none] [--budgets 1024,2048] [--limit N] [--methods a,b] [--settings JSON] [--plan JSON] [--block-words N] [--group-children N] [--block-stride N] [--conversations ID,ID] [--ceiling] [--json]
 options:
   --store DIR      where the tree is persisted (default: ~/.cache/megacontext/<hash of the paths>)
   --budget N       token budget of the working context (default 2048)
@@ -76,7 +78,7 @@ options:
   --max-file-bytes N  skip larger files (default 1000000)`;
 
 const VALUED = new Set(['store', 'query', 'queries', 'budget', 'scorer', 'models', 'providers', 'threads', 'max-file-bytes', 'locomo', 'code', 'budgets', 'limit', 'methods', 'settings', 'plan', 'block-words', 'group-children', 'block-stride', 'conversations']);
-const SWITCHES = new Set(['json', 'no-prompt', 'help', 'quiet']);
+const SWITCHES = new Set(['json', 'no-prompt', 'help', 'quiet', 'ceiling']);
 
 class CliError extends Error {}
 
@@ -168,8 +170,9 @@ async function runEval(args: ParsedArgs, out: NodeJS.WritableStream, log: (s: st
   const all = [...BASELINES, ...mcMethods(allocatorOverrides(args), { plan: planOverrides(args), blockWords: args.options.has('block-words') ? intOption(args, 'block-words', 7, 1) : undefined, groupChildren: args.options.has('group-children') ? intOption(args, 'group-children', 7, 1) : undefined, blockStride: args.options.has('block-stride') ? intOption(args, 'block-stride', 4, 1) : undefined })];
   const wanted = stringOption(args, 'methods')?.split(',');
   const methods = wanted ? all.filter((m) => wanted.includes(m.name)) : all;
+  if (args.options.has('ceiling') && stringOption(args, 'locomo') === 'none') throw new UsageError('--ceiling diagnoses the LoCoMo suite: it cannot run with --locomo none');
   const runtime = await loadRuntime(args);
-  log(`eval: models ${runtime.modelId} on ${runtime.info().executionProvider}; budgets ${budgets.join(', ')}; methods ${methods.map((m) => m.name).join(', ')}`);
+  log(`eval: models ${runtime.modelId} on ${runtime.info().executionProvider}; budgets ${budgets.join(', ')}; ${args.options.has('ceiling') ? 'LoCoMo ceiling of mc-lexical' : `methods ${methods.map((m) => m.name).join(', ')}`}`);
   const results = [];
   if (stringOption(args, 'locomo') !== 'none') {
     const trained = trainedConversations(join(repo, 'models', 'training', 'manifest.json'));
@@ -182,6 +185,13 @@ async function runEval(args: ParsedArgs, out: NodeJS.WritableStream, log: (s: st
     } else {
       skip = trained;
       log(`eval: LoCoMo conversations ${[...trained].join(', ') || 'none'} trained LensNet and are left out`);
+    }
+    if (args.options.has('ceiling')) {
+      // A diagnosis of the LoCoMo misses (src/eval/ceiling.ts) instead of the methods' table.
+      const convs = loadConversations(locomo).filter((c) => !skip.has(c.id)).map((c) => ({ ...c, questions: c.questions.slice(0, limit) }));
+      const rows = await locomoCeiling(convs, runtime, budgets, log);
+      out.write(args.options.has('json') ? JSON.stringify(rows) + '\n' : formatCeiling(convs.map((c) => c.id), rows) + '\n');
+      return 0;
     }
     results.push(...(await runSuite('locomo', locomoHaystacks(locomo, limit, skip), runtime, methods, budgets, log)));
   }

@@ -7,7 +7,10 @@ export interface Conversation {
   text: string;
   /** dia_id -> string range of its line in `text`. */
   lines: Map<string, [number, number]>;
-  questions: { question: string; evidence: string[]; category: number }[];
+  /** `answer` is the gold answer's text (LoCoMo stores some as numbers); only diagnoses read it. */
+  questions: { question: string; answer: string; evidence: string[]; category: number }[];
+  /** dia_id -> the speaker's name. */
+  speakers: Map<string, string>;
 }
 
 interface Turn {
@@ -26,6 +29,7 @@ export function renderConversation(id: string, raw: Record<string, unknown>): Co
   const c = (raw.conversation ?? raw) as Record<string, unknown>;
   let text = `# Conversation between ${String(c.speaker_a)} and ${String(c.speaker_b)}\n`;
   const lines = new Map<string, [number, number]>();
+  const speakers = new Map<string, string>();
   const sessions = Object.keys(c)
     .map((k) => /^session_(\d+)$/.exec(k))
     .filter((m): m is RegExpExecArray => m !== null)
@@ -36,15 +40,21 @@ export function renderConversation(id: string, raw: Record<string, unknown>): Co
     for (const t of c[`session_${n}`] as Turn[]) {
       const line = `${t.dia_id} ${t.speaker}: ${t.text}${t.blip_caption ? ` [shares an image: ${t.blip_caption}]` : ''}`;
       lines.set(t.dia_id, [text.length, text.length + line.length]);
+      speakers.set(t.dia_id, t.speaker);
       text += line + '\n';
     }
   }
-  const qa = (raw.qa ?? []) as { question: string; evidence?: string[]; category: number }[];
+  const qa = (raw.qa ?? []) as { question: string; answer?: unknown; evidence?: string[]; category: number }[];
   const questions = qa
     .filter((q) => q.category >= 1 && q.category <= 4 && (q.evidence?.length ?? 0) > 0)
-    .map((q) => ({ question: q.question, evidence: (q.evidence ?? []).flatMap((e) => e.split(/[;,]\s*/)).map((e) => e.trim()), category: q.category }))
+    .map((q) => ({
+      question: q.question,
+      answer: q.answer === undefined || q.answer === null ? '' : String(q.answer),
+      evidence: (q.evidence ?? []).flatMap((e) => e.split(/[;,]\s*/)).map((e) => e.trim()),
+      category: q.category,
+    }))
     .filter((q) => q.evidence.every((e) => lines.has(e)));
-  return { id, text, lines, questions };
+  return { id, text, lines, questions, speakers };
 }
 
 export const LOCOMO_HELP =

@@ -33,6 +33,9 @@ test('usage errors exit 2 with a one-line reason', async () => {
   assert.equal((await run(['frobnicate'])).code, 2);
   assert.match((await run(['focus', tmp, '--query', 'x', '--budget', 'lots'])).err, /--budget must be an integer/);
   assert.match((await run(['focus', tmp, '--bogus'])).err, /unknown option --bogus/);
+  const ceiling = await run(['eval', '--ceiling', '--locomo', 'none']);
+  assert.equal(ceiling.code, 2);
+  assert.match(ceiling.err, /--ceiling diagnoses the LoCoMo suite: it cannot run with --locomo none/);
 });
 
 test('a missing path is a clear error', async () => {

@@ -4,6 +4,7 @@ import { renderConversation } from '../../src/eval/locomo';
 import { bm25Rank, coveredShare, lineChunks, packByRank, recency } from '../../src/eval/baselines';
 import { BASELINES, megacontext, runSuite, type Haystack } from '../../src/eval/harness';
 import { mineCodeQueries } from '../../src/eval/codeQueries';
+import { formatCeiling, locomoCeiling, sharedContentTerms } from '../../src/eval/ceiling';
 import { countPromptTokens } from '../../src/core/tokenizer';
 import { FakeRuntime } from './support/fakeRuntime';
 import { syntheticSource } from './support/corpus';
@@ -37,6 +38,28 @@ test('a LoCoMo conversation renders as the issue specifies, keeping answerable q
   const [s, e] = c.lines.get('D2:1')!;
   assert.equal(c.text.slice(s, e), 'D2:1 Ann: I adopted a cat named Miso.');
   assert.deepEqual(c.questions.map((q) => q.question), ['What pet did Ann adopt?']);
+  assert.equal(c.questions[0].answer, 'a cat');
+  assert.equal(c.speakers.get('D1:2'), 'Bo');
+});
+
+test('the LoCoMo ceiling counts content words apart from names, and the answer words find a turn the question cannot', async () => {
+  assert.deepEqual(sharedContentTerms('What did Ann adopt?', 'D2:1 Ann: I adopted a cat named Miso.', ['Ann', 'Bo']), ['adopt']);
+  assert.deepEqual(sharedContentTerms('What does Ann love?', 'D2:1 Ann: Hi Bo!', ['Ann', 'Bo']), []);
+  // The question shares no word with its evidence; its answer does. Filler sessions make the budget bind.
+  const filler = Array.from({ length: 60 }, (_, i) => ({ speaker: i % 2 ? 'Bo' : 'Ann', dia_id: `D3:${i + 1}`, text: `We talked about the weather and trains, day ${i}, nothing more to say.` }));
+  const raw = {
+    conversation: { ...RAW.conversation, session_3_date_time: '3:00 pm on 10 May, 2023', session_3: filler },
+    qa: [{ question: 'Which animal joined the household?', answer: 'cat Miso', evidence: ['D2:1'], category: 1 }],
+  };
+  const c = renderConversation('x', raw);
+  const [row] = await locomoCeiling([c], new FakeRuntime(16), [256]);
+  assert.equal(row.n, 1);
+  assert.deepEqual(row.byCategory, { 1: { n: 1, plan: row.plan, bm25: row.bm25 } });
+  assert.equal(row.plan, 0, 'no word of the question is in the evidence turn');
+  assert.equal(row.withAnswer, 1, 'the answer words bring the turn in');
+  assert.deepEqual(row.missedTurns, [1, 0, 0]);
+  const table = formatCeiling(['x'], [row]);
+  assert.match(table, /\| 256 \| 1 \| 0\.0 \/ \d+\.0 \(1\) \| 0\.0 \| \d+\.0 \| 100\.0 \| 1 \/ 0 \/ 0 \|/);
 });
 
 test('coverage of a range by picked ranges', () => {
