@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import type { EngineClient } from './engineClient';
 import type { FocusResult, LineHold } from '../models/protocol';
 import type { Pins } from './pins';
-import { allocatorSettings } from './settings';
+import { allocatorSettings, scorerSetting } from './settings';
 import type { WorkspaceMemory } from './workspaceMemory';
 
 /** The one chat transcript of this workspace's `@megacontext` conversations. */
@@ -73,6 +73,7 @@ export class FocusService {
       collapsed: this.collapsed.list(),
       chatSession: CHAT_SESSION,
       settings: allocatorSettings(),
+      scorer: scorerSetting(),
     }, { token });
     this.last = result;
     this.emitter.fire(result);

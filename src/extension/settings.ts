@@ -50,6 +50,11 @@ export function allocatorSettings(): FocusSettingsParams {
   };
 }
 
+/** Who scores relevance for the focus: LensNet (default) or the lexical plan. */
+export function scorerSetting(): 'lens' | 'lexical' {
+  return config().get<string>('scorer', 'lens') === 'lexical' ? 'lexical' : 'lens';
+}
+
 /** Seconds after startup before the workspace is indexed; 0 or less: only on first use. */
 export function indexDelaySetting(): number {
   return config().get<number>('indexDelaySeconds', 5);

@@ -58,6 +58,7 @@ export async function runFocus(session: MemorySession, params: FocusParams): Pro
     holds,
     caps,
     settings: params.settings ?? undefined,
+    scorer: params.scorer === 'lexical' ? 'lexical' : 'lens',
     displayPath: session.displayPath,
   });
   const entries: EntrySummary[] = [];

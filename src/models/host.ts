@@ -131,6 +131,7 @@ const handlers: { [M in EngineMethod]: Handler<M> } = {
   async focus(params) {
     requireString(params.query, 'query');
     if (!Number.isInteger(params.budget) || params.budget < 1) throw new BadRequest('budget must be a positive integer');
+    if (params.scorer !== undefined && params.scorer !== 'lens' && params.scorer !== 'lexical') throw new BadRequest('scorer must be lens or lexical');
     return runFocus(await memory(), params);
   },
 

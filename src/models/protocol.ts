@@ -109,6 +109,11 @@ export interface FocusParams {
   /** The chat session whose most recent tokens are held at LOD0. */
   chatSession?: string;
   settings?: FocusSettingsParams;
+  /**
+   * lens (default): LensNet scores the entries for the allocator. lexical: the budget-aware lexical plan
+   * (src/core/plan.ts), which measures higher recall (README, "Focus quality").
+   */
+  scorer?: 'lens' | 'lexical';
 }
 
 /** One entry of the working context, as the extension sees it. */

@@ -73,3 +73,22 @@ test('Clear Chat Memory removes the chat transcripts', async () => {
   const status = await api.engine.request('status', {});
   assert.equal(status.chatDocuments, 0);
 });
+
+test('The megacontext.scorer setting switches the focus from LensNet to the lexical plan and back', async () => {
+  const api = await indexedApi();
+  const question = 'How does applyBestDiscount choose the discount?';
+  const config = () => vscode.workspace.getConfiguration('megacontext');
+  try {
+    const lens = await api.focus.focus(question, 2000);
+    assert.equal(lens.telemetry.planned, 0, 'LensNet scores by default');
+    await config().update('scorer', 'lexical', vscode.ConfigurationTarget.Global);
+    const lexical = await api.focus.focus(question, 2000);
+    assert.ok(lexical.telemetry.planned > 0, 'the lexical plan chose blocks');
+    assert.ok(lexical.entries.some((e) => e.lod === 0 && e.display.endsWith('pricing.ts')), 'the plan shows the evidence exactly');
+    assert.ok(lexical.tokens <= 2000);
+  } finally {
+    await config().update('scorer', undefined, vscode.ConfigurationTarget.Global);
+  }
+  const back = await api.focus.focus(question, 2000);
+  assert.equal(back.telemetry.planned, 0, 'LensNet again once the setting is cleared');
+});
