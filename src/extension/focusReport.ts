@@ -19,7 +19,8 @@ export function focusReport(result: FocusResult): string {
   const lines: string[] = [];
   if (result.lexicalOnly !== undefined) lines.push(`> **${lexicalOnlyNotice(result.lexicalOnly)}**`, '');
   lines.push(`**Focus for** “${result.query}”: ${result.tokens.toLocaleString('en-US')} of ${result.budget.toLocaleString('en-US')} tokens, ` +
-    `${result.exactTokens.toLocaleString('en-US')} of them exact text, ${result.documents} documents.`, '');
+    `${result.exactTokens.toLocaleString('en-US')} of them exact text, ${result.documents} documents; ` +
+    `relevance by ${result.scorer === 'lexical' ? 'the lexical plan' : 'LensNet'}.`, '');
   lines.push('| level | entries |', '|---|---|');
   for (const c of result.composition) if (c.entries > 0) lines.push(`| ${LOD_GLYPHS[c.lod]} ${LOD_NAME[c.lod]} | ${c.entries} |`);
   lines.push('', '```');

@@ -51,6 +51,8 @@ export async function runFocus(session: MemorySession, params: FocusParams): Pro
     holds.push({ docId: chat.id, start, end: chat.tokenCount });
   }
   const lexical = session.runtime instanceof LexicalRuntime ? session.runtime : undefined;
+  // Without the models the engine plans lexically whatever was asked (engine.ts).
+  const scorer = lexical || params.scorer === 'lexical' ? 'lexical' : 'lens';
   const engine = new FocusEngine(tree, session.runtime);
   const wc = await engine.focus({
     query: params.query,
@@ -58,7 +60,7 @@ export async function runFocus(session: MemorySession, params: FocusParams): Pro
     holds,
     caps,
     settings: params.settings ?? undefined,
-    scorer: params.scorer === 'lexical' ? 'lexical' : 'lens',
+    scorer,
     displayPath: session.displayPath,
   });
   const entries: EntrySummary[] = [];
@@ -97,6 +99,7 @@ export async function runFocus(session: MemorySession, params: FocusParams): Pro
     composition,
     exactTokens,
     documents: wc.perDoc.length,
+    scorer,
     telemetry,
     timings: { ...wc.timings },
     snapshot: (session.lastSnapshot = snapshotFromWorkingContext(wc, session.displayPath, {

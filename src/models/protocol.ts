@@ -146,6 +146,8 @@ export interface FocusResult {
   /** Prompt tokens that are exact (LOD0) text; the rest are gists, headers and markers. */
   exactTokens: number;
   documents: number;
+  /** Who scored relevance: LensNet, or the lexical plan (asked for, or the models did not load). */
+  scorer: 'lens' | 'lexical';
   telemetry: Record<string, number>;
   timings: Record<string, number>;
   /** What the focus viewer draws (built in the host, where the tree is). */

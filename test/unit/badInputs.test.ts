@@ -259,9 +259,11 @@ test('through the engine host: bad inputs are skipped with reasons, the rest is 
     assert.ok(bom.length > 0 && bom.every((e) => e.lod === 0), 'the BOM file is exact in the focus');
     assert.ok(f.tokens <= 3000);
     assert.equal(f.telemetry.planned, 0, 'LensNet scores by default: no lexical plan');
+    assert.equal(f.scorer, 'lens');
     // The lexical plan on request (the megacontext.scorer setting), and a clear error for anything else.
     const lexical = await client.request('focus', { query: 'bom_zebra_marker', budget: 3000, scorer: 'lexical' });
     assert.ok(lexical.telemetry.planned > 0, 'the lexical plan chose blocks');
+    assert.equal(lexical.scorer, 'lexical');
     assert.ok(lexical.entries.some((e) => e.path === path.join(root, 'bom.py') && e.lod === 0), 'the plan shows the BOM file exactly');
     await assert.rejects(client.request('focus', { query: 'x', budget: 3000, scorer: 'bogus' as 'lens' }), /scorer must be lens or lexical/);
     const x = await client.request('expand', { path: path.join(root, 'bom.py'), startLine: 1, endLine: 1 });

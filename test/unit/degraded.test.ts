@@ -144,6 +144,7 @@ test('engine host: missing or corrupt models degrade to lexical-only, labelled i
       const focus = await client.request('focus', { query: 'okapi ledger balance', budget: 1024 });
       assert.match(focus.lexicalOnly ?? '', reason, `${label}: the focus result says why it is lexical-only`);
       assert.equal(focus.snapshot.lexicalOnly, focus.lexicalOnly, `${label}: the viewer snapshot carries the label`);
+      assert.equal(focus.scorer, 'lexical', `${label}: LensNet was asked for (the default) but the plan scored`);
       assert.ok(focus.entries.some((e) => e.path.endsWith('b.py') && e.lod === 0), `${label}: the evidence is exact`);
       const status = await client.request('status', {});
       assert.equal(status.degraded, true, label);

@@ -81,11 +81,17 @@ test('The megacontext.scorer setting switches the focus from LensNet to the lexi
   try {
     const lens = await api.focus.focus(question, 2000);
     assert.equal(lens.telemetry.planned, 0, 'LensNet scores by default');
+    assert.equal(lens.scorer, 'lens');
     await config().update('scorer', 'lexical', vscode.ConfigurationTarget.Global);
     const lexical = await api.focus.focus(question, 2000);
     assert.ok(lexical.telemetry.planned > 0, 'the lexical plan chose blocks');
     assert.ok(lexical.entries.some((e) => e.lod === 0 && e.display.endsWith('pricing.ts')), 'the plan shows the evidence exactly');
     assert.ok(lexical.tokens <= 2000);
+    assert.equal(lexical.scorer, 'lexical');
+    const shown = await vscode.commands.executeCommand<FocusResult>('megacontext.focusOnQuery', question);
+    assert.equal(shown.scorer, 'lexical');
+    assert.match(vscode.window.activeTextEditor?.document.getText() ?? '', /; relevance by the lexical plan\./, 'the focus document says who scored');
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
   } finally {
     await config().update('scorer', undefined, vscode.ConfigurationTarget.Global);
   }
