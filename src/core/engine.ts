@@ -52,6 +52,8 @@ export interface WorkingContext {
   budget: number;
   perDoc: Entry[][];
   rendered: Rendered;
+  /** The scorer that ran: the one asked for, or the lexical plan when the runtime has no LensNet. */
+  scorer: ScorerKind;
   /** planned: blocks the lexical plan chose (0 without a plan); plannedShown: how many of them are exact. */
   telemetry: FocusTelemetry & { trims: number; coldRebuilds: number; planned: number; plannedShown: number };
   timings: FocusTimings;
@@ -116,7 +118,8 @@ export class FocusEngine {
     // A runtime without LensNet (the degraded mode) can only score by lexical evidence.
     let plan: Plan | undefined;
     const planOptions = { ...DEFAULT_PLAN, ...req.plan };
-    const usesPlan = req.scorer === 'lexical' || (this.runtime.lexicalOnly && req.scorer !== 'lexical-greedy');
+    const used: ScorerKind = req.scorer === 'lexical-greedy' ? 'lexical-greedy' : req.scorer === 'lexical' || this.runtime.lexicalOnly ? 'lexical' : 'lens';
+    const usesPlan = used === 'lexical';
     // The plan is a whole target computed from the starting state, not a step-by-step guess: the
     // allocator realises it at its own pace only when N_diff allows (a plan of 45 blocks in 8 groups
     // needs 53 actions; 4 per iteration × 12 iterations left the last picks and ~10% of the budget unused).
@@ -128,7 +131,7 @@ export class FocusEngine {
             plan ??= planFocus(allocator.state, allocator.usedTokens, settings.budget, costModel, (d) => blockValues(d, ev.of(d).raw, planOptions, ev.q), planOptions);
             return planScores(plan, entries, settings.tauExpand);
           }
-        : req.scorer === 'lexical-greedy' || this.runtime.lexicalOnly
+        : used === 'lexical-greedy'
           ? async (entries) => lexicalScores(entries, ev)
           : async (entries) => {
               const keep = scoredEntries(entries, relevance);
@@ -167,6 +170,7 @@ export class FocusEngine {
       budget: settings.budget,
       perDoc: allocator.state,
       rendered,
+      scorer: used,
       telemetry,
       timings: { tailMs, mapMs, scoreMs: telemetry.scoreMs, allocateMs: telemetry.allocateMs, renderMs, totalMs: performance.now() - t0 },
     };

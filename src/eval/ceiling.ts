@@ -1,8 +1,6 @@
-import { FocusEngine } from '../core/engine';
 import { terms } from '../core/lexical';
 import type { ModelRuntime } from '../core/runtime';
-import { Tree } from '../core/tree';
-import { bm25Rank, ChunkIndex, coveredShare, lineChunks, packByRank } from './baselines';
+import { BASELINES, locomoHaystack, megacontext, prepareHaystack, shownEnough } from './harness';
 import type { Conversation } from './locomo';
 
 /**
@@ -36,32 +34,27 @@ export function sharedContentTerms(question: string, line: string, names: readon
 
 export async function locomoCeiling(conversations: Conversation[], runtime: ModelRuntime, budgets: number[], log: (s: string) => void = () => {}): Promise<CeilingRow[]> {
   const rows: CeilingRow[] = budgets.map((budget) => ({ budget, n: 0, byCategory: {}, plan: 0, bm25: 0, withAnswer: 0, missedTurns: [0, 0, 0] }));
+  const plan = megacontext('mc-lexical', 'lexical');
+  const bm25 = BASELINES.find((m) => m.name === 'bm25-chunks')!;
   for (const c of conversations) {
-    const tree = new Tree(runtime);
-    await tree.ingest([{ id: `locomo/${c.id}`, text: c.text, kind: 'file' }]);
-    const engine = new FocusEngine(tree, runtime);
-    const chunks = new ChunkIndex(lineChunks([c.text], 250));
+    const h = locomoHaystack(c);
+    const p = await prepareHaystack(h, runtime);
     const names = [...new Set(c.speakers.values())];
-    const shown = async (query: string, budget: number) =>
-      (await engine.focus({ query, budget, scorer: 'lexical' })).rendered.exactRuns.map((r): [number, number] => [r.charStart, r.charEnd]);
-    for (const q of c.questions) {
-      const gold = q.evidence.map((e) => c.lines.get(e)!);
+    // The haystack's cases are the conversation's questions, in order.
+    for (const [k, q] of c.questions.entries()) {
+      const gold = h.cases[k].gold;
+      const recalled = (exact: [number, number][][]) => gold.every((g) => shownEnough(g, exact));
       for (const row of rows) {
-        const exact = await shown(q.question, row.budget);
-        const got = gold.map(([s, e]) => coveredShare(s, e, exact) >= 0.5);
-        const bm25 = packByRank(chunks.chunks, bm25Rank(chunks, q.question), [`locomo/${c.id}`], row.budget).picked.map((p): [number, number] => [p.start, p.end]);
-        const hitBm25 = gold.every(([s, e]) => coveredShare(s, e, bm25) >= 0.5);
-        const oracle = await shown(`${q.question} ${q.answer}`, row.budget);
+        const exact = (await plan.run(p, q.question, row.budget)).exact;
+        const got = gold.map((g) => shownEnough(g, exact));
         const cat = (row.byCategory[q.category] ??= { n: 0, plan: 0, bm25: 0 });
         row.n++;
         cat.n++;
         if (got.every(Boolean)) { row.plan++; cat.plan++; }
-        if (hitBm25) { row.bm25++; cat.bm25++; }
-        if (gold.every(([s, e]) => coveredShare(s, e, oracle) >= 0.5)) row.withAnswer++;
+        if (recalled((await bm25.run(p, q.question, row.budget)).exact)) { row.bm25++; cat.bm25++; }
+        if (recalled((await plan.run(p, `${q.question} ${q.answer}`, row.budget)).exact)) row.withAnswer++;
         got.forEach((ok, i) => {
-          if (ok) return;
-          const [s, e] = gold[i];
-          row.missedTurns[Math.min(2, sharedContentTerms(q.question, c.text.slice(s, e), names).length)]++;
+          if (!ok) row.missedTurns[Math.min(2, sharedContentTerms(q.question, c.text.slice(gold[i].start, gold[i].end), names).length)]++;
         });
       }
     }

@@ -8,7 +8,7 @@ import type { ModelRuntime } from '../core/runtime';
 import { Tree } from '../core/tree';
 import { bm25Rank, ChunkIndex, coveredShare, lineChunks, packByRank, recency, type Chunk } from './baselines';
 import { mineCodeQueries } from './codeQueries';
-import { loadConversations } from './locomo';
+import { loadConversations, type Conversation } from './locomo';
 
 /** Gold evidence: a string range of one document that must be shown exactly, at least `need` of it. */
 export interface Gold {
@@ -85,6 +85,24 @@ export interface SuiteResult {
   ms: Record<string, number>;
 }
 
+/** The haystack indexed into a tree of its own, with the baselines' chunk indexes. */
+export async function prepareHaystack(h: Haystack, runtime: ModelRuntime): Promise<PreparedHaystack> {
+  const tree = new Tree(runtime);
+  await tree.ingest(h.docs.map((d) => ({ id: d.id, text: d.text, kind: 'file' as const })));
+  const texts = h.docs.map((d) => d.text);
+  return {
+    h,
+    engine: new FocusEngine(tree, runtime),
+    chunks250: new ChunkIndex(lineChunks(texts, 250)),
+    lines: new ChunkIndex(lineChunks(texts, 1)),
+  };
+}
+
+/** Whether a method's exact ranges (per document) show enough of one piece of gold evidence. */
+export function shownEnough(g: Gold, exact: [number, number][][]): boolean {
+  return coveredShare(g.start, g.end, exact[g.doc]) >= g.need;
+}
+
 export async function runSuite(
   suite: string,
   haystacks: Haystack[],
@@ -95,21 +113,13 @@ export async function runSuite(
 ): Promise<SuiteResult[]> {
   const results = budgets.map((budget) => ({ suite, budget, n: 0, recall: {} as Record<string, number>, ms: {} as Record<string, number> }));
   for (const h of haystacks) {
-    const tree = new Tree(runtime);
-    await tree.ingest(h.docs.map((d) => ({ id: d.id, text: d.text, kind: 'file' as const })));
-    const texts = h.docs.map((d) => d.text);
-    const p: PreparedHaystack = {
-      h,
-      engine: new FocusEngine(tree, runtime),
-      chunks250: new ChunkIndex(lineChunks(texts, 250)),
-      lines: new ChunkIndex(lineChunks(texts, 1)),
-    };
+    const p = await prepareHaystack(h, runtime);
     for (const c of h.cases) {
       for (const r of results) {
         r.n++;
         for (const m of methods) {
           const out = await m.run(p, c.query, r.budget);
-          const hit = c.gold.every((g) => coveredShare(g.start, g.end, out.exact[g.doc]) >= g.need);
+          const hit = c.gold.every((g) => shownEnough(g, out.exact));
           r.recall[m.name] = (r.recall[m.name] ?? 0) + (hit ? 1 : 0);
           r.ms[m.name] = (r.ms[m.name] ?? 0) + out.ms;
         }
@@ -128,7 +138,12 @@ export async function runSuite(
 
 /** LoCoMo: one haystack per conversation; a turn counts when half its line is exact. */
 export function locomoHaystacks(dir: string, limit = Infinity, exclude: ReadonlySet<string> = new Set()): Haystack[] {
-  return loadConversations(dir).filter((c) => !exclude.has(c.id)).map((c) => ({
+  return loadConversations(dir).filter((c) => !exclude.has(c.id)).map((c) => locomoHaystack(c, limit));
+}
+
+/** One conversation as a haystack: its first `limit` questions, in order, with their evidence turns as gold. */
+export function locomoHaystack(c: Conversation, limit = Infinity): Haystack {
+  return {
     name: `locomo/${c.id}`,
     docs: [{ id: `locomo/${c.id}`, text: c.text }],
     cases: c.questions.slice(0, limit).map((q) => ({
@@ -138,7 +153,7 @@ export function locomoHaystacks(dir: string, limit = Infinity, exclude: Readonly
         return { doc: 0, start, end, need: 0.5 };
       }),
     })),
-  }));
+  };
 }
 
 /** Code: one haystack per folder, its files named relative to the folder's parent; a function counts when 90% of its definition line is exact. */

@@ -51,8 +51,6 @@ export async function runFocus(session: MemorySession, params: FocusParams): Pro
     holds.push({ docId: chat.id, start, end: chat.tokenCount });
   }
   const lexical = session.runtime instanceof LexicalRuntime ? session.runtime : undefined;
-  // Without the models the engine plans lexically whatever was asked (engine.ts).
-  const scorer = lexical || params.scorer === 'lexical' ? 'lexical' : 'lens';
   const engine = new FocusEngine(tree, session.runtime);
   const wc = await engine.focus({
     query: params.query,
@@ -60,7 +58,7 @@ export async function runFocus(session: MemorySession, params: FocusParams): Pro
     holds,
     caps,
     settings: params.settings ?? undefined,
-    scorer,
+    scorer: params.scorer,
     displayPath: session.displayPath,
   });
   const entries: EntrySummary[] = [];
@@ -99,7 +97,8 @@ export async function runFocus(session: MemorySession, params: FocusParams): Pro
     composition,
     exactTokens,
     documents: wc.perDoc.length,
-    scorer,
+    // The protocol asks for lens or lexical only; the engine reports which one ran.
+    scorer: wc.scorer === 'lens' ? 'lens' : 'lexical',
     telemetry,
     timings: { ...wc.timings },
     snapshot: (session.lastSnapshot = snapshotFromWorkingContext(wc, session.displayPath, {
