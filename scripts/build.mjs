@@ -58,7 +58,9 @@ await esbuild.build({
   format: 'cjs',
   platform: 'node',
   target: 'node20',
-  external: ['vscode', 'onnxruntime-node'],
+  // web-tree-sitter finds its own .wasm beside its script and the grammars are read from their package
+  // folder, so both packages ship in the VSIX as they are (scripts/package.mjs RUNTIME_PACKAGES).
+  external: ['vscode', 'onnxruntime-node', 'web-tree-sitter', '@vscode/tree-sitter-wasm'],
   sourcemap: !production,
   minify: production,
   logLevel: 'warning',

@@ -47,10 +47,26 @@ export const DROPPED_DUPLICATES = {
 
 /**
  * The only packages the VSIX needs under node_modules: everything else is bundled into dist/ by esbuild
- * (only vscode and onnxruntime-node are external), and onnxruntime-node's other dependencies
- * (adm-zip, global-agent and theirs) serve only its install script, which never runs from a VSIX.
+ * (vscode, onnxruntime-node and the two tree-sitter packages are external), and onnxruntime-node's
+ * other dependencies (adm-zip, global-agent and theirs) serve only its install script, which never
+ * runs from a VSIX.
  */
-export const RUNTIME_PACKAGES = ['onnxruntime-node', 'onnxruntime-common'];
+export const RUNTIME_PACKAGES = ['onnxruntime-node', 'onnxruntime-common', 'web-tree-sitter', '@vscode/tree-sitter-wasm'];
+
+/**
+ * The tree-sitter grammars src/core/units/languages.ts loads (test/unit/package.test.ts checks that the
+ * two lists agree): a VSIX without one parses that language with the indentation fallback only.
+ */
+export const GRAMMARS = ['bash', 'c-sharp', 'cpp', 'go', 'java', 'javascript', 'php', 'python', 'ruby', 'rust', 'tsx', 'typescript'];
+
+/** What src/core/units.ts reads at run time: web-tree-sitter's CommonJS entry and its .wasm, and the grammars. */
+export const TREE_SITTER_FILES = [
+  'node_modules/web-tree-sitter/package.json',
+  'node_modules/web-tree-sitter/web-tree-sitter.cjs',
+  'node_modules/web-tree-sitter/web-tree-sitter.wasm',
+  'node_modules/@vscode/tree-sitter-wasm/package.json',
+  ...GRAMMARS.map((g) => `node_modules/@vscode/tree-sitter-wasm/wasm/tree-sitter-${g}.wasm`),
+];
 
 /** The ignore file for one target: .vscodeignore, the other platforms' binaries, install-only packages. */
 export function ignoreFileFor(target, baseIgnore, productionPackages) {
@@ -107,7 +123,7 @@ export function checkEntries(names, { target, bytes, modelFiles, limitBytes = LI
   if (onnx.length === 0) problems.push('no models/*.onnx to check against (is models/ empty?)');
   const ownBin = `${ORT_BIN}/${own.os}/${own.arch}`;
   for (const path of [...REQUIRED, ...modelFiles.map((f) => `models/${f}`), `${ownBin}/onnxruntime_binding.node`,
-    'node_modules/onnxruntime-node/package.json', 'node_modules/onnxruntime-common/package.json']) {
+    'node_modules/onnxruntime-node/package.json', 'node_modules/onnxruntime-common/package.json', ...TREE_SITTER_FILES]) {
     if (!inside.has(path)) problems.push(`missing ${path}`);
   }
   for (const path of inside) {
@@ -242,12 +258,13 @@ export function modelFilesIn(dir) {
 export function selfCheck() {
   const good = ['[Content_Types].xml', 'extension.vsixmanifest', ...[...REQUIRED, 'models/a.onnx',
     `${ORT_BIN}/linux/x64/onnxruntime_binding.node`, 'node_modules/onnxruntime-node/package.json',
-    'node_modules/onnxruntime-common/package.json'].map((p) => `extension/${p}`)];
+    'node_modules/onnxruntime-common/package.json', ...TREE_SITTER_FILES].map((p) => `extension/${p}`)];
   const options = { target: 'linux-x64', bytes: 1000, modelFiles: ['a.onnx', 'models.json'] };
   const failures = [];
   if (checkEntries(good, options).length) failures.push(`a complete listing was rejected: ${checkEntries(good, options)[0]}`);
   const wrong = [
     [good.filter((n) => n !== 'extension/dist/host.js'), 'missing dist/host.js'],
+    [good.filter((n) => !n.endsWith('/tree-sitter-python.wasm')), 'a missing grammar'],
     [[...good, 'extension/src/extension/extension.ts'], 'a source file'],
     [[...good, `extension/${ORT_BIN}/win32/x64/onnxruntime.dll`], 'another platform binary'],
     [[...good, 'extension/models/training/train.py'], 'training code'],

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { execFileSync } from 'node:child_process';
+import { LANGUAGES } from '../../src/core/units/languages';
 
 const repoRoot = join(__dirname, '..', '..', '..');
 const ORT_BIN = 'node_modules/onnxruntime-node/bin/napi-v6';
@@ -17,6 +18,8 @@ interface PackageModule {
   TARGETS: Record<string, { os: string; arch: string }>;
   LIMIT_BYTES: number;
   RUNTIME_PACKAGES: string[];
+  GRAMMARS: string[];
+  TREE_SITTER_FILES: string[];
   checkEntries(names: string[], options: { target: string; bytes: number; modelFiles: string[]; limitBytes?: number }): string[];
   ignoreFileFor(target: string, baseIgnore: string, productionPackages: string[]): string;
   productionPackages(lock: unknown): string[];
@@ -32,13 +35,17 @@ const modulePath = pathToFileURL(join(repoRoot, 'scripts', 'package.mjs')).href;
 const load = (): Promise<PackageModule> => import(modulePath) as Promise<PackageModule>;
 
 const MODELS = ['gistnet-lod1.onnx', 'models.json'];
+const GRAMMAR_DIR = 'node_modules/@vscode/tree-sitter-wasm/wasm';
+const TREE_SITTER = ['node_modules/web-tree-sitter/package.json', 'node_modules/web-tree-sitter/web-tree-sitter.cjs',
+  'node_modules/web-tree-sitter/web-tree-sitter.wasm', 'node_modules/@vscode/tree-sitter-wasm/package.json',
+  ...LANGUAGES.map((l) => `${GRAMMAR_DIR}/tree-sitter-${l.grammar}.wasm`)];
 function complete(target = 'linux-x64'): string[] {
   const { os, arch } = { 'linux-x64': { os: 'linux', arch: 'x64' }, 'darwin-arm64': { os: 'darwin', arch: 'arm64' } }[target]!;
   return ['[Content_Types].xml', 'extension.vsixmanifest', ...[
     'package.json', 'README.md', 'dist/extension.js', 'dist/host.js', 'models/models.json', 'models/gistnet-lod1.onnx',
     'media/dist/viewer.js', 'media/viewer.css', `${ORT_BIN}/${os}/${arch}/onnxruntime_binding.node`,
     'node_modules/onnxruntime-node/package.json', 'node_modules/onnxruntime-node/dist/index.js',
-    'node_modules/onnxruntime-common/package.json',
+    'node_modules/onnxruntime-common/package.json', ...TREE_SITTER,
   ].map((p) => `extension/${p}`)];
 }
 
@@ -56,6 +63,9 @@ test('each kind of wrong entry is named in its own violation', async () => {
     ['missing model', complete().filter((n) => n !== 'extension/models/gistnet-lod1.onnx'), /missing models\/gistnet-lod1\.onnx/],
     ['missing viewer app', complete().filter((n) => !n.startsWith('extension/media/dist/')), /missing media\/dist\/viewer\.js/],
     ['missing own binding', complete().filter((n) => !n.endsWith('.node')), /missing .*linux\/x64\/onnxruntime_binding\.node/],
+    ['missing grammar', complete().filter((n) => !n.endsWith('/tree-sitter-python.wasm')), /missing node_modules\/@vscode\/tree-sitter-wasm\/wasm\/tree-sitter-python\.wasm/],
+    ['missing parser runtime', complete().filter((n) => !n.endsWith('/web-tree-sitter.wasm')), /missing node_modules\/web-tree-sitter\/web-tree-sitter\.wasm/],
+    ['tree-sitter type declarations', [...complete(), 'extension/node_modules/web-tree-sitter/web-tree-sitter.d.cts'], /TypeScript file/],
     ['source', [...complete(), 'extension/src/core/focus.ts'], /src\/.*must not ship: src\/core\/focus\.ts/],
     ['test', [...complete(), 'extension/test/unit/focus.test.js'], /test folder/],
     ['script', [...complete(), 'extension/scripts/build.mjs'], /build scripts/],
@@ -81,6 +91,21 @@ test('a VSIX over the size limit fails with the size and by how much', async () 
   const problems = pkg.checkEntries(complete(), { target: 'linux-x64', bytes: pkg.LIMIT_BYTES + 2_500_000, modelFiles: MODELS });
   assert.deepEqual(problems, ['size 42.5 MB is over the 40.0 MB limit by 2.5 MB']);
   assert.deepEqual(pkg.checkEntries(complete(), { target: 'linux-x64', bytes: pkg.LIMIT_BYTES, modelFiles: MODELS }), []);
+});
+
+test('the VSIX requires every grammar src/core/units loads, and .vscodeignore leaves none of them out', async () => {
+  const pkg = await load();
+  assert.deepEqual([...pkg.GRAMMARS].sort(), [...new Set(LANGUAGES.map((l) => l.grammar))].sort());
+  assert.deepEqual([...pkg.TREE_SITTER_FILES].sort(), [...TREE_SITTER].sort());
+  for (const path of pkg.TREE_SITTER_FILES) assert.ok(existsSync(join(repoRoot, path)), `${path} is installed`);
+  // .vscodeignore names tree-sitter files one by one: none of them may be a file the runtime reads.
+  const ignored = readFileSync(join(repoRoot, '.vscodeignore'), 'utf8').split('\n').map((l) => l.trim())
+    .filter((l) => /^node_modules\/(web-tree-sitter|@vscode\/tree-sitter-wasm)\//.test(l));
+  assert.ok(ignored.length > 0, 'the unused tree-sitter files are left out');
+  for (const pattern of ignored) {
+    const re = new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*\*/g, '.*').replace(/(?<!\.)\*/g, '[^/]*')}$`);
+    for (const path of pkg.TREE_SITTER_FILES) assert.ok(!re.test(path), `.vscodeignore's ${pattern} leaves out ${path}`);
+  }
 });
 
 test('the built-in self-check finds the checks working', async () => {
