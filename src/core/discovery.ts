@@ -7,31 +7,47 @@
  *  - `.git` is always skipped ('excluded'); a folder holding `.git` starts a fresh ignore context
  *    (its own `.git/info/exclude` and `.gitignore` files), as git does for nested repositories;
  *  - `.gitignore` files apply to their subtree, deeper files overriding shallower ones; when a
- *    root has no `.git`, the `.gitignore` files between it and its repository's top apply too;
+ *    root has no `.git`, the `.gitignore` files between it and its repository's top apply too; all are
+ *    matched as git does (gitignore.ts: the `ignore` package, linear in the path); a broken line is
+ *    skipped alone, with a warning (`warnings`, `onWarning`);
  *  - exclude globs (default DEFAULT_EXCLUDES), then include globs (files only) — relative to the root;
  *  - ignored and excluded folders are pruned without descending: one skip for the folder;
  *  - files: secret by name, larger than maxFileBytes (not read), unreadable, binary by their first
- *    8 KiB, a private key block in their first 8 KiB, a `.npmrc`/`.pypirc` holding a credential.
+ *    8 KiB (the indexer decides again on the whole content when it reads a file: `binaryText`), secret
+ *    by content (`secretContentRule`: a kubeconfig or Docker config.json under any name, a service-account
+ *    key in the first 8 KiB, a `.npmrc`/`.pypirc`/kubeconfig holding a credential) — a private key block
+ *    inside an ordinary file is redacted at tokenization, not a reason to skip the file;
+ *  - names that are not valid UTF-8 ('unreadable-name', see SkipReason).
  * A root that is a file is taken as explicitly chosen: gitignore and globs do not apply to it,
  * the file checks do. Other secrets inside kept files are for `redactSecrets` at tokenization.
  */
 import { constants as fsc, promises as fsp, type Dirent, type Stats } from 'node:fs';
 import * as path from 'node:path';
-import {
-  anyGlobMatches, compileGlob, isGitignored, levelAboveRoot, levelBelowRoot, parseGitignore,
-  type GlobRule, type IgnoreLevel,
-} from './gitignore';
+import { anyGlobMatches, compileGlob, IgnoreContext, type GlobRule, type IgnoreRules, type IgnoreWarning } from './gitignore';
 import { needsCredentialCheck, secretContentRule, secretPathRule } from './secrets';
 
 export { detectSecrets, isSecretPath, redactSecrets, secretPathRule, type SecretFinding } from './secrets';
 
-/** 'vanished': listed by its folder, then gone (deleted or renamed) before it could be read. */
-export type SkipReason = 'gitignored' | 'excluded' | 'binary' | 'too-large' | 'secret' | 'unreadable' | 'symlink' | 'vanished';
+/**
+ * 'vanished': listed by its folder, then gone (deleted or renamed) before it could be read.
+ * 'unreadable-name': a name that is not valid UTF-8 (Linux allows any bytes). Skipped rather than
+ * indexed under an escaped name: a document's id is its path as a string, which every later step
+ * (re-reading, change detection, the editor's URIs, the store) must be able to open again, and such a
+ * name decodes lossily (bytes become U+FFFD), so it would point at no file or at another one.
+ */
+export type SkipReason = 'gitignored' | 'excluded' | 'binary' | 'too-large' | 'secret' | 'unreadable' | 'symlink' | 'vanished' | 'unreadable-name';
 
-/** `content`: the file's bytes, when it was small enough to be read whole and `wantContent` asked for it. */
-export interface DiscoveredFile { path: string; size: number; mtimeMs: number; content?: Buffer }
+/** What change detection compares (indexer.ts): a file's size, times and inode as fstat reported them. */
+export interface FileVersion { size: number; mtimeMs: number; ctimeMs: number; ino: number }
+/**
+ * `text`: the file's whole text (UTF-8), when it was small enough to be read whole and `wantContent`
+ * asked for it; already found not binary over all its bytes. A string, not the Buffer: a Buffer per
+ * file of a 100k-file walk held ~30 MB more until the indexer took them.
+ */
+export interface DiscoveredFile extends FileVersion { path: string; text?: string }
 export interface SkippedPath { path: string; reason: SkipReason; detail?: string }
-export interface DiscoveryResult { files: DiscoveredFile[]; skipped: SkippedPath[] }
+/** `warnings`: ignore-file lines and globs that were skipped as broken (`path:line: pattern: reason`). */
+export interface DiscoveryResult { files: DiscoveredFile[]; skipped: SkippedPath[]; warnings: string[] }
 
 export interface DiscoverOptions {
   /** Files above this many bytes are skipped as 'too-large' (default 1,000,000). */
@@ -45,8 +61,10 @@ export interface DiscoverOptions {
   signal?: AbortSignal;
   /** Case-insensitive matching of ignore files and globs (default: on Windows and macOS). */
   ignoreCase?: boolean;
-  /** Asked for each kept file of at most 8 KiB: true keeps its bytes in `content` (already read). */
-  wantContent?: (path: string, mtimeMs: number) => boolean;
+  /** Asked for each kept file of at most 8 KiB: true keeps its text in `text` (already read). */
+  wantContent?: (path: string, version: FileVersion) => boolean;
+  /** Told of each broken ignore-file line or glob, which is skipped (the rest of its file applies). */
+  onWarning?: (message: string) => void;
 }
 
 export const DEFAULT_MAX_FILE_BYTES = 1_000_000;
@@ -72,8 +90,14 @@ const CONCURRENCY = 16;
 /** Walks `roots` and sorts out what to index. Rejects with an AbortError when `signal` aborts. */
 export async function discoverFiles(roots: string[], options: DiscoverOptions = {}): Promise<DiscoveryResult> {
   const ignoreCase = options.ignoreCase ?? (process.platform === 'win32' || process.platform === 'darwin');
-  const globs = (list: readonly string[]): GlobRule[] =>
-    list.map((g) => compileGlob(g, ignoreCase)).filter((r): r is GlobRule => r !== null);
+  const warnings: string[] = [];
+  const warn = (w: IgnoreWarning): void => {
+    const msg = `${w.file}${w.line > 0 ? `:${w.line}` : ''}: ignored pattern ${JSON.stringify(w.pattern)}: ${w.reason}`;
+    warnings.push(msg);
+    options.onWarning?.(msg);
+  };
+  const globs = (list: readonly string[]): Glob[] =>
+    list.map((g) => compileGlob(g, { ignoreCase, file: 'setting', onWarning: warn })).filter((r): r is Glob => r !== null);
   const walk = new Walk(
     options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
     globs(options.exclude ?? DEFAULT_EXCLUDES),
@@ -81,6 +105,7 @@ export async function discoverFiles(roots: string[], options: DiscoverOptions = 
     ignoreCase,
     options.signal,
     options.wantContent,
+    warn,
   );
   for (const root of roots) {
     options.signal?.throwIfAborted();
@@ -88,8 +113,10 @@ export async function discoverFiles(roots: string[], options: DiscoverOptions = 
   }
   const byPath = <T extends { path: string }>(m: Map<string, T>): T[] =>
     [...m.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return { files: byPath(walk.files), skipped: byPath(walk.skipped) };
+  return { files: byPath(walk.files), skipped: byPath(walk.skipped), warnings };
 }
+
+type Glob = GlobRule & IgnoreRules;
 
 class Walk {
   readonly files = new Map<string, DiscoveredFile>();
@@ -97,11 +124,12 @@ class Walk {
 
   constructor(
     private readonly maxBytes: number,
-    private readonly exclude: GlobRule[],
-    private readonly include: GlobRule[] | undefined,
+    private readonly exclude: Glob[],
+    private readonly include: Glob[] | undefined,
     private readonly ignoreCase: boolean,
     private readonly signal: AbortSignal | undefined,
-    private readonly wantContent: ((path: string, mtimeMs: number) => boolean) | undefined,
+    private readonly wantContent: ((path: string, version: FileVersion) => boolean) | undefined,
+    private readonly onWarning: (w: IgnoreWarning) => void,
   ) {}
 
   private skip(p: string, reason: SkipReason, detail?: string): void {
@@ -127,37 +155,36 @@ class Walk {
     await this.dir(abs, '', await this.levelsAbove(abs));
   }
 
-  /** The .gitignore files above `root` up to its repository's top (none when it is the top). */
-  private async levelsAbove(root: string): Promise<IgnoreLevel[]> {
-    if (await exists(path.join(root, '.git'))) return [];
+  /** The ignore files above `root` up to its repository's top (none when it is the top or in no repository). */
+  private async levelsAbove(root: string): Promise<IgnoreContext> {
+    const none = IgnoreContext.below('', this.ignoreCase);
+    if (await exists(path.join(root, '.git'))) return none;
     const chain: string[] = [];
     for (let d = path.dirname(root); ; d = path.dirname(d)) {
       chain.unshift(d);
       if (await exists(path.join(d, '.git'))) break;
-      if (path.dirname(d) === d) return []; // not inside a repository
+      if (path.dirname(d) === d) return none; // not inside a repository
     }
-    const levels: IgnoreLevel[] = [];
-    for (const d of chain) {
-      const rootFromLevel = path.relative(d, root).split(path.sep).join('/');
-      if (d === chain[0]) {
-        const info = await this.rules(path.join(d, '.git', 'info', 'exclude'));
-        if (info) levels.push(levelAboveRoot(rootFromLevel, info));
-      }
-      const rules = await this.rules(path.join(d, '.gitignore'));
-      if (rules) levels.push(levelAboveRoot(rootFromLevel, rules));
-    }
-    return levels;
+    const top = chain[0];
+    const rel = (d: string): string => path.relative(top, d).split(path.sep).join('/');
+    let ctx = IgnoreContext.above(rel(root), this.ignoreCase);
+    ctx = await this.withFile(ctx, path.join(top, '.git', 'info', 'exclude'), '');
+    for (const d of chain) ctx = await this.withFile(ctx, path.join(d, '.gitignore'), rel(d));
+    return ctx;
   }
 
-  private async rules(file: string): Promise<GlobRule[] | undefined> {
+  /** `ctx` plus one ignore file found in `dir` (relative to the context's top); a broken line is skipped with a warning. */
+  private async withFile(ctx: IgnoreContext, file: string, dir: string): Promise<IgnoreContext> {
+    let text: string;
     try {
-      return parseGitignore(await fsp.readFile(file, 'utf8'), this.ignoreCase);
+      text = await fsp.readFile(file, 'utf8');
     } catch {
-      return undefined; // absent or unreadable: no rules
+      return ctx; // absent or unreadable: no rules
     }
+    return ctx.with(text, dir, { file, onWarning: this.onWarning });
   }
 
-  private async dir(abs: string, rel: string, inherited: IgnoreLevel[]): Promise<void> {
+  private async dir(abs: string, rel: string, inherited: IgnoreContext): Promise<void> {
     this.signal?.throwIfAborted();
     let entries: Dirent[];
     try {
@@ -166,20 +193,21 @@ class Walk {
       return this.skip(abs, 'unreadable', errorCode(err));
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const badNames = entries.some((e) => e.name.includes('\uFFFD')) ? await undecodableNames(abs) : undefined;
     let levels = inherited;
     if (entries.some((e) => e.name === '.git')) {
-      const info = await this.rules(path.join(abs, '.git', 'info', 'exclude'));
-      levels = info ? [levelBelowRoot(rel, info)] : [];
+      levels = await this.withFile(IgnoreContext.below(rel, this.ignoreCase), path.join(abs, '.git', 'info', 'exclude'), '');
     }
     if (entries.some((e) => e.name === '.gitignore' && e.isFile())) {
-      const rules = await this.rules(path.join(abs, '.gitignore'));
-      if (rules) levels = [...levels, levelBelowRoot(rel, rules)];
+      levels = await this.withFile(levels, path.join(abs, '.gitignore'), levels.dirOf(rel));
     }
 
     const files: [string, string][] = [];
     for (const e of entries) {
       const childAbs = path.join(abs, e.name);
       const childRel = rel === '' ? e.name : `${rel}/${e.name}`;
+      const badName = badNames?.get(e.name);
+      if (badName !== undefined) { this.skip(childAbs, 'unreadable-name', `not valid UTF-8: ${badName}`); continue; }
       if (e.isSymbolicLink()) { this.skip(childAbs, 'symlink'); continue; }
       let isDir = e.isDirectory();
       if (!isDir && !e.isFile()) {
@@ -189,7 +217,7 @@ class Walk {
         isDir = kind === 'dir';
       }
       if (e.name === '.git') { this.skip(childAbs, 'excluded', 'always skipped'); continue; }
-      const ignoredBy = isGitignored(levels, childRel, isDir);
+      const ignoredBy = levels.ignored(childRel, isDir);
       if (ignoredBy) { this.skip(childAbs, 'gitignored', ignoredBy.source); continue; }
       const excludedBy = anyGlobMatches(this.exclude, childRel, isDir);
       if (excludedBy) { this.skip(childAbs, 'excluded', excludedBy.source); continue; }
@@ -236,7 +264,7 @@ class Walk {
     }
     const binary = binaryReason(head, st.size > head.length);
     if (binary) return this.skip(abs, 'binary', binary);
-    // Secret by content: a private key block in the head, or a config file holding a credential (read whole).
+    // Secret by content: a kubeconfig, Docker config or service-account key in the head, or a config file holding a credential (read whole).
     let text = head.toString('latin1');
     if (needsCredentialCheck(abs)) {
       try {
@@ -248,14 +276,48 @@ class Walk {
     const byContent = secretContentRule(abs, text);
     if (byContent) return this.skip(abs, 'secret', byContent);
     // The whole file is in hand: pass it on rather than have the indexer read it again.
-    const whole = head.length === st.size && st.size <= HEAD_BYTES && (this.wantContent?.(abs, st.mtimeMs) ?? false);
-    this.files.set(abs, whole ? { path: abs, size: st.size, mtimeMs: st.mtimeMs, content: head } : { path: abs, size: st.size, mtimeMs: st.mtimeMs });
+    const version: FileVersion = { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino };
+    const whole = head.length === st.size && st.size <= HEAD_BYTES && (this.wantContent?.(abs, version) ?? false);
+    this.files.set(abs, whole ? { path: abs, ...version, text: head.toString('utf8') } : { path: abs, ...version });
     this.skipped.delete(abs);
   }
 }
 
+/**
+ * The names in `dir` that are not valid UTF-8, by the lossy string readdir gives for them, each with
+ * its bytes shown escaped (`caf\xe9.py`). Asked only when a name holds U+FFFD, which such names do.
+ */
+async function undecodableNames(dir: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  let raw: Buffer[];
+  try {
+    raw = await fsp.readdir(dir, { encoding: 'buffer' });
+  } catch {
+    return out;
+  }
+  for (const name of raw) {
+    const lossy = name.toString('utf8');
+    if (Buffer.from(lossy, 'utf8').equals(name)) continue;
+    out.set(lossy, [...name].map((b) => (b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join(''));
+  }
+  return out;
+}
+
 /** Shared: one decoder per file was a measurable share of a 200k-file walk (non-streaming calls keep no state). */
 const LENIENT_UTF8 = new TextDecoder('utf-8', { fatal: false });
+
+/**
+ * A whole file's bytes as text, or why they are binary: a NUL byte anywhere, or too much invalid UTF-8
+ * over the whole content (not only its first 8 KiB: a file can be text for 8 KiB and binary after).
+ * Decodes once; a UTF-8 BOM is kept in the text (offsets refer to the file as it is on disk).
+ */
+export function binaryText(bytes: Uint8Array): { text: string } | { binary: string } {
+  if (bytes.includes(0)) return { binary: 'NUL byte' };
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  let bad = 0;
+  for (let i = text.indexOf('\uFFFD'); i !== -1; i = text.indexOf('\uFFFD', i + 1)) bad++;
+  return bad > text.length * 0.1 ? { binary: 'invalid UTF-8' } : { text };
+}
 
 /**
  * Why a file's first bytes look binary, or null: a NUL byte, or more than 10% of the text in

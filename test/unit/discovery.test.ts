@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import {
   binaryReason, DEFAULT_EXCLUDES, detectSecrets, discoverFiles, isSecretPath, redactSecrets, type DiscoveryResult,
 } from '../../src/core/discovery';
-import { compileGlob, isGitignored, levelBelowRoot, parseGitignore } from '../../src/core/gitignore';
+import { anyGlobMatches, compileGlob, IgnoreContext } from '../../src/core/gitignore';
 
 async function tree(spec: Record<string, string | Buffer>): Promise<string> {
   const root = await fsp.realpath(await fsp.mkdtemp(path.join(os.tmpdir(), 'mgc-disc-')));
@@ -32,11 +32,10 @@ const CASE = { ignoreCase: false };
 // --- gitignore matching ---------------------------------------------------------------------
 
 test('gitignore patterns: anchoring, wildcards, classes, **, dir-only, escapes and comments', () => {
-  const rules = parseGitignore([
+  const level = IgnoreContext.below('', false).with([
     '# comment', '', '\\#literal', '*.log', '!keep.log', '/top.txt', 'a/b.txt', 'build/', 'temp?',
     '[abc].md', '[!x]y.md', 'docs/**/*.tmp', '**/gen', 'vendor/**', 'trail\\ ', 'spaces   ', '\\!bang',
-  ].join('\n'));
-  const level = [levelBelowRoot('', rules)];
+  ].join('\n'), '');
   const cases: [string, boolean, boolean][] = [
     ['#literal', false, true], ['# comment', false, false],
     ['x.log', false, true], ['deep/x.log', false, true], ['keep.log', false, false], ['deep/keep.log', false, false],
@@ -52,23 +51,27 @@ test('gitignore patterns: anchoring, wildcards, classes, **, dir-only, escapes a
     ['!bang', false, true],
   ];
   for (const [p, isDir, ignored] of cases) {
-    assert.equal(!!isGitignored(level, p, isDir), ignored, `${p} (dir ${isDir})`);
+    assert.equal(!!level.ignored(p, isDir), ignored, `${p} (dir ${isDir})`);
   }
 });
 
 test('a deeper .gitignore overrides a shallower one, last rule wins within a file', () => {
-  const levels = [levelBelowRoot('', parseGitignore('*.ts\n')), levelBelowRoot('src', parseGitignore('!main.ts\n'))];
-  assert.ok(isGitignored(levels, 'x.ts', false));
-  assert.ok(isGitignored(levels, 'src/other.ts', false));
-  assert.equal(isGitignored(levels, 'src/main.ts', false), undefined);
-  assert.ok(isGitignored(levels, 'lib/main.ts', false));
+  const levels = IgnoreContext.below('', false).with('*.ts\n', '').with('!main.ts\n', 'src');
+  assert.ok(levels.ignored('x.ts', false));
+  assert.ok(levels.ignored('src/other.ts', false));
+  assert.equal(levels.ignored('src/main.ts', false), undefined);
+  assert.ok(levels.ignored('lib/main.ts', false));
 });
 
 test('include/exclude globs accept braces, ** and prune "dir/**"', () => {
-  const g = compileGlob('**/*.{png,jpg}')!;
-  assert.ok(g.re.test('a/b/c.png') && g.re.test('c.jpg') && !g.re.test('c.gif'));
-  const d = compileGlob('out/**')!;
-  assert.ok(d.re.test('out/') && d.re.test('out/x/y.js') && !d.re.test('src/out/x.js'));
+  const g = [compileGlob('**/*.{png,jpg}')!];
+  const m = (rules: typeof g, p: string, isDir = false): boolean => anyGlobMatches(rules, p, isDir) !== undefined;
+  assert.ok(m(g, 'a/b/c.png') && m(g, 'c.jpg') && !m(g, 'c.gif'));
+  const d = [compileGlob('out/**')!];
+  assert.ok(m(d, 'out', true) && m(d, 'out/x/y.js') && !m(d, 'src/out/x.js') && !m(d, 'out', false));
+  const nested = [compileGlob('{src,lib}/**/*.{ts,{m,c}js}')!];
+  assert.ok(m(nested, 'src/a/b.ts') && m(nested, 'lib/x.mjs') && m(nested, 'lib/x.cjs') && !m(nested, 'lib/x.js') && !m(nested, 'doc/x.ts'));
+  assert.equal(compileGlob('  '), null);
 });
 
 // --- discovery ------------------------------------------------------------------------------
@@ -148,10 +151,11 @@ test('binary, oversized, unreadable-by-kind and secret files are skipped with re
   });
   const res = await discoverFiles([root], { ...CASE, maxFileBytes: 1000 });
   const r = rels(root, res);
-  assert.deepEqual(r.files, ['.aws/config', 'latin1.txt', 'ok/.npmrc', 'text.md']);
+  // A private key block inside an ordinary file is redacted at indexing, the file kept (issue #18).
+  assert.deepEqual(r.files, ['.aws/config', 'latin1.txt', 'notes/key.txt', 'ok/.npmrc', 'text.md']);
   const secrets = ['.env', '.env.local', 'id_rsa', 'id_ed25519.pub', 'server.pem', 'tls.key', 'cert.p12',
     '.aws/credentials', '.docker/config.json', 'store.jks', '.netrc', '.git-credentials', '.htpasswd',
-    'gcloud/application_default_credentials.json', '.npmrc', '.pypirc', 'notes/key.txt'];
+    'gcloud/application_default_credentials.json', '.npmrc', '.pypirc'];
   for (const s of secrets) assert.equal(r.skipped[s], 'secret', s);
   assert.equal(r.skipped['bin.dat'], 'binary');
   assert.equal(r.skipped['noise.bin'], 'binary');
@@ -236,8 +240,11 @@ test('detectSecrets finds each known format on its line', () => {
   assert.equal(red.redactions, 9);
   assert.equal(red.text.split('\n').length, 9);
   for (const v of Object.values(FAKE)) assert.ok(!red.text.includes(v.slice(-12)), v);
-  assert.match(red.text, /^const id = "\[REDACTED:aws-access-key-id\]";$/m);
-  assert.match(red.text, /"private_key": "\[REDACTED:private-key-json\]" }$/m);
+  // Same length, same lines: a secret shorter than its label becomes "[REDACTED]" and stars.
+  assert.equal(red.text.length, text.length);
+  assert.match(red.text, /^const id = "\[REDACTED\]\*{10}";$/m);
+  assert.match(red.text, /^token: \[REDACTED:github-token\]\*{17}$/m);
+  assert.match(red.text, /"private_key": "\[REDACTED:private-key-json\]\*+" }$/m);
 });
 
 test('a PEM private key block is redacted line by line, keeping the line count', () => {
@@ -246,12 +253,15 @@ test('a PEM private key block is redacted line by line, keeping the line count',
   assert.deepEqual(detectSecrets(text), [{ line: 2, kind: 'private-key' }, { line: 7, kind: 'private-key' }]);
   const red = redactSecrets(text);
   assert.equal(red.redactions, 2);
+  // Every line keeps its length and its line break (CRLF too); the block itself is gone.
+  const stars = (n: number, label = '[REDACTED:private-key]') => (n >= label.length ? label + '*'.repeat(n - label.length) : n >= 10 ? '[REDACTED]' + '*'.repeat(n - 10) : '*'.repeat(n));
   assert.deepEqual(red.text.split('\n'), [
-    'before\r', '[REDACTED:private-key]\r', '[REDACTED:private-key]\r', '[REDACTED:private-key]\r', '[REDACTED:private-key]\r',
-    'after', '[REDACTED:private-key]', 'last',
+    'before\r', stars(31) + '\r', stars(16) + '\r', stars(6) + '\r', stars(29) + '\r',
+    'after', `const k = "${stars(60)}\\n"; // inline`, 'last',
   ]);
+  assert.equal(red.text.length, text.length);
   const unterminated = redactSecrets('a\n-----BEGIN EC PRIVATE KEY-----\nxyz\nmore');
-  assert.equal(unterminated.text, 'a\n[REDACTED:private-key]\n[REDACTED:private-key]\n[REDACTED:private-key]');
+  assert.equal(unterminated.text, `a\n${stars(30)}\n***\n****`);
   assert.deepEqual(detectSecrets('-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----'), []);
 });
 

@@ -141,7 +141,7 @@ const SOURCE_FILES: Record<string, string> = {
   // Config files that are secret only once they hold a credential: clean on disk, edited below.
   'pkg/.npmrc': 'save-exact=true\n',
   'pkg/.pypirc': '[distutils]\nindex-servers = pypi\n',
-  'deploy/dev.kubeconfig': 'apiVersion: v1\nkind: Config\nusers:\n- name: dev\n',
+  'deploy/dev.kubeconfig': 'apiVersion: v1\nkind: Config\nclusters:\n- name: dev\n',
   'src/pricing.ts': [
     '// Prices, discounts and refund rules of the shop.',
     'export function total(items: { price: number; qty: number }[]): number {',
@@ -224,7 +224,7 @@ test('planted secrets never reach a prompt, a snapshot, an expand or status resu
     for (const rel of Object.keys(SECRET_FILES)) {
       assert.equal(reason.get(join(workspace, rel)), 'secret', `${rel} is reported as a skipped secret (got ${reason.get(join(workspace, rel)) ?? 'not skipped'})`);
     }
-    assert.ok(SKIPPED_BY_CONTENT.every((rel) => index.skipped.find((s) => s.path === join(workspace, rel))?.detail === 'private key block'));
+    assert.ok(SKIPPED_BY_CONTENT.every((rel) => index.skipped.find((s) => s.path === join(workspace, rel))?.detail === 'service account key'));
   });
 
   await t.test('ordinary files that held secrets are kept and reported as redacted', () => {

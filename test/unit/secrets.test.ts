@@ -157,7 +157,10 @@ test('every known secret format is found on its line, of its kind, and redacted 
   assert.equal(lines.length, cases.length + 2, 'line count kept');
   cases.forEach((c, i) => {
     const out = lines[i + 1];
-    assert.ok(out.includes(`[REDACTED:${c.kind}]`), `${c.kind}: ${out}`);
+    // Length-preserving: a value shorter than its label shows as "[REDACTED]" and stars.
+    const label = `[REDACTED:${c.kind}]`;
+    assert.ok(out.includes(c.value.length >= label.length ? label : '[REDACTED]'), `${c.kind}: ${out}`);
+    assert.equal(out.length, c.line.length, `${c.kind}: same length`);
     // Not the value, nor any 12-character piece of its random part.
     for (let k = 0; k + 12 <= c.value.length; k++) {
       const piece = c.value.slice(k, k + 12);
@@ -227,6 +230,7 @@ test('a 1 MB run of spaces, newlines or letters is scanned in one pass, and a ke
     const text = filler.repeat(1_000_000) + `\naws_secret_access_key = ${rnd('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789', 40)}\nid = ${key}\n`;
     const out = redactSecrets(text);
     assert.equal(out.redactions, 2, JSON.stringify(filler));
-    assert.ok(!out.text.includes(key) && out.text.includes('[REDACTED:aws-access-key-id]') && out.text.includes('[REDACTED:aws-secret-access-key]'));
+    assert.ok(!out.text.includes(key) && out.text.includes('[REDACTED]**********') && out.text.includes('[REDACTED:aws-secret-access-key]'));
+    assert.equal(out.text.length, text.length);
   }
 });
