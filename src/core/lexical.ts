@@ -98,9 +98,9 @@ const MAX_TF = 255;
  */
 export class BlockPostings {
   readonly blockLengths: Uint16Array;
-  private readonly ids: Uint32Array;
-  private readonly starts: Uint32Array;
-  private readonly lists: Uint32Array;
+  /** [ids (k), starts (k+1), lists (m)] in one array: a typed array costs ~250 bytes of its own. */
+  private readonly d: Uint32Array;
+  private readonly k: number;
 
   constructor(blockTexts: string[]) {
     this.blockLengths = new Uint16Array(blockTexts.length);
@@ -119,29 +119,35 @@ export class BlockPostings {
     // Order by term id, then block (blocks were visited in order, so a stable sort by id suffices).
     const order = Array.from({ length: pairs.length / 2 }, (_, i) => i);
     order.sort((x, y) => pairs[2 * x] - pairs[2 * y] || x - y);
-    this.lists = new Uint32Array(order.length);
     const ids: number[] = [];
     const starts: number[] = [];
     order.forEach((k, i) => {
       const id = pairs[2 * k];
       if (ids.length === 0 || ids[ids.length - 1] !== id) { ids.push(id); starts.push(i); }
-      this.lists[i] = pairs[2 * k + 1];
     });
     starts.push(order.length);
-    this.ids = Uint32Array.from(ids);
-    this.starts = Uint32Array.from(starts);
+    this.k = ids.length;
+    this.d = new Uint32Array(2 * ids.length + 1 + order.length);
+    this.d.set(ids, 0);
+    this.d.set(starts, ids.length);
+    const base = 2 * ids.length + 1;
+    order.forEach((k, i) => { this.d[base + i] = pairs[2 * k + 1]; });
   }
 
   /** The term's postings in this document (block << 8 | tf each, by block), or undefined. */
   get(term: string): Uint32Array | undefined {
     const id = termIds.get(term);
     if (id === undefined) return undefined;
+    const d = this.d;
     let lo = 0;
-    let hi = this.ids.length - 1;
+    let hi = this.k - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
-      const v = this.ids[mid];
-      if (v === id) return this.lists.subarray(this.starts[mid], this.starts[mid + 1]);
+      const v = d[mid];
+      if (v === id) {
+        const base = 2 * this.k + 1;
+        return d.subarray(base + d[this.k + mid], base + d[this.k + mid + 1]);
+      }
       if (v < id) lo = mid + 1;
       else hi = mid - 1;
     }
@@ -150,7 +156,7 @@ export class BlockPostings {
 
   /** Distinct term ids with the number of blocks holding each (for corpus document frequency). */
   *blockFrequencies(): IterableIterator<[number, number]> {
-    for (let i = 0; i < this.ids.length; i++) yield [this.ids[i], this.starts[i + 1] - this.starts[i]];
+    for (let i = 0; i < this.k; i++) yield [this.d[i], this.d[this.k + i + 1] - this.d[this.k + i]];
   }
 
   totalLength(): number {

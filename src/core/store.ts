@@ -8,7 +8,8 @@ import { randomBytes } from 'node:crypto';
 import type { StoredDocument, StoreHeader } from './document';
 import {
   align, crc32, headerProblem, KINDS, LITTLE_ENDIAN, MAGIC, PREFIX_BYTES, SECTIONS,
-  sectionBytes, shapeProblem, STORE_FILE, STORE_FORMAT_VERSION, type DocMeta, type SectionName, type StoreFileHeader,
+  sectionBytes, shapeProblem, statFromTuple, statTuple, STORE_FILE, STORE_FORMAT_VERSION, type DocMeta, type SectionName,
+  type StoreFileHeader,
 } from './storeFormat';
 
 export { STORE_FILE, STORE_FORMAT_VERSION } from './storeFormat';
@@ -33,6 +34,8 @@ function validateDoc(d: StoredDocument, h: StoreHeader): DocMeta {
   if (!KINDS.includes(d.kind)) throw new TypeError(`writeStore: ${where} has unknown kind ${String(d.kind)}`);
   if (typeof d.contentHash !== 'string') throw new TypeError(`writeStore: ${where} contentHash is not a string`);
   if (!Number.isFinite(d.mtimeMs)) throw new TypeError(`writeStore: ${where} mtimeMs is not finite`);
+  const stat = d.stat === undefined ? undefined : statTuple(d.stat);
+  if (stat && !statFromTuple(stat)) throw new TypeError(`writeStore: ${where} stat ${JSON.stringify(stat)} is malformed`);
   if (!(d.tokens instanceof Uint32Array)) throw new TypeError(`writeStore: ${where} tokens is not a Uint32Array`);
   if (!(d.lod1Gists instanceof Int8Array) || !(d.lod2Gists instanceof Int8Array)) throw new TypeError(`writeStore: ${where} gists are not Int8Array`);
   if (!(d.lod1Scales instanceof Float32Array) || !(d.lod2Scales instanceof Float32Array)) throw new TypeError(`writeStore: ${where} gist scales are not Float32Array`);
@@ -47,8 +50,10 @@ function validateDoc(d: StoredDocument, h: StoreHeader): DocMeta {
   }
   const meta: DocMeta = {
     id: d.id, kind: d.kind, appending: !!d.appending, contentHash: d.contentHash, mtimeMs: d.mtimeMs,
-    tokens: d.tokens.length, lod1, lod2, sections: [],
+    ...(stat ? { stat } : {}),
+    tokens: d.tokens.length, lod1, lod2, blocks: d.blocks?.length ?? 0, sections: [],
   };
+  if (!(d.blocks instanceof Uint32Array) || !validBlocks(d.blocks, d.tokens.length)) throw new TypeError(`writeStore: ${where} block boundaries are missing or not ascending from 0 to its tokens`);
   const problem = shapeProblem(meta, h);
   if (problem) throw new TypeError(`writeStore: ${where}: ${problem}`);
   return meta;
@@ -71,6 +76,57 @@ function encodeSection(name: SectionName, d: StoredDocument, out: Buffer): void 
     }
     case 'lod1Salience': out.set(d.lod1Salience); return;
     case 'lod2Salience': out.set(d.lod2Salience); return;
+    case 'blocks':
+      if (LITTLE_ENDIAN) out.set(new Uint8Array(d.blocks!.buffer, d.blocks!.byteOffset, d.blocks!.byteLength));
+      else for (let i = 0; i < d.blocks!.length; i++) out.writeUInt32LE(d.blocks![i], i * 4);
+      return;
+  }
+}
+
+/** Block boundaries as the tree needs them: strictly ascending from 0 to the token count (just [0] when empty). */
+function validBlocks(b: Uint32Array, tokens: number): boolean {
+  if (b.length < 1 || b[0] !== 0 || b[b.length - 1] !== tokens) return false;
+  for (let i = 1; i < b.length; i++) if (b[i] <= b[i - 1]) return false;
+  return true;
+}
+
+/** A generator or other iterator that can be walked only once. */
+function isOneShot(docs: Iterable<StoredDocument>): boolean {
+  return !Array.isArray(docs) && (docs[Symbol.iterator]() as unknown) === docs;
+}
+
+/** The header JSON built in UTF-8 parts of about a megabyte, with their total length and crc32. */
+class JsonParts {
+  readonly parts: Buffer[] = [];
+  private pending: string[] = [];
+  private pendingChars = 0;
+  private bytes = 0;
+  private crc = 0;
+
+  constructor(first: string) {
+    this.add(first);
+  }
+
+  add(text: string): void {
+    this.pending.push(text);
+    this.pendingChars += text.length;
+    if (this.pendingChars >= 1 << 20) this.flush();
+  }
+
+  private flush(): void {
+    if (this.pending.length === 0) return;
+    const part = Buffer.from(this.pending.join(''), 'utf8');
+    this.pending = [];
+    this.pendingChars = 0;
+    this.parts.push(part);
+    this.bytes += part.length;
+    this.crc = crc32(part, this.crc);
+  }
+
+  end(last: string): { parts: Buffer[]; bytes: number; crc: number } {
+    this.add(last);
+    this.flush();
+    return { parts: this.parts, bytes: this.bytes, crc: this.crc };
   }
 }
 
@@ -95,55 +151,69 @@ export async function writeStore(
   if (hp) throw new TypeError(`writeStore: ${hp}`);
   const h: StoreHeader = { modelId: header.modelId, dim: header.dim, blockTokens: header.blockTokens, groupBlocks: header.groupBlocks };
 
-  const list: StoredDocument[] = [];
-  const metas: DocMeta[] = [];
-  const ids = new Set<string>();
+  // Two passes over the documents: the first lays out the data region, the second encodes each
+  // document into it and turns its header entry into JSON at once. Nothing per document outlives its
+  // turn but a few numbers: holding every StoredDocument, a DocMeta with seven section arrays each and
+  // the whole header as one string (twice, for its Buffer and the file's head) took ~3 KB per document,
+  // 300 MB for a 100k-file tree. A one-shot iterator (a generator) is collected first.
+  const source = isOneShot(docs) ? [...docs] : docs;
+  const ids: string[] = [];
+  const seen = new Set<string>();
   let cursor = 0;
-  for (const d of docs) {
+  for (const d of source) {
     const meta = validateDoc(d, h);
-    if (ids.has(meta.id)) throw new TypeError(`writeStore: duplicate document id ${JSON.stringify(meta.id)}`);
-    ids.add(meta.id);
-    for (const name of SECTIONS) {
-      const off = align(cursor);
-      const len = sectionBytes(name, meta, h);
-      meta.sections.push([off, len, 0]);
-      cursor = off + len;
-    }
-    list.push(d);
-    metas.push(meta);
+    if (seen.has(meta.id)) throw new TypeError(`writeStore: duplicate document id ${JSON.stringify(meta.id)}`);
+    seen.add(meta.id);
+    ids.push(meta.id);
+    for (const name of SECTIONS) cursor = align(cursor) + sectionBytes(name, meta, h);
   }
+  seen.clear();
   const dataBytes = cursor;
   const data = Buffer.alloc(dataBytes); // zero-filled: padding is zero
-  for (let i = 0; i < list.length; i++) {
-    const secs = metas[i].sections;
+  const head: StoreFileHeader = { ...h, docCount: ids.length, dataBytes, docs: [] };
+  const jsonParts = new JsonParts(JSON.stringify(head).slice(0, -2)); // up to `"docs":[`
+  cursor = 0;
+  let i = 0;
+  for (const d of source) {
+    const meta = validateDoc(d, h);
+    if (i >= ids.length || meta.id !== ids[i]) throw new Error('writeStore: the documents changed while they were being written');
     for (let s = 0; s < SECTIONS.length; s++) {
-      const [off, len] = secs[s];
+      const off = align(cursor);
+      const len = sectionBytes(SECTIONS[s], meta, h);
+      if (off + len > dataBytes) throw new Error('writeStore: the documents changed while they were being written');
       const view = data.subarray(off, off + len);
-      encodeSection(SECTIONS[s], list[i], view);
-      secs[s][2] = crc32(view);
+      encodeSection(SECTIONS[s], d, view);
+      meta.sections.push([off, len, crc32(view)]);
+      cursor = off + len;
     }
+    jsonParts.add((i === 0 ? '' : ',') + JSON.stringify(meta));
+    i++;
   }
-
-  const fileHeader: StoreFileHeader = { ...h, docCount: metas.length, dataBytes, docs: metas };
-  const json = Buffer.from(JSON.stringify(fileHeader), 'utf8');
-  const dataStart = align(PREFIX_BYTES + json.length);
-  const head = Buffer.alloc(dataStart);
-  head.write(MAGIC, 0, 'latin1');
-  head.writeUInt32LE(STORE_FORMAT_VERSION, 4);
-  head.writeUInt32LE(json.length, 8);
-  head.writeUInt32LE(crc32(json), 12);
-  json.copy(head, PREFIX_BYTES);
+  if (i !== ids.length || cursor !== dataBytes) throw new Error('writeStore: the documents changed while they were being written');
+  const json = jsonParts.end(']}');
+  const dataStart = align(PREFIX_BYTES + json.bytes);
+  const prefix = Buffer.alloc(PREFIX_BYTES);
+  prefix.write(MAGIC, 0, 'latin1');
+  prefix.writeUInt32LE(STORE_FORMAT_VERSION, 4);
+  prefix.writeUInt32LE(json.bytes, 8);
+  prefix.writeUInt32LE(json.crc, 12);
 
   const fileName = options.fileName ?? STORE_FILE;
   const target = path.join(dir, fileName);
-  await fsp.mkdir(dir, { recursive: true });
+  await ensureDir(dir);
   await removeStaleTemps(dir, fileName);
   const tmp = `${target}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
   inFlight.add(tmp);
   let fh: fsp.FileHandle | undefined;
   try {
     fh = await fsp.open(tmp, 'wx', 0o600);
-    await writeAll(fh, head, 0);
+    await writeAll(fh, prefix, 0);
+    let at = PREFIX_BYTES;
+    for (const part of json.parts) {
+      await writeAll(fh, part, at);
+      at += part.length;
+    }
+    await writeAll(fh, Buffer.alloc(dataStart - at), at); // zero padding up to the data region
     await writeAll(fh, data, dataStart);
     await fh.sync();
     await fh.close();
@@ -159,6 +229,31 @@ export async function writeStore(
   }
   await syncDir(dir);
   return { bytes: dataStart + dataBytes, path: target };
+}
+
+/**
+ * `mkdir -p` that always ends: Node's own recursive mkdir retries forever where a parent exists but
+ * refuses children with ENOENT (`/proc/self/x`: minutes of a spinning loop). Each folder is tried
+ * once, parents first; any failure is thrown with its code.
+ */
+export async function ensureDir(dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    try {
+      if ((await fsp.stat(d)).isDirectory()) break;
+      throw Object.assign(new Error(`ENOTDIR: not a folder: ${d}`), { code: 'ENOTDIR' });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || path.dirname(d) === d) throw err;
+      missing.push(d);
+    }
+  }
+  for (const d of missing.reverse()) {
+    try {
+      await fsp.mkdir(d);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || !(await fsp.stat(d)).isDirectory()) throw err;
+    }
+  }
 }
 
 async function syncDir(dir: string): Promise<void> {
@@ -242,6 +337,7 @@ function validateMeta(m: DocMeta, i: number, h: StoreHeader): void {
   if (typeof m.appending !== 'boolean') fail(`document ${i} appending flag is not a boolean`);
   if (typeof m.contentHash !== 'string') fail(`document ${i} contentHash is not a string`);
   if (typeof m.mtimeMs !== 'number' || !Number.isFinite(m.mtimeMs)) fail(`document ${i} mtimeMs is not a number`);
+  if (m.stat !== undefined && !statFromTuple(m.stat)) fail(`document ${i} stat is malformed`);
   const sp = shapeProblem(m, h);
   if (sp) fail(`document ${i}: ${sp}`);
   if (!Array.isArray(m.sections) || m.sections.length !== SECTIONS.length) fail(`document ${i} section list is malformed`);
@@ -257,33 +353,73 @@ function allZero(buf: Buffer, from: number, to: number): boolean {
   return true;
 }
 
-function decodeDoc(buf: Buffer, base: number, m: DocMeta): StoredDocument {
-  const at = (name: SectionName): Buffer => {
+/** Bytes of a document's node sections (everything but its tokens) in an arena, each 8-aligned. */
+function nodeBytes(m: DocMeta): number {
+  let n = 0;
+  for (let s = 1; s < SECTIONS.length; s++) n += align(m.sections[s][1]);
+  return n;
+}
+
+/**
+ * Decodes one document. Tokens are a view of the file's bytes where the platform allows (the tree packs
+ * them into its own form on restore). Gists, scales and salience become views of `arena` at `at`, one
+ * buffer for the whole store: a separate ArrayBuffer for each of six small arrays per document cost
+ * ~1 KB of every tiny file of a 100k-file tree (each array object with its own buffer and backing store).
+ */
+function decodeDoc(buf: Buffer, base: number, m: DocMeta, arena: ArrayBuffer, at: number): StoredDocument {
+  const at_ = (name: SectionName): Buffer => {
     const [off, len] = m.sections[SECTIONS.indexOf(name)];
     return buf.subarray(base + off, base + off + len);
   };
-  const tokBytes = at('tokens');
-  const tokens = new Uint32Array(m.tokens);
-  if (LITTLE_ENDIAN) new Uint8Array(tokens.buffer).set(tokBytes);
-  else for (let i = 0; i < m.tokens; i++) tokens[i] = tokBytes.readUInt32LE(i * 4);
-  const gists = (bytes: Buffer): Int8Array => new Int8Array(Uint8Array.from(bytes).buffer);
+  const tokBytes = at_('tokens');
+  let tokens: Uint32Array;
+  if (LITTLE_ENDIAN && tokBytes.byteOffset % 4 === 0) tokens = new Uint32Array(tokBytes.buffer, tokBytes.byteOffset, m.tokens);
+  else {
+    tokens = new Uint32Array(m.tokens);
+    for (let i = 0; i < m.tokens; i++) tokens[i] = tokBytes.readUInt32LE(i * 4);
+  }
+  let cursor = at;
+  const place = (bytes: Buffer): number => {
+    const off = cursor;
+    new Uint8Array(arena, off, bytes.length).set(bytes);
+    cursor += align(bytes.length);
+    return off;
+  };
+  const gists = (bytes: Buffer): Int8Array => new Int8Array(arena, place(bytes), bytes.length);
+  /** A section of 4-byte little-endian values as a view of the arena (copied value by value on a big-endian machine). */
+  const fourBytes = <T extends Float32Array | Uint32Array>(bytes: Buffer, make: (b: ArrayBuffer, off: number, n: number) => T, read: (b: Buffer, at: number) => number): T => {
+    const n = bytes.length / 4;
+    const out = make(arena, cursor, n);
+    if (LITTLE_ENDIAN) place(bytes);
+    else {
+      for (let i = 0; i < n; i++) out[i] = read(bytes, i * 4);
+      cursor += align(bytes.length);
+    }
+    return out;
+  };
   const scales = (bytes: Buffer): Float32Array => {
-    const out = new Float32Array(bytes.length / 4);
-    if (LITTLE_ENDIAN) new Uint8Array(out.buffer).set(bytes);
-    else for (let i = 0; i < out.length; i++) out[i] = bytes.readFloatLE(i * 4);
+    const out = fourBytes(bytes, (b, off, n) => new Float32Array(b, off, n), (b, at) => b.readFloatLE(at));
     for (const s of out) if (!(s >= 0 && s !== Infinity)) fail(`document ${JSON.stringify(m.id)} has a gist scale ${s}`);
     return out;
   };
-  const salience = (bytes: Buffer): Uint8Array => Uint8Array.from(bytes);
+  const salience = (bytes: Buffer): Uint8Array => new Uint8Array(arena, place(bytes), bytes.length);
+  const boundaries = (bytes: Buffer): Uint32Array => {
+    const out = fourBytes(bytes, (b, off, n) => new Uint32Array(b, off, n), (b, at) => b.readUInt32LE(at));
+    if (!validBlocks(out, m.tokens)) fail(`document ${JSON.stringify(m.id)} has block boundaries out of order`);
+    return out;
+  };
+  const stat = m.stat === undefined ? null : statFromTuple(m.stat);
   return {
     id: m.id, kind: m.kind, appending: m.appending, contentHash: m.contentHash, mtimeMs: m.mtimeMs,
+    ...(stat ? { stat } : {}),
     tokens,
-    lod1Gists: gists(at('lod1Gists')),
-    lod1Scales: scales(at('lod1Scales')),
-    lod1Salience: salience(at('lod1Salience')),
-    lod2Gists: gists(at('lod2Gists')),
-    lod2Scales: scales(at('lod2Scales')),
-    lod2Salience: salience(at('lod2Salience')),
+    lod1Gists: gists(at_('lod1Gists')),
+    lod1Scales: scales(at_('lod1Scales')),
+    lod1Salience: salience(at_('lod1Salience')),
+    lod2Gists: gists(at_('lod2Gists')),
+    lod2Scales: scales(at_('lod2Scales')),
+    lod2Salience: salience(at_('lod2Salience')),
+    blocks: boundaries(at_('blocks')),
   };
 }
 
@@ -309,9 +445,9 @@ function parseStore(buf: Buffer, expected: StoreHeader): { header: StoreHeader; 
   if (size > dataStart + h.dataBytes) fail(`store file has ${size - dataStart - h.dataBytes} trailing bytes`);
   if (!allZero(buf, PREFIX_BYTES + headerLen, dataStart)) fail('store header padding is not zero');
 
-  const docs: StoredDocument[] = [];
   const ids = new Set<string>();
   let cursor = 0;
+  let arenaBytes = 0;
   for (let i = 0; i < h.docs.length; i++) {
     const m = h.docs[i];
     validateMeta(m, i, h);
@@ -325,9 +461,17 @@ function parseStore(buf: Buffer, expected: StoreHeader): { header: StoreHeader; 
       if (crc32(buf.subarray(dataStart + off, dataStart + off + len)) !== crc) fail(`document ${i} ${SECTIONS[s]} checksum mismatch`);
       cursor = off + len;
     }
-    docs.push(decodeDoc(buf, dataStart, m));
+    arenaBytes += nodeBytes(m);
   }
   if (cursor !== h.dataBytes) fail(`store data length ${h.dataBytes} disagrees with its sections (${cursor})`);
+  // Every check passed: decode, each document's nodes into the one arena.
+  const arena = new ArrayBuffer(arenaBytes);
+  const docs: StoredDocument[] = [];
+  let at = 0;
+  for (const m of h.docs) {
+    docs.push(decodeDoc(buf, dataStart, m, arena, at));
+    at += nodeBytes(m);
+  }
   return { header: { modelId: h.modelId, dim: h.dim, blockTokens: h.blockTokens, groupBlocks: h.groupBlocks }, docs };
 }
 

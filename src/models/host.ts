@@ -132,7 +132,13 @@ const handlers: { [M in EngineMethod]: Handler<M> } = {
     requireString(params.query, 'query');
     if (!Number.isInteger(params.budget) || params.budget < 1) throw new BadRequest('budget must be a positive integer');
     if (params.scorer !== undefined && params.scorer !== 'lens' && params.scorer !== 'lexical') throw new BadRequest('scorer must be lens or lexical');
-    return runFocus(await memory(), params);
+    const m = await memory();
+    // Files shown exact by recent focuses and pinned ones are checked by content first: an edit that kept
+    // the modification time (cp -p, rsync -t) must not leave old text in the prompt.
+    await exclusive(() => m.verifyFiles((params.holds ?? []).map((h) => h.path)));
+    const result = await runFocus(m, params);
+    m.noteRecentFiles(result.entries.filter((e) => e.lod === 0).map((e) => e.path));
+    return result;
   },
 
   async appendChat(params) {

@@ -5,18 +5,22 @@ import type { FocusSnapshot } from '../webview/protocol';
 import { stat } from 'node:fs/promises';
 import { basename, join, relative, sep } from 'node:path';
 import { STORE_FILE } from '../core/store';
-import { openTree, saveTree } from '../core/indexer';
-import { redactSecrets } from '../core/secrets';
+import { openTree, refreshFiles, saveTree, type RefreshResult } from '../core/indexer';
+import { redactPath, redactSecrets } from '../core/secrets';
 import type { ModelRuntime } from '../core/runtime';
 import type { Tree, TreeDocument } from '../core/tree';
 
 const SAVE_DELAY_MS = 1500;
+/** Files remembered as recently shown exact (or open), checked by content before the next focus. */
+const RECENT_FILES = 64;
 
 export class MemorySession {
   /** Workspace folders of the last index request: they decide how paths are shown. */
   roots: string[] = [];
   /** The viewer's last snapshot, so the next one can say what expanded and collapsed. */
   lastSnapshot: FocusSnapshot | undefined;
+  /** Recently shown exact or open files, oldest first (insertion order), at most RECENT_FILES. */
+  private readonly recentFiles = new Set<string>();
   private saveTimer: NodeJS.Timeout | undefined;
   private saving: Promise<unknown> = Promise.resolve();
 
@@ -33,11 +37,36 @@ export class MemorySession {
     for (const root of this.roots) {
       if (doc.id === root || doc.id.startsWith(root.endsWith(sep) ? root : root + sep)) {
         const rel = relative(root, doc.id).split(sep).join('/');
-        return this.roots.length > 1 ? `${basename(root)}/${rel}` : rel;
+        return redactPath(this.roots.length > 1 ? `${basename(root)}/${rel}` : rel);
       }
     }
-    return doc.id;
+    return redactPath(doc.id);
   };
+
+  /** Remembers files just shown exact (LOD0) or open in the editor, for `verifyFiles` before the next focus. */
+  noteRecentFiles(ids: Iterable<string>): void {
+    for (const id of ids) {
+      if (this.tree.documents.get(id)?.kind !== 'file') continue;
+      this.recentFiles.delete(id);
+      this.recentFiles.add(id);
+    }
+    for (const id of this.recentFiles) {
+      if (this.recentFiles.size <= RECENT_FILES) break;
+      this.recentFiles.delete(id);
+    }
+  }
+
+  /**
+   * Compares `ids` (the open files) and the recently shown ones with the disk by content, before their
+   * text is shown exact again: a file edited without a watcher event, or with its mtime restored, is
+   * re-ingested; one that is gone, binary or secret now leaves the tree. Call it before a focus.
+   */
+  async verifyFiles(ids: Iterable<string> = []): Promise<RefreshResult> {
+    const res = await refreshFiles(this.tree, [...this.recentFiles, ...ids]);
+    for (const r of res.removed) this.recentFiles.delete(r.path);
+    if (res.changed.length + res.removed.length > 0) this.changed();
+    return res;
+  }
 
   /** Schedules a write of the tree to the store (debounced). */
   changed(): void {

@@ -2,10 +2,10 @@
 // (`updateFiles`). Same rules as the CLI's indexer (src/core/indexer.ts), plus what the extension
 // needs: include/exclude globs from settings, and every skipped path with its reason for the output
 // channel. Secret files are never read; secrets inside kept files are redacted before tokenization.
-import { readFile, stat } from 'node:fs/promises';
-import { indexFolders } from '../core/indexer';
+import { indexFolders, readFileForIndex } from '../core/indexer';
 import { relative, sep } from 'node:path';
 import { DEFAULT_EXCLUDES, DEFAULT_MAX_FILE_BYTES, isSecretPath, redactSecrets } from '../core/discovery';
+import type { FileStat } from '../core/document';
 import type { SkippedFile } from '../core/indexer';
 import { secretContentRule } from '../core/secrets';
 import type { DocumentInput } from '../core/tree';
@@ -52,6 +52,8 @@ export async function updateFiles(session: MemorySession, params: UpdateFilesPar
   let removed = 0;
   for (const p of params.deleted) if (tree.documents.get(p)?.kind === 'file' && tree.remove(p)) removed++;
   const inputs: DocumentInput[] = [];
+  /** What the disk said when each input was read; undefined for an editor's text (maybe unsaved). */
+  const stats: (FileStat | undefined)[] = [];
   const skipped: SkippedFile[] = [];
   const redacted: string[] = [];
   let unknown = false;
@@ -65,20 +67,17 @@ export async function updateFiles(session: MemorySession, params: UpdateFilesPar
     }
     let text = change.text;
     let mtimeMs = known.mtimeMs;
+    let fileStat: FileStat | undefined;
     if (text === undefined) {
-      try {
-        const st = await stat(change.path);
-        if (st.size > maxBytes) {
-          tree.remove(change.path);
-          removed++;
-          continue;
-        }
-        text = await readFile(change.path, 'utf8');
-        mtimeMs = st.mtimeMs;
-      } catch {
+      // The same read as indexing: a file now too large, binary anywhere, or gone leaves the tree.
+      const o = await readFileForIndex(change.path, maxBytes);
+      if ('skip' in o) {
         if (tree.remove(change.path)) removed++;
         continue;
       }
+      text = o.text;
+      mtimeMs = o.stat.mtimeMs;
+      fileStat = o.stat;
     }
     // A config that now holds a credential, or a pasted private key, makes the file a secret file.
     const secret = secretContentRule(change.path, text);
@@ -90,8 +89,14 @@ export async function updateFiles(session: MemorySession, params: UpdateFilesPar
     const clean = redactSecrets(text);
     if (clean.redactions > 0) redacted.push(change.path);
     inputs.push({ id: change.path, text: clean.text, mtimeMs });
+    stats.push(fileStat);
   }
   const res = await tree.ingest(inputs, { signal });
+  // An editor's text may differ from the disk: no record, so the next index compares the file by content.
+  inputs.forEach((input, i) => {
+    const doc = tree.documents.get(input.id);
+    if (doc) doc.fileStat = stats[i];
+  });
   let rewalked = false;
   let updated = res.updated + res.added;
   if (unknown) {

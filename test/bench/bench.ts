@@ -10,7 +10,7 @@
  * default 20), --threads N (onnxruntime intra-op threads; default the engine's own choice, as the
  * engine host uses), --providers a,b (default the product order), --models DIR (default models/;
  * copied to a private snapshot for the run), --json (machine-readable output after the table),
- * --no-activation.
+ * --no-activation, --many-files N (tiny files for the peak-memory row, default 100000; 0 skips it).
  *
  * Machines are shared and noisy, so every figure is a median with its spread, and where a baseline
  * exists it is measured in the same run, interleaved with the measured operation: tokenization-only
@@ -33,6 +33,7 @@ import { Tree } from '../../src/core/tree';
 import { loadModels, type OnnxModels } from '../../src/models/onnxRuntime';
 import { buildCorpus, prefix, type BenchQuery, type Corpus, type CorpusDoc } from './corpus';
 import { flags, fmtNum, fullGc, residentBytes, summarize, timed, type Summary } from './stats';
+import { manyFiles } from './manyFiles';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 
@@ -46,6 +47,7 @@ interface Options {
   json: boolean;
   activation: boolean;
   models?: string;
+  manyFiles: number;
 }
 
 function parseSize(s: string): number {
@@ -55,7 +57,7 @@ function parseSize(s: string): number {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { sizes: [100_000, 1_000_000], runs: 3, queries: 20, edits: 20, json: false, activation: true };
+  const o: Options = { sizes: [100_000, 1_000_000], runs: 3, queries: 20, edits: 20, json: false, activation: true, manyFiles: 100_000 };
   for (const [a, val] of flags(argv)) {
     if (a === '--sizes') o.sizes = val().split(',').map(parseSize).sort((x, y) => x - y);
     else if (a === '--runs') o.runs = Math.max(1, Number(val()));
@@ -66,6 +68,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--json') o.json = true;
     else if (a === '--models') o.models = path.resolve(val());
     else if (a === '--no-activation') o.activation = false;
+    else if (a === '--many-files') o.manyFiles = Math.max(0, Math.floor(Number(val())));
     else if (a === '--help' || a === '-h') {
       console.log(readFileSync(__filename, 'utf8').split('*/')[0]);
       process.exit(0);
@@ -404,6 +407,21 @@ async function incremental(tree: Tree, label: string, edits: number): Promise<vo
   }
 }
 
+/** Issue #18: the CLI's peak RSS on many tiny files (each phase a fresh process: manyFiles.ts). */
+function manyFilesRows(n: number): void {
+  const r = manyFiles(n, log);
+  const label = n >= 1000 ? `${fmtNum(n / 1000)}k files` : `${n} files`;
+  rows.push({
+    metric: 'Peak RSS, `megacontext index` of tiny one-line files (lexical runtime, cold, store written), MB', size: label, unit: 'MB',
+    median: r.index.peakMB, spread: '', n: 1, target: n === 100_000 ? '≤ 600' : undefined, met: n === 100_000 ? r.index.peakMB <= 600 : undefined,
+    note: `${fmtNum(r.index.seconds, 1)} s; ${r.index.error ?? r.index.line}`,
+  });
+  rows.push({
+    metric: 'Peak RSS, `megacontext focus` on them (warm start from the store, one focus), MB', size: label, unit: 'MB',
+    median: r.focus.peakMB, spread: '', n: 1, note: `${fmtNum(r.focus.seconds, 1)} s${r.focus.error ? `; ${r.focus.error}` : ''}`,
+  });
+}
+
 function activation(): void {
   const samples: number[] = [];
   const req: number[] = [];
@@ -551,6 +569,7 @@ async function main(): Promise<void> {
     size: '—', unit: '', median: NaN, spread: '', n: 0,
     note: info.providersTried.map((p) => `${p.provider}${p.error ? `: ${p.error}` : ' ✓'}`).join('; '),
   });
+  if (opts.manyFiles > 0) manyFilesRows(opts.manyFiles);
   if (opts.activation) activation();
   else rows.push({ metric: 'Extension activation, ms', size: '—', unit: 'ms', median: NaN, spread: '', n: 0, target: '≤ 50', note: 'skipped (--no-activation); measured by the VS Code suite' });
 

@@ -28,6 +28,7 @@ async function main(): Promise<void> {
     docs.push({
       id: `/workspace/src/file${i}.ts`, kind: 'file', appending: false, contentHash: 'f'.repeat(64), mtimeMs: Date.now(),
       tokens: Uint32Array.from({ length: n }, () => (rand() * 200000) | 0),
+      blocks: Uint32Array.from({ length: lod1 + 1 }, (_, b) => Math.min(n, b * BLOCK_TOKENS)),
       lod1Gists: g1.q,
       lod1Scales: g1.scales,
       lod1Salience: quantizedSalience(Float32Array.from({ length: lod1 * BLOCK_TOKENS }, rand), BLOCK_TOKENS),

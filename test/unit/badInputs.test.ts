@@ -176,12 +176,17 @@ test('files deleted, renamed, replaced or grown between discovery and reading ar
   await assertFocusable(tree);
 });
 
-test('an unreadable file (chmod 000) is skipped with a reason', async (t) => {
-  if (isRoot) {
-    t.skip('running as root: chmod 000 does not stop root from reading, so there is nothing to test');
-    return;
-  }
+/** Runs `script` (CommonJS, given OUT: this build's out/ folder) in a child as `nobody`; undefined when impossible. */
+function runAsNobody(script: string): { status: number | null; stdout: string; stderr: string } | undefined {
+  const probe = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'id', '-u'], { encoding: 'utf8' });
+  if (probe.status !== 0 || probe.stdout.trim() !== '65534') return undefined;
+  const out = path.join(__dirname, '..', '..');
+  return spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', `const OUT = ${JSON.stringify(out)};\n${script}`], { encoding: 'utf8', timeout: 60_000 });
+}
+
+test('an unreadable file (chmod 000) is skipped with a reason (as an unprivileged user when root)', { timeout: 90_000 }, async (t) => {
   const root = await workspace();
+  await fsp.chmod(root, 0o755);
   await fsp.writeFile(path.join(root, 'secret-ish.py'), 'x = 1\n');
   await fsp.chmod(path.join(root, 'secret-ish.py'), 0);
   await fsp.mkdir(path.join(root, 'closed'));
@@ -189,13 +194,98 @@ test('an unreadable file (chmod 000) is skipped with a reason', async (t) => {
   await fsp.chmod(path.join(root, 'closed'), 0);
   await fsp.writeFile(path.join(root, 'open.py'), 'z = 3\n');
   try {
-    const tree = new Tree(new FakeRuntime(16));
-    const s = await indexFolders(tree, [root]);
-    assert.deepEqual(reasons(s, root), { 'secret-ish.py': 'unreadable', closed: 'unreadable' });
-    assert.deepEqual([...tree.documents.keys()], [path.join(root, 'open.py')]);
+    let result: { reasons: Record<string, string>; docs: string[] };
+    if (isRoot) {
+      // Root reads through chmod 000: the same index runs as `nobody`, for whom the bits hold.
+      const child = runAsNobody(`
+        const { indexFolders } = require(OUT + '/src/core/indexer.js');
+        const { Tree } = require(OUT + '/src/core/tree.js');
+        const { LexicalRuntime } = require(OUT + '/src/core/lexicalRuntime.js');
+        const path = require('node:path');
+        (async () => {
+          const root = ${JSON.stringify(root)};
+          const tree = new Tree(new LexicalRuntime('test'));
+          const s = await indexFolders(tree, [root]);
+          const reasons = Object.fromEntries(s.skippedFiles.map((f) => [path.relative(root, f.path), f.reason]));
+          process.stdout.write(JSON.stringify({ reasons, docs: [...tree.documents.keys()] }));
+        })();`);
+      if (!child) {
+        t.skip('running as root without setpriv: chmod 000 does not stop root from reading, so there is nothing to test');
+        return;
+      }
+      assert.equal(child.status, 0, child.stderr);
+      result = JSON.parse(child.stdout) as typeof result;
+    } else {
+      const tree = new Tree(new FakeRuntime(16));
+      result = { reasons: reasons(await indexFolders(tree, [root]), root), docs: [...tree.documents.keys()] };
+    }
+    assert.deepEqual(result.reasons, { 'secret-ish.py': 'unreadable', closed: 'unreadable' });
+    assert.deepEqual(result.docs, [path.join(root, 'open.py')]);
   } finally {
     await fsp.chmod(path.join(root, 'closed'), 0o755);
   }
+});
+
+test('file names that are not valid UTF-8 are skipped as unreadable-name (not "vanished"), with their bytes shown', async () => {
+  const root = await workspace();
+  const raw = (name: Buffer) => Buffer.concat([Buffer.from(root + path.sep), name]);
+  const latin1 = Buffer.concat([Buffer.from('caf'), Buffer.from([0xe9]), Buffer.from('.py')]);
+  try {
+    await fsp.writeFile(raw(latin1), 'def cafe():\n    return 1\n');
+  } catch {
+    return; // a file system that refuses such names (not Linux ext4/tmpfs) cannot hold this input
+  }
+  await fsp.mkdir(raw(Buffer.from([0x64, 0xff, 0x69, 0x72])));
+  await fsp.writeFile(Buffer.concat([raw(Buffer.from([0x64, 0xff, 0x69, 0x72])), Buffer.from('/inner.py')]), 'x = 1\n');
+  await fsp.writeFile(path.join(root, 'ok\uFFFDname.py'), 'def replacement_char_is_valid():\n    return 2\n'); // a real U+FFFD is valid UTF-8
+  await fsp.writeFile(path.join(root, 'plain.py'), 'def plain():\n    return 3\n');
+  const tree = new Tree(new FakeRuntime(16));
+  const s = await indexFolders(tree, [root]);
+  assert.deepEqual(reasons(s, root), { 'caf\uFFFD.py': 'unreadable-name', 'd\uFFFDir': 'unreadable-name' });
+  assert.equal(s.skippedFiles.find((f) => f.reason === 'unreadable-name' && f.path.endsWith('.py'))!.detail, 'not valid UTF-8: caf\\xe9.py');
+  assert.equal(s.skippedFiles.find((f) => f.path.endsWith('ir'))!.detail, 'not valid UTF-8: d\\xffir');
+  assert.deepEqual([...tree.documents.keys()].map((k) => path.basename(k)).sort(), ['ok\uFFFDname.py', 'plain.py']);
+  await assertFocusable(tree);
+});
+
+test('a file that is text for its first 8 KiB and binary after is skipped as binary: no NUL reaches a prompt', async () => {
+  const root = await workspace();
+  const head = syntheticSource(7, 600);
+  assert.ok(Buffer.byteLength(head) > 8192 && Buffer.byteLength(head) < 100_000);
+  const late = Buffer.concat([Buffer.from(head), Buffer.from([0, 1, 2, 0, 0xff, 0]), Buffer.from('tail = 1\n')]);
+  await fsp.writeFile(path.join(root, 'late-nul.py'), late);
+  // Text, then a long stretch of invalid UTF-8 well past the first 8 KiB.
+  await fsp.writeFile(path.join(root, 'late-latin1.txt'), Buffer.concat([Buffer.from(head), Buffer.from(Array.from({ length: 60_000 }, (_, i) => 0x80 + (i % 100)))]));
+  await fsp.writeFile(path.join(root, 'fine.py'), head);
+  const tree = new Tree(new FakeRuntime(16));
+  const s = await indexFolders(tree, [root]);
+  assert.deepEqual(reasons(s, root), { 'late-nul.py': 'binary', 'late-latin1.txt': 'binary' });
+  assert.equal(s.skippedFiles.find((f) => f.path.endsWith('late-nul.py'))!.detail, 'NUL byte');
+  assert.equal(s.skippedFiles.find((f) => f.path.endsWith('late-latin1.txt'))!.detail, 'invalid UTF-8');
+  assert.deepEqual([...tree.documents.keys()], [path.join(root, 'fine.py')]);
+  const wc = await new FocusEngine(tree, tree.runtime).focus({ query: 'tail', budget: 4000 });
+  assert.ok(!wc.rendered.prompt.includes('\u0000'));
+  // A known file turning binary late is dropped on re-index, never ingested with NULs.
+  await fsp.writeFile(path.join(root, 'fine.py'), late);
+  await indexFolders(tree, [root]);
+  assert.equal(tree.documents.size, 0);
+});
+
+test('memory: a tree of tiny files allocates no render caches until a document is rendered', async () => {
+  const tree = new Tree(new FakeRuntime(16));
+  await tree.ingest(Array.from({ length: 50 }, (_, i) => ({ id: `/ws/m${i}.py`, text: `v_${i} = ${i}\n` })));
+  const caches = (d: object) => Object.values(d).filter((v) => v instanceof Map).length;
+  for (const d of tree.documents.values()) assert.equal(caches(d), 0, `${d.id} holds Maps before any rendering`);
+  // The six node arrays of documents gisted together are views of one buffer (document.ts nodeArrays).
+  const docs = [...tree.documents.values()];
+  assert.equal(new Set(docs.flatMap((d) => [d.lod1Gists, d.lod1Scales, d.lod1Salience, d.lod2Gists, d.lod2Scales, d.lod2Salience].map((a) => a.buffer))).size, 1);
+  // Line starts are computed when asked, not for every document at indexing.
+  const own = (d: object) => Object.values(d).filter((v) => v instanceof Uint32Array).length;
+  const before = own(docs[0]);
+  assert.equal(docs[0].lines.length, 2);
+  assert.equal(own(docs[0]), before + 1);
+  await new FocusEngine(tree, tree.runtime).focus({ query: 'v_3', budget: 2000 });
+  assert.ok([...tree.documents.values()].some((d) => d.gistText1 instanceof Map), 'the caches still work when asked');
 });
 
 test('a 200,000-file workspace indexes without hanging or running out of memory', { timeout: 600_000 }, async () => {
@@ -258,9 +348,12 @@ test('through the engine host: bad inputs are skipped with reasons, the rest is 
     const bom = f.entries.filter((e) => e.path === path.join(root, 'bom.py'));
     assert.ok(bom.length > 0 && bom.every((e) => e.lod === 0), 'the BOM file is exact in the focus');
     assert.ok(f.tokens <= 3000);
-    assert.equal(f.telemetry.planned, 0, 'LensNet scores by default: no lexical plan');
-    assert.equal(f.scorer, 'lens');
-    // The lexical plan on request (the megacontext.scorer setting), and a clear error for anything else.
+    assert.ok(f.telemetry.planned > 0, 'the lexical plan scores by default and chose blocks');
+    assert.equal(f.scorer, 'lexical');
+    // LensNet on request (the megacontext.scorer setting), and a clear error for anything else.
+    const lens = await client.request('focus', { query: 'bom_zebra_marker', budget: 3000, scorer: 'lens' });
+    assert.equal(lens.telemetry.planned, 0, 'LensNet scores: no lexical plan');
+    assert.equal(lens.scorer, 'lens');
     const lexical = await client.request('focus', { query: 'bom_zebra_marker', budget: 3000, scorer: 'lexical' });
     assert.ok(lexical.telemetry.planned > 0, 'the lexical plan chose blocks');
     assert.equal(lexical.scorer, 'lexical');

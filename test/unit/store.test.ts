@@ -31,12 +31,17 @@ function makeDoc(id: string, tokens: number, opts: { appending?: boolean; seed?:
   const h = opts.h ?? HEADER;
   const r = rng(opts.seed ?? tokens + id.length);
   const appending = opts.appending ?? false;
-  const lod1 = appending ? Math.floor(tokens / h.blockTokens) : Math.ceil(tokens / h.blockTokens);
+  // Blocks of 1 to blockTokens tokens (runs of whole lines in a real tree), at random.
+  const cuts = [0];
+  while (cuts[cuts.length - 1] < tokens) cuts.push(Math.min(tokens, cuts[cuts.length - 1] + 1 + Math.floor(r() * h.blockTokens)));
+  const nBlocks = cuts.length - 1;
+  const lod1 = appending ? Math.max(0, nBlocks - 1) : nBlocks;
   const lod2 = appending ? Math.floor(lod1 / h.groupBlocks) : Math.ceil(lod1 / h.groupBlocks);
   const fill = (n: number, f: () => number): Float32Array => Float32Array.from({ length: n }, f);
   return {
     id, kind: appending ? 'chat' : 'file', appending, contentHash: 'ab'.repeat(32), mtimeMs: 1700000000123.5,
     tokens: Uint32Array.from({ length: tokens }, () => Math.floor(r() * 200019)),
+    blocks: Uint32Array.from(cuts),
     ...gists('lod1', fill(lod1 * h.dim, () => (r() - 0.5) * 8), h.dim),
     lod1Salience: quantizedSalience(fill(lod1 * h.blockTokens, r), h.blockTokens),
     ...gists('lod2', fill(lod2 * h.dim, () => (r() - 0.5) * 8), h.dim),
@@ -95,6 +100,22 @@ test('int8 rows: each value within half a step of its row scale, the row maximum
 
 test('the portable crc32 agrees with zlib (used where zlib.crc32 is missing)', () => {
   fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => crc32Fallback(bytes) === zlib.crc32(bytes) >>> 0));
+  // Continued over parts (the header is checksummed as it is written in parts).
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), fc.uint8Array({ maxLength: 200 }), (a, b) =>
+    crc32Fallback(b, crc32Fallback(a)) === zlib.crc32(Buffer.concat([a, b])) >>> 0));
+});
+
+test('a large store (10,000 documents, header written in parts) round-trips, and a generator source works', async () => {
+  const dir = await tempDir();
+  const docs = Array.from({ length: 10_000 }, (_, i) => makeDoc(`/ws/pkg${i % 97}/m${i}.py`, 1 + (i % 70), { seed: i + 1 }));
+  function* gen() { yield* docs; }
+  await writeStore(dir, HEADER, gen());
+  const res = await readStore(dir, HEADER);
+  assert.equal(res.status, 'ok');
+  if (res.status !== 'ok') return;
+  assertDocsMatch(res.docs, docs);
+  // Restored node arrays are views of one buffer, not six buffers per document.
+  assert.equal(new Set(res.docs.flatMap((d) => [d.lod1Gists, d.lod1Scales, d.lod1Salience, d.lod2Gists, d.lod2Scales, d.lod2Salience].map((a) => a.buffer))).size, 1);
 });
 
 // --- round trip -----------------------------------------------------------------------------
@@ -129,6 +150,36 @@ test('appending documents with zero LOD2 nodes (and an empty document) round-tri
   if (res.status === 'ok') assertDocsMatch(res.docs, docs);
 });
 
+test('a file record (size, mtime, ctime, inode, racy) round-trips; a malformed one is refused or means rebuild', async () => {
+  const dir = await tempDir();
+  const stat = { size: 1234, mtimeMs: 1700000000123.25, ctimeMs: 1700000000456.5, ino: 987654321, racy: true };
+  const docs = [{ ...makeDoc('/ws/a.ts', 70), stat }, makeDoc('/ws/b.ts', 40), makeDoc('chat:1', 64, { appending: true })];
+  const { path: file } = await writeStore(dir, HEADER, docs);
+  const res = await readStore(dir, HEADER);
+  assert.equal(res.status, 'ok');
+  if (res.status !== 'ok') return;
+  assert.deepEqual(res.docs[0].stat, stat);
+  assert.equal(res.docs[1].stat, undefined, 'no record: compared by content at the next index');
+  assert.ok(!('stat' in res.docs[2]));
+  assertDocsMatch(res.docs, docs);
+  await assert.rejects(writeStore(dir, HEADER, [{ ...makeDoc('/ws/a.ts', 70), stat: { ...stat, size: -1 } }]), /stat .* is malformed/);
+  // A record with a valid checksum but a wrong shape: rebuild, never a misread.
+  const buf = await fsp.readFile(file);
+  const len = buf.readUInt32LE(8);
+  const json = buf.subarray(16, 16 + len).toString('utf8');
+  const forged = Buffer.from(json.replace('[1234,', '["1234",'), 'utf8');
+  assert.notEqual(forged.toString(), json);
+  const head = Buffer.from(buf.subarray(0, 16));
+  head.writeUInt32LE(forged.length, 8);
+  head.writeUInt32LE(zlib.crc32(forged) >>> 0, 12);
+  const dataStart = Math.ceil((16 + len) / 8) * 8;
+  const pad = Buffer.alloc(Math.ceil((16 + forged.length) / 8) * 8 - 16 - forged.length);
+  await fsp.writeFile(file, Buffer.concat([head, forged, pad, buf.subarray(dataStart)]));
+  const bad = await readStore(dir, HEADER);
+  assert.equal(bad.status, 'rebuild');
+  assert.match((bad as { reason: string }).reason, /document 0 stat is malformed/);
+});
+
 test('salience quantizes per row: zeros stay zeros, the row maximum becomes 255, order is kept', async () => {
   const row = new Float32Array(64);
   row.fill(0.25, 32, 64);
@@ -142,6 +193,13 @@ test('salience quantizes per row: zeros stay zeros, the row maximum becomes 255,
   // And it is stored exactly.
   const dir = await tempDir();
   const d = makeDoc('/ws/z', 64);
+  // Two blocks of 32 tokens, so the two rows of salience are its LOD1 nodes'.
+  d.blocks = Uint32Array.from([0, 32, 64]);
+  d.lod1Gists = new Int8Array(2 * HEADER.dim);
+  d.lod1Scales = new Float32Array(2);
+  d.lod2Gists = new Int8Array(HEADER.dim);
+  d.lod2Scales = new Float32Array(1);
+  d.lod2Salience = new Uint8Array(HEADER.groupBlocks);
   d.lod1Salience = q;
   await writeStore(dir, HEADER, [d]);
   const res = await readStore(dir, HEADER);
@@ -157,7 +215,8 @@ test('writeStore rejects inconsistent shapes and duplicate ids', async () => {
   const floats = makeDoc('/ws/a', 64) as unknown as { lod1Gists: Float32Array };
   floats.lod1Gists = new Float32Array(2 * HEADER.dim);
   await assert.rejects(writeStore(dir, HEADER, [floats as unknown as StoredDocument]), /not Int8Array/);
-  const tooMany = makeDoc('/ws/a', 64);
+  // More LOD1 nodes than a document can have blocks (at most one per token, blocks.ts).
+  const tooMany = makeDoc('/ws/a', 2);
   tooMany.lod1Gists = new Int8Array(3 * HEADER.dim);
   tooMany.lod1Scales = new Float32Array(3);
   tooMany.lod1Salience = new Uint8Array(3 * HEADER.blockTokens);

@@ -48,6 +48,8 @@ export function generationDocs(g: number, count: number, tokens: number, src: Ui
     out.push({
       id: `/ws/doc${j}.py`, kind: 'file', appending: false, contentHash: `g${g}-d${j}`, mtimeMs: 1_700_000_000_000 + g,
       tokens: t,
+      // Fixed-size blocks stand in for blocks of whole lines: the store only needs them ascending.
+      blocks: Uint32Array.from({ length: lod1 + 1 }, (_, b) => Math.min(n, b * h.blockTokens)),
       lod1Gists: g1.q,
       lod1Scales: g1.scales,
       lod1Salience: quantizedSalience(fill(lod1 * h.blockTokens, r), h.blockTokens),
