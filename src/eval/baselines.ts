@@ -7,22 +7,29 @@ export interface Chunk {
   start: number;
   end: number;
   text: string;
+  /** Token count of the text as packed (see packByRank), once known: every query and budget asks again. */
+  tokens?: number;
+}
+
+/** How often each of the engine's search terms occurs in `text`. */
+export function termCounts(text: string): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const t of terms(text)) m.set(t, (m.get(t) ?? 0) + 1);
+  return m;
 }
 
 /** Term statistics of a chunk set, computed once and reused by every query. */
 export class ChunkIndex {
-  readonly tf: Map<string, number>[];
   readonly lengths: number[];
   readonly df = new Map<string, number>();
   readonly avg: number;
 
-  constructor(readonly chunks: Chunk[]) {
-    const all = chunks.map((c) => terms(c.text));
-    this.lengths = all.map((t) => t.length);
-    this.tf = all.map((ts) => {
-      const m = new Map<string, number>();
-      for (const t of ts) m.set(t, (m.get(t) ?? 0) + 1);
-      return m;
+  /** `tf`: each chunk's term counts, when already known (the issue suite keeps them per file version). */
+  constructor(readonly chunks: Chunk[], readonly tf: Map<string, number>[] = chunks.map((c) => termCounts(c.text))) {
+    this.lengths = tf.map((m) => {
+      let n = 0;
+      for (const f of m.values()) n += f;
+      return n;
     });
     for (const m of this.tf) for (const t of m.keys()) this.df.set(t, (this.df.get(t) ?? 0) + 1);
     this.avg = this.lengths.reduce((a, b) => a + b, 0) / Math.max(1, chunks.length);
@@ -74,13 +81,29 @@ export function lineChunks(docs: string[], target: number): Chunk[] {
   return out;
 }
 
-/** Packs chunks by rank, each under a one-line header, while the prompt stays within the budget. */
+/** Each document as one chunk: what a file-level retriever picks. */
+export function fileChunks(docs: string[]): Chunk[] {
+  return docs.map((text, doc) => ({ doc, start: 0, end: text.length, text }));
+}
+
+/** Token count of a chunk's text as a prompt holds it: ending with a line break. */
+export function chunkTokens(text: string): number {
+  return countPromptTokens(text.endsWith('\n') ? text : text + '\n');
+}
+
+/**
+ * Packs chunks by rank, each under a one-line header (`## path`), while the prompt stays within the
+ * budget; a chunk that does not fit is skipped and packing goes on with the next.
+ */
 export function packByRank(chunks: Chunk[], order: number[], names: string[], budget: number): { picked: Chunk[]; tokens: number } {
   const picked: Chunk[] = [];
+  const headers = new Map<number, number>();
   let tokens = 0;
   for (const i of order) {
     const c = chunks[i];
-    const cost = countPromptTokens(`## ${names[c.doc]}\n`) + countPromptTokens(c.text.endsWith('\n') ? c.text : c.text + '\n');
+    let header = headers.get(c.doc);
+    if (header === undefined) headers.set(c.doc, (header = countPromptTokens(`## ${names[c.doc]}\n`)));
+    const cost = header + (c.tokens ??= chunkTokens(c.text));
     if (tokens + cost > budget) continue;
     picked.push(c);
     tokens += cost;

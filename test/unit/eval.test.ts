@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { renderConversation } from '../../src/eval/locomo';
-import { bm25Rank, coveredShare, lineChunks, packByRank, recency } from '../../src/eval/baselines';
-import { BASELINES, megacontext, runSuite, type Haystack } from '../../src/eval/harness';
+import { bm25Rank, ChunkIndex, coveredShare, fileChunks, lineChunks, packByRank, recency } from '../../src/eval/baselines';
+import { BASELINES, BM25_FILES, lazyIndexes, locomoHaystack, megacontext, runSuite, shownEnough, wholeFunctions, WHOLE_FUNCTION_LINES, type Haystack } from '../../src/eval/harness';
 import { mineCodeQueries } from '../../src/eval/codeQueries';
 import { formatCeiling, locomoCeiling, sharedContentTerms } from '../../src/eval/ceiling';
 import { countPromptTokens } from '../../src/core/tokenizer';
@@ -101,7 +101,7 @@ test('the harness scores methods on one haystack and reports recall in [0, 1]', 
   const h: Haystack = {
     name: 'synthetic',
     docs: [{ id: '/s.py', text }],
-    cases: [{ query: 'zebra_quagga_okapi', gold: [{ doc: 0, start: at, end: at + 26, need: 0.9 }] }],
+    cases: [{ query: 'zebra_quagga_okapi', gold: [{ doc: 0, start: at, end: at + 26, need: 0.9 }], whole: [{ doc: 0, start: at, end: at + 39, need: 1 }] }],
   };
   const res = await runSuite('synthetic', [h], new FakeRuntime(16), [...BASELINES, megacontext('mc-lexical', 'lexical')], [512, 2048]);
   assert.equal(res.length, 2);
@@ -109,6 +109,63 @@ test('the harness scores methods on one haystack and reports recall in [0, 1]', 
     assert.equal(r.n, 1);
     for (const v of Object.values(r.recall)) assert.ok(v >= 0 && v <= 1);
     assert.equal(r.recall['bm25-lines'], 1, 'the unique line is found by line BM25');
+    assert.equal(r.whole['bm25-lines'], 0, 'its second line is not');
     assert.equal(r.recall.recency, 0, 'the evidence is far from the end');
   }
+});
+
+test('lineChunks cuts only at line starts, and its chunks put together are the document', () => {
+  const long = 'x'.repeat(3000);
+  const docs = [syntheticSource(5, 120), `short\n${long}\nafter\n\nlast line without break`];
+  const chunks = lineChunks(docs, 50);
+  docs.forEach((text, d) => {
+    const mine = chunks.filter((c) => c.doc === d);
+    assert.equal(mine.map((c) => c.text).join(''), text);
+    for (const c of mine) {
+      assert.ok(c.start === 0 || text[c.start - 1] === '\n', `chunk at ${c.start} starts a line`);
+      assert.equal(c.text, text.slice(c.start, c.end));
+    }
+  });
+  assert.ok(chunks.some((c) => c.text === long + '\n'), 'a line over the target is a chunk of its own, whole');
+});
+
+test('bm25-files packs whole files in rank order, each with its header, skipping one that does not fit', async () => {
+  const docs = [
+    { id: 'big.py', text: 'zebra zebra zebra\n' + syntheticSource(1, 400) },
+    { id: 'small.py', text: 'zebra once\n' },
+    { id: 'other.py', text: 'nothing here\n' },
+  ];
+  const p = { h: { name: 'x', docs, cases: [] }, engine: undefined as never, index: lazyIndexes(docs.map((d) => d.text)) };
+  const out = await BM25_FILES.run(p, 'zebra', 200);
+  assert.deepEqual(out.exact, [[], [[0, docs[1].text.length]], [[0, docs[2].text.length]]], 'the big file is skipped, the others fit whole');
+  const ranked = bm25Rank(new ChunkIndex(fileChunks(docs.map((d) => d.text))), 'zebra');
+  assert.ok(ranked.indexOf(0) < ranked.indexOf(2), 'the big file ranks above the one without the word');
+  const packed = packByRank(fileChunks(docs.map((d) => d.text)), ranked, docs.map((d) => d.id), 200);
+  assert.equal(packed.tokens, countPromptTokens('## small.py\n') + countPromptTokens(docs[1].text) + countPromptTokens('## other.py\n') + countPromptTokens(docs[2].text));
+});
+
+test('whole functions: the definition line through the end of the body, at most 40 body lines', () => {
+  const body = Array.from({ length: 60 }, (_, i) => `    x${i} = ${i}`).join('\n');
+  const src = 'def fetch_rows(table, limit=10):\n    """Return up to limit rows from the given table as tuples."""\n    rows = []\n\n    return rows\n\n\ndef long_one(a):\n' + body + '\n\nz = 1\n';
+  const m = mineCodeQueries('/x.py', src);
+  const whole = wholeFunctions('/x.py', m.text);
+  const [s, e] = whole(m.queries[0].defStart);
+  assert.equal(m.text.slice(s, e), 'def fetch_rows(table, limit=10):\n    rows = []\n\n    return rows');
+  const at = m.text.indexOf('def long_one');
+  const [s2, e2] = whole(at);
+  assert.equal(m.text.slice(s2, e2).split('\n').length, WHOLE_FUNCTION_LINES + 1);
+  assert.ok(m.text.slice(s2, e2).endsWith(`x${WHOLE_FUNCTION_LINES - 1} = ${WHOLE_FUNCTION_LINES - 1}`));
+  const js = 'export function totalPrice(cart) {\n  let sum = 0; // }\n  for (const l of cart.lines) {\n    sum += l.price;\n  }\n  return sum;\n}\nconst after = 1;\n';
+  const [j0, j1] = wholeFunctions('/x.ts', js)(0);
+  assert.equal(js.slice(j0, j1), js.slice(0, js.indexOf('\nconst after')));
+});
+
+test('LoCoMo whole turns: half a turn is the earlier criterion, all of it the whole one', () => {
+  const h = locomoHaystack(renderConversation('x', RAW));
+  const [c] = h.cases;
+  const g = c.gold[0];
+  const half: [number, number][][] = [[[g.start, g.start + Math.ceil((g.end - g.start) / 2)]]];
+  assert.equal(shownEnough(c.gold[0], half), true);
+  assert.equal(shownEnough(c.whole[0], half), false);
+  assert.equal(shownEnough(c.whole[0], [[[g.start, g.end]]]), true);
 });
