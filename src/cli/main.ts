@@ -1,22 +1,24 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { availableParallelism, homedir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { FocusEngine, documentOrder, type ScorerKind, type WorkingContext } from '../core/engine';
 import { BudgetTooSmallError, DEFAULT_FOCUS, type FocusSettings } from '../core/focus';
 import type { PlanOptions } from '../core/plan';
-import { indexFolders, openTree, saveTree, type IndexSummary } from '../core/indexer';
+import { indexFolders, openTree, refreshFiles, saveTree, type IndexSummary } from '../core/indexer';
 import { LexicalRuntime } from '../core/lexicalRuntime';
 import { CostModel } from '../core/render';
 import type { ModelRuntime } from '../core/runtime';
 import type { Tree, TreeDocument } from '../core/tree';
 import { loadModels, ModelLoadError } from '../models/onnxRuntime';
-import { intOption, parseArgs, stringOption, UsageError, type ParsedArgs } from './args';
+import { intOption, parseArgs, pathOption, stringOption, UsageError, type ParsedArgs } from './args';
 import { lodStrip, STRIP_LEGEND } from '../core/strip';
 import { packageRoot } from '../core/packageRoot';
+import { redactPath } from '../core/secrets';
 import { formatCeiling, locomoCeiling } from '../eval/ceiling';
 import { loadConversations } from '../eval/locomo';
-import { BASELINES, codeHaystack, type McOptions, formatTable, locomoHaystacks, megacontext, runSuite } from '../eval/harness';
+import { BASELINES, BM25_FILES, codeHaystack, exactRunLines, type McOptions, formatTable, locomoHaystacks, megacontext, runSuite } from '../eval/harness';
+import { formatIssueTable, ISSUE_BUDGETS, runIssueSuite, type IssueSplit } from '../eval/issues';
 
 /** Code folders never named in the training manifest (models/training/manifest.json "heldOut"). */
 const HELD_OUT_CODE = ['/usr/lib/python3.11/json', '/usr/lib/python3.11/email', '/usr/lib/python3.11/logging'];
@@ -67,17 +69,18 @@ function allocatorOverrides(args: ParsedArgs): Partial<Omit<FocusSettings, 'budg
 const USAGE = `usage:
   megacontext index <path>... [--store DIR]
   megacontext focus <path>... (--query TEXT | --queries FILE.jsonl) [--budget N] [--store DIR] [--json] [--no-prompt]
-  megacontext eval [--locomo DIR|none] [--code DIR,DIR|none] [--budgets 1024,2048] [--limit N] [--methods a,b] [--settings JSON] [--plan JSON] [--block-words N] [--group-children N] [--block-stride N] [--conversations ID,ID] [--ceiling] [--json]
+  megacontext eval [--locomo DIR|none] [--code DIR,DIR|none] [--budgets 1024,2048] [--limit N] [--methods a,b] [--settings JSON] [--plan JSON] [--block-words N] [--group-children N] [--block-stride N] [--conversations ID,ID] [--ceiling] [--issues DIR|none] [--issues-split dev|test|all] [--issues-limit N] [--issue-budgets 8192,16384,32768] [--json]
 options:
   --store DIR      where the tree is persisted (default: ~/.cache/megacontext/<hash of the paths>)
   --budget N       token budget of the working context (default 2048)
-  --scorer KIND    lens (LensNet, default) or lexical (BM25 evidence only)
+  --scorer KIND    lexical (the plan over whole units, default) or lens (LensNet, the plan filling what it leaves)
   --models DIR     folder holding models.json and the ONNX files (default: the package's models/)
   --providers LIST execution providers to try in order (default cuda,dml,coreml,webgpu,cpu)
-  --threads N      CPU threads for inference
-  --max-file-bytes N  skip larger files (default 1000000)`;
+  --threads N      CPU threads for inference (1 to 4 × the CPUs)
+  --max-file-bytes N  skip larger files (default 1000000)
+  -h, --help       print this usage (also: megacontext help)`;
 
-const VALUED = new Set(['store', 'query', 'queries', 'budget', 'scorer', 'models', 'providers', 'threads', 'max-file-bytes', 'locomo', 'code', 'budgets', 'limit', 'methods', 'settings', 'plan', 'block-words', 'group-children', 'block-stride', 'conversations']);
+const VALUED = new Set(['store', 'query', 'queries', 'budget', 'scorer', 'models', 'providers', 'threads', 'max-file-bytes', 'locomo', 'code', 'budgets', 'limit', 'methods', 'settings', 'plan', 'block-words', 'group-children', 'block-stride', 'conversations', 'issues', 'issues-split', 'issues-limit', 'issue-budgets']);
 const SWITCHES = new Set(['json', 'no-prompt', 'help', 'quiet', 'ceiling']);
 
 class CliError extends Error {}
@@ -94,12 +97,17 @@ function defaultStore(paths: string[]): string {
 }
 
 function modelsDir(args: ParsedArgs): string {
-  return resolve(stringOption(args, 'models') ?? join(packageRoot(), 'models'));
+  return resolve(pathOption(args, 'models') ?? join(packageRoot(), 'models'));
+}
+
+/** More threads than this only queue on the same cores (100,000 of them hung and grew without end). */
+function maxThreads(): number {
+  return Math.max(1, availableParallelism()) * 4;
 }
 
 function readQueries(args: ParsedArgs): Query[] {
   const q = stringOption(args, 'query');
-  const file = stringOption(args, 'queries');
+  const file = pathOption(args, 'queries');
   if (q !== undefined && file !== undefined) throw new UsageError('give either --query or --queries, not both');
   if (q !== undefined) return [{ id: 'q1', query: q }];
   if (file === undefined) throw new UsageError('focus needs --query TEXT or --queries FILE.jsonl');
@@ -109,6 +117,8 @@ function readQueries(args: ParsedArgs): Query[] {
   } catch {
     throw new CliError(`cannot read queries file ${file}`);
   }
+  // A UTF-8 byte order mark (Windows editors write one) is not part of the first line's JSON.
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const out: Query[] = [];
   text.split('\n').forEach((line, i) => {
     if (line.trim() === '') return;
@@ -121,6 +131,10 @@ function readQueries(args: ParsedArgs): Query[] {
     const o = v as { id?: unknown; query?: unknown };
     if (typeof o !== 'object' || o === null || typeof o.query !== 'string' || o.query.trim() === '') {
       throw new CliError(`${file}:${i + 1}: expected {"id": ..., "query": "..."}`);
+    }
+    if (o.id !== undefined && typeof o.id !== 'string' && !(typeof o.id === 'number' && Number.isFinite(o.id))) {
+      const got = o.id === null ? 'null' : Array.isArray(o.id) ? 'an array' : typeof o.id === 'object' ? 'an object' : `a ${typeof o.id}`;
+      throw new CliError(`${file}:${i + 1}: query ${out.length + 1}: "id" must be a string or a number, got ${got}`);
     }
     out.push({ id: o.id === undefined ? `q${out.length + 1}` : String(o.id), query: o.query });
   });
@@ -137,7 +151,7 @@ function commonRoot(paths: string[]): string {
 
 async function loadRuntime(args: ParsedArgs) {
   const providers = stringOption(args, 'providers')?.split(',').map((s) => s.trim()).filter(Boolean);
-  const threads = args.options.has('threads') ? intOption(args, 'threads', 0, 1) : undefined;
+  const threads = args.options.has('threads') ? intOption(args, 'threads', 0, 1, maxThreads()) : undefined;
   return loadModels(modelsDir(args), { providers, threads });
 }
 
@@ -161,8 +175,18 @@ function trainedConversations(manifestPath: string): Set<string> {
 
 async function runEval(args: ParsedArgs, out: NodeJS.WritableStream, log: (s: string) => void): Promise<number> {
   const repo = packageRoot();
-  const budgets = (stringOption(args, 'budgets') ?? '1024,2048,4096,8192').split(',').map(Number);
-  if (budgets.some((b) => !Number.isInteger(b) || b < 64)) throw new UsageError('--budgets takes integers ≥ 64, comma-separated');
+  const budgetList = (option: string, fallback: string) => {
+    const list = (stringOption(args, option) ?? fallback).split(',').map(Number);
+    if (list.some((b) => !Number.isInteger(b) || b < 64)) throw new UsageError(`--${option} takes integers ≥ 64, comma-separated`);
+    return list;
+  };
+  const budgets = budgetList('budgets', '1024,2048,4096,8192');
+  const issueBudgets = budgetList('issue-budgets', ISSUE_BUDGETS.join(','));
+  const issuesArg = pathOption(args, 'issues');
+  const issuesDir = resolve(issuesArg ?? join(repo, '..', 'shared', 'data', 'issue-loc-dev'));
+  const issuesSplit = stringOption(args, 'issues-split') ?? 'all';
+  if (!['dev', 'test', 'all'].includes(issuesSplit)) throw new UsageError('--issues-split takes dev, test or all');
+  const issuesLimit = intOption(args, 'issues-limit', Number.MAX_SAFE_INTEGER, 1);
   const limit = intOption(args, 'limit', Number.MAX_SAFE_INTEGER, 1);
   const locomo = resolve(stringOption(args, 'locomo') ?? join(repo, '..', 'shared', 'data', 'locomo-dev'));
   const codeArg = stringOption(args, 'code') ?? HELD_OUT_CODE.join(',');
@@ -193,14 +217,33 @@ async function runEval(args: ParsedArgs, out: NodeJS.WritableStream, log: (s: st
       out.write(args.options.has('json') ? JSON.stringify(rows) + '\n' : formatCeiling(convs.map((c) => c.id), rows) + '\n');
       return 0;
     }
+    const t0 = performance.now();
     results.push(...(await runSuite('locomo', locomoHaystacks(locomo, limit, skip), runtime, methods, budgets, log)));
+    log(`eval: locomo took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
   for (const folder of code) {
     if (!existsSync(folder)) throw new CliError(`code folder not found: ${folder}`);
+    const t0 = performance.now();
     const h = await codeHaystack(folder, limit);
     results.push(...(await runSuite(h.name, [h], runtime, methods, budgets, log)));
+    log(`eval: ${h.name} took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
-  out.write(args.options.has('json') ? JSON.stringify(results) + '\n' : formatTable(results) + '\n');
+  const tables = results.length > 0 ? [formatTable(results)] : [];
+  const rows: object[] = [...results];
+  // The issue suite compares the engine with file- and chunk-level retrieval, not with every variant.
+  const issueMethods = [BM25_FILES, ...all].filter((m) => (wanted ? wanted.includes(m.name) : ['bm25-files', 'bm25-chunks', 'mc', 'mc-lexical'].includes(m.name)));
+  if (issuesArg !== 'none' && issueMethods.length > 0) {
+    const splits: IssueSplit[] = issuesSplit === 'all' ? ['dev', 'test'] : [issuesSplit as IssueSplit];
+    log(`eval: issue localization (${issuesDir}), ${splits.join(' and ')} split, budgets ${issueBudgets.join(', ')}, methods ${issueMethods.map((m) => m.name).join(', ')}`);
+    const issues = await runIssueSuite({ dataDir: issuesDir, cacheDir: join(repo, '.cache', 'issue-loc'), runtime, methods: issueMethods, budgets: issueBudgets, splits, limit: issuesLimit, log });
+    log(`eval: issue localization took ${(issues.timing.totalMs / 1000).toFixed(1)} s`);
+    tables.push(formatIssueTable(issues.rows, issues.timing));
+    rows.push(...issues.rows);
+  }
+  // Every exact run should be whole lines (DESIGN.md invariant 2): only a line over 32 tokens is cut.
+  const lineTrue = [...exactRunLines].map(([m, c]) => `${m} ${c.lineTrue} of ${c.runs} (${((100 * c.lineTrue) / c.runs).toFixed(2)}%)`);
+  if (lineTrue.length > 0) tables.push(`Exact runs that are whole lines (the rest are pieces of lines over 32 tokens): ${lineTrue.join('; ')}`);
+  out.write(args.options.has('json') ? JSON.stringify(rows) + '\n' : tables.join('\n\n') + '\n');
   return 0;
 }
 
@@ -215,23 +258,42 @@ async function loadRuntimeOrLexical(args: ParsedArgs, warn: (s: string) => void)
   }
 }
 
-async function buildTree(args: ParsedArgs, log: (s: string) => void, warn: (s: string) => void): Promise<{ tree: Tree; summary: IndexSummary; root: string; storeDir: string }> {
+async function buildTree(args: ParsedArgs, log: (s: string) => void, warn: (s: string) => void): Promise<{ tree: Tree; summary: IndexSummary; root: string; storeDir: string; maxFileBytes: number }> {
   if (args.paths.length === 0) throw new UsageError(`${args.command} needs at least one path`);
   const paths = args.paths.map((p) => resolve(p));
   for (const p of paths) if (!existsSync(p)) throw new CliError(`no such file or folder: ${p}`);
-  const storeDir = resolve(stringOption(args, 'store') ?? defaultStore(paths));
+  const storeDir = resolve(pathOption(args, 'store') ?? defaultStore(paths));
   if (existsSync(storeDir) && !statSync(storeDir).isDirectory()) throw new CliError(`store is not a folder: ${storeDir}`);
+  const maxFileBytes = intOption(args, 'max-file-bytes', 1_000_000, 1);
   const runtime = await loadRuntimeOrLexical(args, warn);
   // The lexical-only tree has a store of its own: the learned gists stay for when the models are back.
   const treeStore = runtime instanceof LexicalRuntime ? join(storeDir, 'lexical-only') : storeDir;
-  const { tree, store } = await openTree(runtime, treeStore);
+  let opened: Awaited<ReturnType<typeof openTree>>;
+  let writable = true;
+  try {
+    opened = await openTree(runtime, treeStore);
+  } catch (e) {
+    // An unreadable store costs a full index, not the answer; it is not overwritten either.
+    warn(`megacontext: warning: ${e instanceof Error ? e.message : String(e)}; indexing without the store`);
+    opened = await openTree(runtime, undefined);
+    writable = false;
+  }
+  const { tree, store } = opened;
   log(`store ${treeStore}: ${store}; models ${runtime.modelId} on ${runtime.info().executionProvider}`);
   const summary = await indexFolders(tree, paths, {
-    maxFileBytes: intOption(args, 'max-file-bytes', 1_000_000, 1),
+    maxFileBytes,
     onProgress: (p) => log(`  ${p.documents}/${p.totalDocuments} documents, ${p.tokens} tokens`),
   });
-  if (summary.added + summary.updated + summary.removed > 0 || !store.startsWith('loaded')) await saveTree(tree, treeStore);
-  return { tree, summary, root: commonRoot(paths), storeDir: treeStore };
+  if (writable && (summary.added + summary.updated + summary.removed > 0 || !store.startsWith('loaded'))) {
+    try {
+      await saveTree(tree, treeStore);
+    } catch (e) {
+      // A read-only or impossible store folder loses the cache for next time, never this answer.
+      const code = (e as NodeJS.ErrnoException).code;
+      warn(`megacontext: warning: could not save the store in ${treeStore} (${code ?? (e instanceof Error ? e.message : String(e))}); the next run indexes again`);
+    }
+  }
+  return { tree, summary, root: commonRoot(paths), storeDir: treeStore, maxFileBytes };
 }
 
 function describeIndex(s: IndexSummary, tree: Tree): string {
@@ -252,12 +314,13 @@ function toJson(q: Query, wc: WorkingContext, tree: Tree, withPrompt: boolean, d
     query: q.query,
     budget: wc.budget,
     usedTokens: wc.rendered.tokens,
-    documents: docs.map((d) => ({ path: d.id, tokens: d.tokenCount, chars: d.textLength })),
+    // A key in a file's name is masked here too (redactPath), as in the prompt's headers.
+    documents: docs.map((d) => ({ path: redactPath(d.id), tokens: d.tokenCount, chars: d.textLength })),
     entries: wc.perDoc.flat().map((e) => {
       const [charStart, charEnd] = e.lod === 3 ? [0, e.doc.textLength] : e.doc.charRange(e.start, e.end);
-      return { path: e.doc.id, lod: e.lod, start: e.start, end: e.end, charStart, charEnd, cost: costs.entryCost(e), score: Math.round(e.score * 1e4) / 1e4 };
+      return { path: redactPath(e.doc.id), lod: e.lod, start: e.start, end: e.end, charStart, charEnd, cost: costs.entryCost(e), score: Math.round(e.score * 1e4) / 1e4 };
     }),
-    ...(withPrompt ? { prompt: wc.rendered.prompt } : {}),
+    ...(withPrompt ? { prompt: wc.rendered.prompt, mapLines: wc.rendered.mapLines.map(({ docId, ...m }) => ({ path: redactPath(docId), ...m })) } : {}),
     ...(tree.runtime instanceof LexicalRuntime ? { lexicalOnly: tree.runtime.reason } : {}),
     telemetry: wc.telemetry,
     timings: wc.timings,
@@ -286,14 +349,24 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
     if (args.command === 'focus') {
       const queries = readQueries(args);
       const budget = intOption(args, 'budget', 2048, 1);
-      const scorer = (stringOption(args, 'scorer') ?? 'lens') as ScorerKind;
+      const scorer = (stringOption(args, 'scorer') ?? 'lexical') as ScorerKind;
       if (scorer !== 'lens' && scorer !== 'lexical') throw new UsageError(`--scorer must be lens or lexical`);
-      const { tree, summary, root } = await buildTree(args, log, warn);
+      const { tree, summary, root, maxFileBytes } = await buildTree(args, log, warn);
       log(describeIndex(summary, tree));
-      const display = (d: TreeDocument) => relative(root, d.id) || d.id;
-      const engine = new FocusEngine(tree, tree.runtime);
+      const display = (d: TreeDocument) => redactPath(relative(root, d.id) || d.id);
+      let engine = new FocusEngine(tree, tree.runtime);
       for (const q of queries) {
-        const wc = await engine.focus({ query: q.query, budget, scorer, displayPath: display });
+        let wc = await engine.focus({ query: q.query, budget, scorer, displayPath: display });
+        // The files about to be shown exact are compared with the disk by content first; a change since
+        // indexing (or one that kept the mtime) is taken in and the focus done again on the current text.
+        const exact = new Set(wc.perDoc.flat().filter((e) => e.lod === 0 && e.doc.kind === 'file').map((e) => e.doc.id));
+        const fresh = await refreshFiles(tree, exact, { maxFileBytes });
+        if (fresh.changed.length + fresh.removed.length > 0) {
+          const names = [...fresh.changed, ...fresh.removed.map((r) => r.path)].map((p) => relative(root, p) || p);
+          warn(`megacontext: warning: ${names.length} file(s) changed since indexing (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', …' : ''}); focused again on their current text`);
+          engine = new FocusEngine(tree, tree.runtime);
+          wc = await engine.focus({ query: q.query, budget, scorer, displayPath: display });
+        }
         if (args.options.has('json')) {
           out.write(JSON.stringify(toJson(q, wc, tree, !args.options.has('no-prompt'), display)) + '\n');
         } else {

@@ -3,6 +3,7 @@ import type { Entry } from './entry';
 import { buildFeatures, meanVector, QueryEvidence } from './features';
 import { BudgetTooSmallError, DEFAULT_FOCUS, FocusAllocator, type FocusSettings, type FocusTelemetry, type Hold, type Scorer } from './focus';
 import { checkWorkingContext, type Violation } from './invariants';
+import { loadGrammars } from './units';
 import { blockValues, DEFAULT_PLAN, planFocus, planScores, type Plan, type PlanOptions } from './plan';
 import { CostModel, renderWorkingContext, type Rendered } from './render';
 import type { ModelRuntime } from './runtime';
@@ -61,6 +62,8 @@ export interface WorkingContext {
 
 /** Actions per allocator iteration when the lexical plan scores: as many as the plan asks for. */
 const PLAN_ACTIONS = 1_000_000;
+/** LensNet's focus is filled by the lexical plan when it uses less than this share of the budget (issue: at least 90%). */
+const FILL_BELOW = 0.9;
 
 /** Max query blocks turned into tail gists (the most recent ones win). */
 const TAIL_BLOCKS = 8;
@@ -94,6 +97,8 @@ export class FocusEngine {
   }
 
   async focus(req: FocusRequest): Promise<WorkingContext> {
+    // The map names units: a tree restored from the store has not loaded the parser's grammars yet.
+    await loadGrammars();
     const t0 = performance.now();
     const settings: FocusSettings = { ...DEFAULT_FOCUS, ...req.settings, budget: req.budget };
     const displayPath = req.displayPath ?? ((d: TreeDocument) => d.id);
@@ -118,7 +123,8 @@ export class FocusEngine {
     // A runtime without LensNet (the degraded mode) can only score by lexical evidence.
     let plan: Plan | undefined;
     const planOptions = { ...DEFAULT_PLAN, ...req.plan };
-    const used: ScorerKind = req.scorer === 'lexical-greedy' ? 'lexical-greedy' : req.scorer === 'lexical' || this.runtime.lexicalOnly ? 'lexical' : 'lens';
+    // The lexical plan is the default: it wins every answerable metric of the evaluation (README).
+    const used: ScorerKind = req.scorer === 'lexical-greedy' ? 'lexical-greedy' : req.scorer === 'lens' && !this.runtime.lexicalOnly ? 'lens' : 'lexical';
     const usesPlan = used === 'lexical';
     // The plan is a whole target computed from the starting state, not a step-by-step guess: the
     // allocator realises it at its own pace only when N_diff allows (a plan of 45 blocks in 8 groups
@@ -145,7 +151,17 @@ export class FocusEngine {
     const m0 = performance.now();
     let allocator = new FocusAllocator(docs, allocSettings, costModel, req.holds, relevance, req.caps);
     const mapMs = performance.now() - m0;
-    const telemetry = { ...(await allocator.run(scorer)), trims: 0, coldRebuilds: 0, planned: plan?.picks ?? 0, plannedShown: 0 };
+    const telemetry = { ...(await allocator.run(scorer)), trims: 0, coldRebuilds: 0, planned: plan ? plannedBlocks(plan) : 0, plannedShown: 0, filled: 0 };
+    if (used === 'lens' && allocator.usedTokens < FILL_BELOW * settings.budget) {
+      // LensNet stops short of the budget (about half of it at 8k): the lexical plan spends the rest on
+      // top of what LensNet chose, keeping it (PlanOptions.fill).
+      const fill = planFocus(allocator.state, allocator.usedTokens, settings.budget, costModel, (d) => blockValues(d, ev.of(d).raw, planOptions, ev.q), { ...planOptions, fill: true });
+      const more = await allocator.run(async (entries) => planScores(fill, entries, settings.tauExpand), PLAN_ACTIONS);
+      telemetry.filled = plannedBlocks(fill);
+      telemetry.scoreMs += more.scoreMs;
+      telemetry.allocateMs += more.allocateMs;
+      telemetry.iterations += more.iterations;
+    }
     if (plan) telemetry.plannedShown = shownBlocks(allocator.state, plan);
     let r0 = performance.now();
     let rendered = renderWorkingContext(allocator.state, renderOptions);
@@ -197,6 +213,13 @@ export function scoredEntries(entries: Entry[], relevance: (doc: TreeDocument) =
 }
 
 /** Planned blocks that are at LOD0 in `state`. */
+/** Blocks the plan brings to LOD0 (a pick is a block with the rest of its unit: several blocks). */
+function plannedBlocks(plan: Plan): number {
+  let n = 0;
+  for (const m of plan.blocks.values()) n += m.size;
+  return n;
+}
+
 function shownBlocks(state: Entry[][], plan: Plan): number {
   let n = 0;
   for (const es of state) {

@@ -1,4 +1,4 @@
-import { BLOCK_TOKENS, GROUP_BLOCKS, type Lod } from './constants';
+import { GROUP_BLOCKS, type Lod } from './constants';
 import { entryKey, makeEntry, type Entry } from './entry';
 import type { CostModel } from './render';
 import type { TreeDocument } from './tree';
@@ -215,12 +215,16 @@ export class FocusAllocator {
     if (di < 0) return;
     heldDocs.add(di);
     const doc = this.docs[di];
-    const b0 = Math.floor(Math.max(0, h.start) / BLOCK_TOKENS);
-    const b1 = Math.ceil(Math.min(doc.tokenCount, h.end) / BLOCK_TOKENS);
+    if (doc.nBlocks === 0) return;
+    const b0 = doc.blockAtToken(Math.max(0, h.start));
+    const end = Math.min(doc.tokenCount, h.end);
+    // The blocks that hold any of [start, end): up to the one holding end - 1.
+    const b1 = end > h.start ? doc.blockAtToken(end - 1) + 1 : b0 + 1;
     for (let b = b0; b < b1; b++) {
+      const t = doc.blockTok[b];
       for (;;) {
         const entries = this.state[di];
-        const i = entries.findIndex((e) => e.start <= b * BLOCK_TOKENS && b * BLOCK_TOKENS < Math.max(e.end, e.start + 1));
+        const i = entries.findIndex((e) => e.start <= t && t < Math.max(e.end, e.start + 1));
         if (i < 0) break;
         const e = entries[i];
         if (e.lod === 0) {
@@ -462,9 +466,9 @@ export class FocusAllocator {
   }
 
   /** Iterates score -> act until no legal action remains or the iteration cap is hit. */
-  async run(score: Scorer): Promise<FocusTelemetry> {
+  async run(score: Scorer, actions?: number): Promise<FocusTelemetry> {
     const { budget, tauExpand, tauCollapse, maxIterations } = this.settings;
-    const nDiff = actionsPerIteration(this.settings);
+    const nDiff = actions ?? actionsPerIteration(this.settings);
     let scoreMs = 0;
     let allocateMs = 0;
     let iterations = 0;

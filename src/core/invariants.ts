@@ -1,6 +1,24 @@
-import { BLOCK_TOKENS, GROUP_TOKENS } from './constants';
+import { BLOCK_TOKENS } from './constants';
 import type { Entry } from './entry';
-import type { Rendered } from './render';
+import { unescapeExact, type Rendered } from './render';
+import type { TreeDocument } from './tree';
+
+/**
+ * Whether an exact run may start at `c`: at a line start, or where an over-long line was cut (the block
+ * before is a full BLOCK_TOKENS-token piece that does not end its line).
+ */
+function lineTrueStart(doc: TreeDocument, text: string, c: number): boolean {
+  if (c === 0 || text[c - 1] === '\n') return true;
+  const b = doc.blockAtChar(c);
+  return b > 0 && doc.blockChar[b] === c && doc.blockTok[b] - doc.blockTok[b - 1] === BLOCK_TOKENS;
+}
+
+/** Whether an exact run may end at `c`: at a line end (or the text's end), or where an over-long line was cut. */
+function lineTrueEnd(doc: TreeDocument, text: string, c: number): boolean {
+  if (c === text.length || text[c - 1] === '\n') return true;
+  const b = doc.blockAtChar(c);
+  return doc.blockChar[b] === c && b > 0 && doc.blockTok[b] - doc.blockTok[b - 1] === BLOCK_TOKENS;
+}
 
 /** A broken invariant of DESIGN.md, named by number. */
 export interface Violation {
@@ -25,14 +43,12 @@ export function checkWorkingContext(perDoc: Entry[][], rendered: Rendered | unde
       if (e.doc !== doc) out.push({ invariant: 'coverage', message: `${doc.id}: entry of another document in its list` });
       if (e.start !== pos) out.push({ invariant: 'coverage', message: `${doc.id}: gap or overlap at token ${pos} (entry starts at ${e.start})` });
       pos = e.end;
-      const width = e.lod === 2 ? GROUP_TOKENS : BLOCK_TOKENS;
       if (e.lod === 3) {
         if (e.start !== 0 || e.end !== n || entries.length !== 1) out.push({ invariant: 'alignment', message: `${doc.id}: a root entry must be the document's only entry` });
         continue;
       }
-      if (e.start % width !== 0 || e.start !== e.index * width) out.push({ invariant: 'alignment', message: `${doc.id}: LOD${e.lod} entry ${e.index} starts at ${e.start}` });
-      const full = e.end - e.start === width;
-      if (!full && e.end !== n) out.push({ invariant: 'alignment', message: `${doc.id}: short LOD${e.lod} entry ${e.index} is not the document's last` });
+      const [s0, s1] = doc.span(e.lod, e.index);
+      if (e.start !== s0 || e.end !== s1) out.push({ invariant: 'alignment', message: `${doc.id}: LOD${e.lod} entry ${e.index} spans tokens ${e.start}-${e.end}, its node ${s0}-${s1}` });
       if (e.lod === 1 && e.index >= doc.nLod1) out.push({ invariant: 'legality', message: `${doc.id}: block ${e.index} has no LOD1 node` });
       if (e.lod === 2 && e.index >= doc.nLod2) out.push({ invariant: 'legality', message: `${doc.id}: group ${e.index} has no LOD2 node` });
     }
@@ -44,8 +60,11 @@ export function checkWorkingContext(perDoc: Entry[][], rendered: Rendered | unde
     for (const r of rendered.exactRuns) {
       let text = texts.get(r.doc);
       if (text === undefined) texts.set(r.doc, (text = r.doc.text));
-      if (rendered.prompt.slice(r.promptStart, r.promptEnd) !== text.slice(r.charStart, r.charEnd)) {
+      if (unescapeExact(rendered.prompt.slice(r.promptStart, r.promptEnd)) !== text.slice(r.charStart, r.charEnd)) {
         out.push({ invariant: 'exactness', message: `${r.doc.id}: exact text at chars ${r.charStart}-${r.charEnd} differs in the prompt` });
+      }
+      if (!lineTrueStart(r.doc, text, r.charStart) || !lineTrueEnd(r.doc, text, r.charEnd)) {
+        out.push({ invariant: 'alignment', message: `${r.doc.id}: exact text at chars ${r.charStart}-${r.charEnd} is not whole lines` });
       }
     }
   }

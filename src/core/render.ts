@@ -1,19 +1,56 @@
 import { LRUCache } from 'lru-cache';
 import { BLOCK_TOKENS, GROUP_BLOCKS } from './constants';
 import type { Entry, FolderFold } from './entry';
-import { countPromptTokens, lineOf, tokenText } from './tokenizer';
+import { terms } from './lexical';
+import { mapName, outline, outlineItems, outlineNames, unitDepth } from './outline';
+import { countPromptTokens, lineOf, tokenByteLength } from './tokenizer';
 import type { TreeDocument } from './tree';
 
 /**
- * The prompt form of a working context. Exact text is verbatim between an `[[exact La-b]]` line and
- * an `[[/exact]]` line; `~` lines are block gists (a word of every 4th 32-token block), `≈` lines group
- * gists (1,024 tokens); a document collapsed to its root is its header line alone.
+ * The prompt form of a working context. Exact text is whole lines between an `[[exact La-b]]` line and
+ * an `[[/exact]]` line; `~` lines are the map of block runs (the units that start there, `name L12`, or a
+ * word of every 4th block), `≈` lines of groups (about 1,000 tokens); a document collapsed to its root
+ * is one `·` line.
+ *
+ * Unforgeable structure (DESIGN.md invariant 7): structure is only ever a whole line, and no line of
+ * content can look like one. Inside exact text a line that starts like a structure line (`##`, `[[`,
+ * `~`, `≈`, `·`, `⋮`) or with a backslash gets one backslash in front (escapeExactLine); the exact text is
+ * recovered by removing one leading backslash from every line that has one (unescapeExact). Paths and
+ * names are shown on one line with control characters escaped (displayText). See parsePrompt for the
+ * grammar, checked against every rendering by the property test.
  */
 export const PREAMBLE =
-  'MegaContext working context. Every document is listed. Text between [[exact Lx-y]] and [[/exact]] is verbatim; ' +
-  'lines starting with ~ (a word per ~128 tokens) or ≈ (about 1,000 tokens), gists separated by |, are extractive gists of spans ' +
-  'not shown in full; a line starting with · is a whole document collapsed to its path and main names ' +
-  '(`· dir/: a | b`: several in one folder).\n';
+  'MegaContext working context. Every document is listed. Text between [[exact Lx-y]] and [[/exact]] is verbatim ' +
+  '(a line starting with \\ had one \\ added); lines starting with ~ or ≈ map spans not shown in full, with the units ' +
+  'that start there (name Lline) or a salient word, separated by |; ⋮ marks skipped lines; a line starting with · is a ' +
+  'whole document collapsed to its path and main names (`· dir/: a | b`: several in one folder).\n';
+
+/** Line starts that only structure lines may have: exact text lines starting so are escaped. */
+const STRUCTURE_START = /^(?:##|\[\[|[~≈·⋮\\])/;
+
+/** An exact line as the prompt shows it. */
+function escapeExactLine(line: string): string {
+  return STRUCTURE_START.test(line) ? '\\' + line : line;
+}
+
+/** Exact text as the prompt shows it: every line escaped (escapeExactLine). */
+export function escapeExact(text: string): string {
+  if (!/(?:^|\n)(?:##|\[\[|[~≈·⋮\\])/.test(text)) return text;
+  return text.split('\n').map(escapeExactLine).join('\n');
+}
+
+/** The document text of exact text as shown in a prompt: one leading backslash removed from each line. */
+export function unescapeExact(shown: string): string {
+  return shown.split('\n').map((l) => (l.startsWith('\\') ? l.slice(1) : l)).join('\n');
+}
+
+/** A path or name on one line: line breaks, other control characters and backslashes escaped as in JSON. */
+export function displayText(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (!/[\u0000-\u001f\u007f\u0085\u2028\u2029\\]/.test(s)) return s;
+  // JSON's escapes, and \uXXXX for the line separators JSON leaves as they are.
+  return JSON.stringify(s).slice(1, -1).replace(/[\u007f\u0085\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
 
 const OPEN = (a: number, b: number) => `[[exact L${a}-${b}]]\n`;
 const CLOSE = '[[/exact]]\n';
@@ -50,10 +87,18 @@ export const GROUP_CHILDREN = 1;
  */
 export const BLOCK_STRIDE = 4;
 
-/** What a `~` line shows for block b: its gist words when b is a landmark (b % stride = 0), else nothing. */
+/**
+ * What a `~` line shows for block b: the units whose name line it holds (`name L12`, the outline), else
+ * its gist words when b is a landmark (b % stride = 0), else nothing.
+ */
 export function shownBlockGist(doc: TreeDocument, b: number, words = BLOCK_WORDS, stride = BLOCK_STRIDE): string {
+  const names = outlineItems(doc, b, b);
+  if (names.length > 0) return names.join(' | ');
   return b % stride === 0 ? blockGistText(doc, b, words) : '';
 }
+
+/** Unit names a `≈` group line shows: the outermost first, then by GistNet's salience of their block in the group. */
+export const GROUP_NAMES = Number(process.env.X_GN ?? 3);
 
 export interface ExactRun {
   doc: TreeDocument;
@@ -63,43 +108,76 @@ export interface ExactRun {
   promptEnd: number;
 }
 
+/** A map line (`~`, `≈` or `·`) of one document: its 1-based line range and the units it names. */
+export interface MapLine {
+  docId: string;
+  startLine: number;
+  endLine: number;
+  names: { name: string; line: number }[];
+}
+
 export interface Rendered {
   prompt: string;
   tokens: number;
   exactRuns: ExactRun[];
+  /** Every map line with the names it shows (the outline an agent reads to know where to expand). */
+  mapLines: MapLine[];
 }
 
-const WORDY = /[\p{L}\p{N}]/u;
+/** A word on a map line: a whole identifier or word of at least two characters holding a letter. */
+const WORD = /[\p{L}\p{N}_$]*\p{L}[\p{L}\p{N}_$]*/gu;
 
-/** Gist text of an LOD1 node: its most salient wordy tokens, in order, runs joined with ` … `. */
+/**
+ * Gist text of an LOD1 node: its `keep` most salient whole words (GistNet's per-token salience, a word
+ * scoring its best token), in order, joined with ` … ` where words were skipped. A word is never a
+ * fragment: a token inside `_accept_connection` shows the whole identifier.
+ */
 export function blockGistText(doc: TreeDocument, b: number, keep = 3): string {
   // Keyed by block and keep count: a group line shows 2 words of a block, a block line BLOCK_WORDS.
   const key = b * 8 + Math.min(keep, 7);
   const cached = doc.gistText1.get(key);
   if (cached !== undefined) return cached;
-  const s = b * BLOCK_TOKENS;
-  const e = Math.min(doc.tokenCount, s + BLOCK_TOKENS);
-  const cand: { k: number; w: number; text: string }[] = [];
-  for (let k = s; k < e; k++) {
-    const text = tokenText(doc.tokens.at(k));
-    if (!WORDY.test(text)) continue;
-    cand.push({ k, w: doc.lod1Salience[b * BLOCK_TOKENS + (k - s)], text });
+  const s = doc.blockTok[b];
+  const e = doc.blockTok[b + 1];
+  const text = doc.blockText(b);
+  // Byte offset of each token's end within the block, to find the tokens inside each word.
+  const ends: number[] = [];
+  let at = 0;
+  for (let k = s; k < e; k++) ends.push((at += tokenByteLength(doc.tokens.at(k))));
+  const cand: { pos: number; w: number; text: string }[] = [];
+  let byte = 0;
+  let from = 0;
+  let tok = 0;
+  for (const m of text.matchAll(WORD)) {
+    if (m[0].length < 2) continue;
+    byte += Buffer.byteLength(text.slice(from, m.index!));
+    const w0 = byte;
+    const w1 = w0 + Buffer.byteLength(m[0]);
+    from = m.index! + m[0].length;
+    byte = w1;
+    while (tok < ends.length && ends[tok] <= w0) tok++;
+    // A keyword: salient (GistNet's weight of its best token) and rare in the document (a speaker's
+    // name on every line, or a stop word, says nothing about the span).
+    const t = terms(m[0]);
+    if (t.length === 0) continue;
+    let w = 0;
+    for (let k = tok; k < ends.length && (k === 0 ? 0 : ends[k - 1]) < w1; k++) w = Math.max(w, doc.lod1Salience[b * BLOCK_TOKENS + k]);
+    const df = doc.postings.get(t[0])?.length ?? 1;
+    cand.push({ pos: m.index!, w: (w + 1) * Math.log((doc.nBlocks + 1) / (df + 0.5)), text: m[0] });
   }
-  cand.sort((x, y) => y.w - x.w || x.k - y.k);
-  const chosen = cand.slice(0, keep).sort((x, y) => x.k - y.k);
-  let out = '';
-  let prev = -2;
-  for (const c of chosen) {
-    if (out && c.k !== prev + 1) out += ' …';
-    out += out && c.k !== prev + 1 ? ' ' + c.text.trimStart() : out ? c.text : c.text.trimStart();
-    prev = c.k;
-  }
-  out = out.replace(/[\r\n\t]+/g, ' ').replace(/\uFFFD/g, '').trim();
+  const seen = new Set<string>();
+  const unique = cand.sort((x, y) => y.w - x.w || x.pos - y.pos).filter((c) => !seen.has(c.text) && seen.add(c.text));
+  const chosen = unique.slice(0, keep).sort((x, y) => x.pos - y.pos);
+  const out = chosen.map((c) => c.text).join(' … ');
   doc.gistText1.set(key, out);
   return out;
 }
 
-/** Gist text of an LOD2 node: the gist texts of its most salient children, in order. */
+/**
+ * Gist text of an LOD2 node: the names of up to GROUP_NAMES units that start in it (`name L12`; the
+ * outermost first, then the most salient by GistNet's LOD2 salience of their block), in line order; a
+ * group without named units shows the words of its most salient children.
+ */
 export function groupGistText(doc: TreeDocument, g: number, children = GROUP_CHILDREN): string {
   // Keyed by group and child count, like block gists: a root line shows 2 children, a group line GROUP_CHILDREN.
   const key = g * 8 + Math.min(children, 7);
@@ -107,25 +185,46 @@ export function groupGistText(doc: TreeDocument, g: number, children = GROUP_CHI
   if (cached !== undefined) return cached;
   const b0 = g * GROUP_BLOCKS;
   const b1 = Math.min(doc.nLod1, b0 + GROUP_BLOCKS);
-  const idx: number[] = [];
-  for (let b = b0; b < b1; b++) idx.push(b);
-  idx.sort((x, y) => doc.lod2Salience[g * GROUP_BLOCKS + (y - b0)] - doc.lod2Salience[g * GROUP_BLOCKS + (x - b0)] || x - y);
-  const out = idx
-    .slice(0, children)
-    .sort((x, y) => x - y)
-    .map((b) => blockGistText(doc, b, 2))
-    .filter((t) => t.length > 0)
-    .join(' … ');
+  const o = outline(doc);
+  const named = groupUnits(doc, g);
+  let out: string;
+  if (named.length > 0) {
+    out = named.map((u) => `${mapName(o.units[u].name)} L${o.units[u].line + 1}`).join(' | ');
+  } else {
+    const idx: number[] = [];
+    for (let b = b0; b < b1; b++) idx.push(b);
+    idx.sort((x, y) => doc.lod2Salience[g * GROUP_BLOCKS + (y - b0)] - doc.lod2Salience[g * GROUP_BLOCKS + (x - b0)] || x - y);
+    out = idx
+      .slice(0, children)
+      .sort((x, y) => x - y)
+      .map((b) => blockGistText(doc, b, 2))
+      .filter((t) => t.length > 0)
+      .join(' … ');
+  }
   doc.gistText2.set(key, out);
   return out;
 }
 
-const DEFINITION = /^[ \t]*(?:export\s+)?(?:async\s+)?(?:def|class|function|interface|type|struct|enum|fn|func)\s+([A-Za-z_$][\w$]*)/gm;
+/** The named units a group line shows (see groupGistText), in line order. */
+export function groupUnits(doc: TreeDocument, g: number): number[] {
+  const o = outline(doc);
+  const b0 = g * GROUP_BLOCKS;
+  const b1 = Math.min(doc.nLod1, b0 + GROUP_BLOCKS);
+  const named: { u: number; depth: number; w: number }[] = [];
+  for (let b = b0; b < b1; b++) {
+    for (const u of o.namedIn.get(b) ?? []) named.push({ u, depth: unitDepth(o.units, u), w: doc.lod2Salience[g * GROUP_BLOCKS + (b - b0)] });
+  }
+  return named
+    .sort((x, y) => x.depth - y.depth || y.w - x.w || x.u - y.u)
+    .slice(0, GROUP_NAMES)
+    .map((x) => x.u)
+    .sort((x, y) => x - y);
+}
 
 /** Names found once per document (a root line shows 3). */
 const NAMES_KEPT = 4;
 
-/** The names a document defines, in order of appearance (at most `max`). */
+/** The names a document defines, its outermost public units first, in order of appearance (at most `max`). */
 export function salientNames(doc: TreeDocument, max = 4): string[] {
   if (max > NAMES_KEPT) return findNames(doc, max);
   doc.names ??= findNames(doc, NAMES_KEPT);
@@ -133,12 +232,17 @@ export function salientNames(doc: TreeDocument, max = 4): string[] {
 }
 
 function findNames(doc: TreeDocument, max: number): string[] {
+  const o = outline(doc);
+  const order: number[] = [];
+  for (const list of o.namedIn.values()) for (const u of list) if (!o.units[u].name.startsWith('_')) order.push(u);
+  order.sort((x, y) => unitDepth(o.units, x) - unitDepth(o.units, y) || x - y);
   const names: string[] = [];
   const seen = new Set<string>();
-  for (const m of doc.text.matchAll(DEFINITION)) {
-    if (seen.has(m[1]) || m[1].startsWith('_')) continue;
-    seen.add(m[1]);
-    names.push(m[1]);
+  for (const u of order) {
+    const n = mapName(o.units[u].name);
+    if (seen.has(n)) continue;
+    seen.add(n);
+    names.push(n);
     if (names.length >= max) break;
   }
   if (names.length === 0 && doc.nLod2 > 0) return [groupGistText(doc, 0, 2)].filter(Boolean);
@@ -210,9 +314,24 @@ export function gistRunLine(run: Entry[], words = BLOCK_WORDS, children = GROUP_
   const [, b] = lineSpan(doc, run[run.length - 1]);
   if (run[0].lod === 1) {
     const shown = run.map((e) => shownBlockGist(doc, e.index, words, stride)).filter((t) => t !== '');
-    return shown.length > 0 ? `~ L${a}-${b}: ${shown.join(' | ')}\n` : `~ L${a}-${b}\n`;
+    // A run that names nothing is lines left out between exact text: an elision line.
+    return shown.length > 0 ? `~ L${a}-${b}: ${shown.join(' | ')}\n` : `⋮ L${a}-${b}\n`;
   }
   return `≈ L${a}-${b}: ${run.map((e) => groupGistText(doc, e.index, children) || '…').join(' | ')}\n`;
+}
+
+/** The map line record of a gist run: its line range and the units it names with their lines. */
+function mapLineOf(run: Entry[]): MapLine {
+  const doc = run[0].doc;
+  const [a] = lineSpan(doc, run[0]);
+  const [, b] = lineSpan(doc, run[run.length - 1]);
+  let names: { name: string; line: number }[];
+  if (run[0].lod === 1) names = outlineNames(doc, run[0].index, run[run.length - 1].index);
+  else {
+    const o = outline(doc);
+    names = run.flatMap((e) => groupUnits(doc, e.index).map((u) => ({ name: o.units[u].name, line: o.units[u].line + 1 })));
+  }
+  return { docId: doc.id, startLine: a, endLine: b, names };
 }
 
 /** Renders one document's entries (already in order) and appends exact-run positions. */
@@ -221,6 +340,7 @@ function renderDocument(
   path: string,
   base: number,
   runs: ExactRun[],
+  maps: MapLine[],
   words: number,
   children: number,
   stride: number,
@@ -239,7 +359,9 @@ function renderDocument(
     if (e.lod === 1 || e.lod === 2) {
       let j = i;
       while (j + 1 < entries.length && entries[j + 1].lod === e.lod) j++;
-      out += gistRunLine(entries.slice(i, j + 1), words, children, stride);
+      const run = entries.slice(i, j + 1);
+      out += gistRunLine(run, words, children, stride);
+      maps.push(mapLineOf(run));
       i = j + 1;
       continue;
     }
@@ -248,7 +370,7 @@ function renderDocument(
     const [c0, c1] = doc.charRange(e.start, entries[j].end);
     const [a, b] = lineSpan(doc, { start: e.start, end: entries[j].end });
     out += OPEN(a, b);
-    const text = (docText ??= doc.text).slice(c0, c1);
+    const text = escapeExact((docText ??= doc.text).slice(c0, c1));
     runs.push({ doc, charStart: c0, charEnd: c1, promptStart: base + out.length, promptEnd: base + out.length + text.length });
     out += text;
     if (!text.endsWith('\n')) out += '\n';
@@ -289,21 +411,22 @@ export function renderWorkingContext(perDoc: Entry[][], options: RenderOptions):
   let length = PREAMBLE.length;
   let tokens = PREAMBLE_TOKENS;
   const exactRuns: ExactRun[] = [];
-  const paths = perDoc.map((es) => (es.length > 0 ? options.displayPath(es[0].doc) : ''));
+  const mapLines: MapLine[] = [];
+  const paths = perDoc.map((es) => (es.length > 0 ? displayText(options.displayPath(es[0].doc)) : ''));
   const bareFolder = bareFolders(perDoc, paths);
   for (let i = 0; i < perDoc.length; i++) {
     const entries = perDoc[i];
     if (entries.length === 0) continue;
     const neighbours: [string | undefined, string | undefined] = [bareFolder[i - 1], bareFolder[i + 1]];
     const part = renderDocument(
-      entries, paths[i], length, exactRuns,
+      entries, paths[i], length, exactRuns, mapLines,
       options.blockWords ?? BLOCK_WORDS, options.groupChildren ?? GROUP_CHILDREN, options.blockStride ?? BLOCK_STRIDE, neighbours,
     );
     parts.push(part);
     length += part.length;
     tokens += countSegment(part);
   }
-  return { prompt: parts.join(''), tokens, exactRuns };
+  return { prompt: parts.join(''), tokens, exactRuns, mapLines };
 }
 
 /** Tokens of slack per exact run, for re-tokenization at its edges. */
@@ -332,12 +455,17 @@ function runOverhead(doc: TreeDocument, lod: number): number {
 export class CostModel {
   readonly preamble = PREAMBLE_TOKENS;
 
+  /** The path as the prompt shows it (escaped: displayText). */
+  readonly displayPath: (doc: TreeDocument) => string;
+
   constructor(
-    readonly displayPath: (doc: TreeDocument) => string,
+    displayPath: (doc: TreeDocument) => string,
     readonly blockWords = BLOCK_WORDS,
     readonly groupChildren = GROUP_CHILDREN,
     readonly blockStride = BLOCK_STRIDE,
-  ) {}
+  ) {
+    this.displayPath = (doc) => displayText(displayPath(doc));
+  }
 
   /** A cost kept on the document across refocuses, under `key` and its display path. */
   private onDocument(doc: TreeDocument, key: string, cost: (path: string) => number): number {
@@ -392,6 +520,11 @@ export class CostModel {
    * Token cost of one entry within its run: its tokens at LOD0, its share of a block-gist line at
    * LOD1, its gist line at LOD2, its root line at LOD3. Run markers are counted by documentCost.
    */
+  /** Run markers of one run of exact text (its `[[exact]]`/`[[/exact]]` lines) and the gist line prefix it splits off. */
+  exactRunMarkers(doc: TreeDocument): number {
+    return runOverhead(doc, 0) + runOverhead(doc, 1);
+  }
+
   entryCost(e: Entry): number {
     const doc = e.doc;
     if (e.lod === 0) return e.end - e.start;
@@ -400,15 +533,16 @@ export class CostModel {
       return f.head ? countSegment(foldLine(f)) : 0;
     }
     if (e.lod === 3) return this.docLine(doc, e.bare ? 'b' : 'r');
-    if (e.lod === 1 && e.index % this.blockStride !== 0) return 0; // not a landmark: covered by its line's range
     // Gist costs do not depend on the display path: they live on the document, across queries.
     const cache = e.lod === 1 ? doc.gistCost1 : doc.gistCost2;
-    const key = e.index * 8 + Math.min(e.lod === 1 ? this.blockWords : this.groupChildren, 7);
+    const key = e.lod === 1
+      ? e.index * 64 + Math.min(this.blockWords, 7) * 8 + Math.min(this.blockStride, 7)
+      : e.index * 8 + Math.min(this.groupChildren, 7);
     let c = cache.get(key);
     if (c === undefined) {
       // An entry's share of its `~` or `≈` line: ` words |` as it sits mid-line (the leading space joins
       // the first word's token; counting `words | ` alone over-estimated ~2 tokens per entry).
-      const text = e.lod === 1 ? blockGistText(doc, e.index, this.blockWords) : groupGistText(doc, e.index, this.groupChildren);
+      const text = e.lod === 1 ? shownBlockGist(doc, e.index, this.blockWords, this.blockStride) : groupGistText(doc, e.index, this.groupChildren);
       // A block without words shows nothing (its line's range covers it); an empty group shows `…`.
       c = e.lod === 1 && !text ? 0 : countPromptTokens(' ' + (text || '…') + ' |');
       cache.set(key, c);

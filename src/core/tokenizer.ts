@@ -175,24 +175,25 @@ export function tokenByteLength(id: number): number {
 }
 
 /**
- * JavaScript string offsets of every block boundary: result[k] is where block k starts, result[nb]
- * is text.length. A boundary that falls inside a multi-byte character (a token can end mid-character)
- * moves to the end of that character, so each block's text is a whole-character slice of the
- * document and consecutive blocks tile it exactly.
+ * JavaScript string offsets of token boundaries: result[k] is where token `starts[k]` begins (a value of
+ * tokens.length maps to text.length). A boundary that falls inside a multi-byte character (a token can
+ * end mid-character) moves to the end of that character, so consecutive slices tile the text exactly.
+ * `starts` must be ascending.
  */
-export function blockCharOffsets(text: string, tokens: Uint32Array, blockTokens = BLOCK_TOKENS): Uint32Array {
-  const nb = Math.ceil(tokens.length / blockTokens);
+export function boundaryCharOffsets(text: string, tokens: Uint32Array, starts: ArrayLike<number>): Uint32Array {
+  const nb = starts.length - 1;
   const out = new Uint32Array(nb + 1);
-  // Byte offsets of each block start.
+  // Byte offsets of each boundary.
   const byteStarts = new Float64Array(nb + 1);
   let bytes = 0;
-  for (let i = 0; i < tokens.length; i++) {
-    if (i % blockTokens === 0) byteStarts[i / blockTokens] = bytes;
-    bytes += tokenByteLength(tokens[i]);
-  }
-  byteStarts[nb] = bytes;
-  // Walk code points once, mapping each byte boundary to the first char boundary at or after it.
   let k = 0;
+  for (let i = 0; i <= tokens.length && k <= nb; i++) {
+    while (k <= nb && starts[k] === i) byteStarts[k++] = bytes;
+    if (i < tokens.length) bytes += tokenByteLength(tokens[i]);
+  }
+  while (k <= nb) byteStarts[k++] = bytes;
+  // Walk code points once, mapping each byte boundary to the first char boundary at or after it.
+  k = 0;
   let byte = 0;
   let ch = 0;
   while (k <= nb && byteStarts[k] <= 0) out[k++] = 0;
@@ -205,6 +206,68 @@ export function blockCharOffsets(text: string, tokens: Uint32Array, blockTokens 
   }
   while (k <= nb) out[k++] = text.length;
   return out;
+}
+
+/** String offsets of fixed-size token blocks (`blockTokens` each): the boundaries every `blockTokens` tokens. */
+export function blockCharOffsets(text: string, tokens: Uint32Array, blockTokens = BLOCK_TOKENS): Uint32Array {
+  const nb = Math.ceil(tokens.length / blockTokens);
+  const starts = new Uint32Array(nb + 1);
+  for (let b = 0; b < nb; b++) starts[b] = b * blockTokens;
+  starts[nb] = tokens.length;
+  return boundaryCharOffsets(text, tokens, starts);
+}
+
+const NEWLINE = 10;
+/** Per token id: 0 unknown, 1 + number of line feeds in its bytes, with bit 7 set when a line feed is followed by another byte than a line feed or a carriage return (the token straddles a line start). */
+const LINE_INFO = new Uint8Array(MAX_IDS);
+
+function lineInfo(id: number): number {
+  let v = LINE_INFO[id];
+  if (v !== 0) return v;
+  const n = tokenByteLength(id);
+  const off = POOL_AT[id];
+  let feeds = 0;
+  let straddles = false;
+  for (let k = 0; k < n; k++) {
+    if (pool[off + k] !== NEWLINE) continue;
+    feeds++;
+    for (let j = k + 1; j < n; j++) {
+      const b = pool[off + j];
+      if (b !== NEWLINE && b !== 13) { straddles = true; break; }
+    }
+  }
+  v = (Math.min(feeds, 126) + 1) | (straddles ? 128 : 0);
+  LINE_INFO[id] = v;
+  return v;
+}
+
+/** Line feeds in one token's bytes. */
+export function tokenLineFeeds(id: number): number {
+  return (lineInfo(id) & 127) - 1;
+}
+
+/**
+ * A document's token ids: o200k's, except that a token holding a line feed followed by more text on the
+ * next line (o200k merges punctuation across a line break, e.g. `}\n//`) is re-encoded line by line, so
+ * every line start that is not inside a run of empty lines is a token boundary. Blocks are cut at line
+ * starts (see blocks.ts); the text still round-trips exactly.
+ */
+export function tokenizeDocument(text: string): Uint32Array {
+  const ids = tokenize(text);
+  let split = false;
+  for (let i = 0; i < ids.length && !split; i++) split = (lineInfo(ids[i]) & 128) !== 0;
+  if (!split) return ids;
+  const out: number[] = [];
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i];
+    if ((lineInfo(id) & 128) === 0) { out.push(id); continue; }
+    // A straddling token is punctuation and line breaks; one that also holds part of a multi-byte
+    // character cannot be re-encoded on its own and is kept (that line start stays inside it).
+    const t = detokenize([id]);
+    if (t.includes('\uFFFD')) { out.push(id); continue; }
+    for (const part of t.split(/(?<=\n)(?=[^\r\n])/)) for (const p of encode(part, PLAIN)) out.push(p);
+  }
+  return Uint32Array.from(out);
 }
 
 /** Offsets (string indices) where each line starts; used to name line ranges. */

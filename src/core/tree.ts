@@ -1,72 +1,120 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { BLOCK_TOKENS, GROUP_BLOCKS } from './constants';
-import type { DocumentKind, StoredDocument } from './document';
+import { nodeArrays, type DocumentKind, type FileStat, type StoredDocument } from './document';
 import { dequantizeRowInto, quantizedSalience, quantizeRows } from './quant';
 import { BlockPostings, LexicalStats, trimWordCache } from './lexical';
 import { PackedTokens } from './packedTokens';
 import type { ModelRuntime } from './runtime';
-import { blockCharOffsets, detokenize, lineStarts, tokenize } from './tokenizer';
+import { blockNodeCounts, cutBlocks, unitBreaks } from './blocks';
+import { boundaryCharOffsets, detokenize, lineStarts, tokenizeDocument } from './tokenizer';
+import { documentUnits, loadGrammars, type Unit } from './units';
 
-/** A document of the MegaContext tree: its text, tokens, blocks, and LOD1/LOD2 nodes. */
+/** What a TreeDocument is made of (built by Tree.ingest, or restored): a stored document with its text, blocks and dimension. */
+export interface TreeDocumentInit extends Omit<StoredDocument, 'blocks' | 'stat'> {
+  text: string;
+  dim: number;
+  /** Token offsets of block boundaries (blocks.ts cutBlocks): nBlocks + 1 values from 0 to tokens.length. */
+  blocks: Uint32Array;
+  /** The units the blocks were cut at, when the caller parsed them (an ingest): outline.ts needs them again. */
+  units?: Unit[];
+}
+
+/** TreeDocument's render caches, each created on first use. */
+interface RenderCaches {
+  gistText1?: Map<number, string>;
+  gistText2?: Map<number, string>;
+  gistCost1?: Map<number, number>;
+  gistCost2?: Map<number, number>;
+  lineCosts?: Map<string, number>;
+}
+
+/** A document of the MegaContext tree: its text, tokens, blocks of whole lines, and LOD1/LOD2 nodes. */
 export class TreeDocument {
+  readonly id: string;
+  readonly kind: DocumentKind;
+  readonly appending: boolean;
+  readonly contentHash: string;
+  readonly mtimeMs: number;
+  readonly dim: number;
   /** The document's o200k ids, 18 bits each. */
   readonly tokens: PackedTokens;
+  /** Token offsets of block boundaries (nBlocks+1): blocks are runs of whole lines (blocks.ts). */
+  readonly blockTok: Uint32Array;
   /** String offsets of block boundaries (nBlocks+1). */
   readonly blockChar: Uint32Array;
-  readonly lines: Uint32Array;
+  /** Line starts, computed on first use from the text: most documents of a large tree are never shown by line. */
+  private lineStartsCache?: Uint32Array;
   readonly nBlocks: number;
-  /** Blocks that have an LOD1 node (all of them for a file; only complete ones while appending). */
+  /** Blocks that have an LOD1 node (all of them for a file; only closed ones while appending). */
   readonly nLod1: number;
   readonly nLod2: number;
   readonly postings: BlockPostings;
   /** Length of the text in UTF-16 units (without decoding it). */
   readonly textLength: number;
+  lod1Gists: Int8Array;
+  lod1Scales: Float32Array;
+  lod1Salience: Uint8Array;
+  lod2Gists: Int8Array;
+  lod2Scales: Float32Array;
+  lod2Salience: Uint8Array;
+  /**
+   * Render caches (render.ts), each allocated on first use: five empty Maps per document were ~1 KB of
+   * every tiny file of a 100k-file tree that is never rendered beyond its root line.
+   */
+  private caches?: RenderCaches;
   /** Lazily rendered gist texts, by block * 8 + words kept, group * 8 + children kept (see render.ts). */
-  readonly gistText1 = new Map<number, string>();
-  readonly gistText2 = new Map<number, string>();
+  get gistText1(): Map<number, string> { return ((this.caches ??= {}).gistText1 ??= new Map()); }
+  get gistText2(): Map<number, string> { return ((this.caches ??= {}).gistText2 ??= new Map()); }
   /** Token costs of gist renderings, cached with the texts and keyed the same way. */
-  readonly gistCost1 = new Map<number, number>();
-  readonly gistCost2 = new Map<number, number>();
+  get gistCost1(): Map<number, number> { return ((this.caches ??= {}).gistCost1 ??= new Map()); }
+  get gistCost2(): Map<number, number> { return ((this.caches ??= {}).gistCost2 ??= new Map()); }
   /**
    * Token costs of the lines that name this document (header, root line, bare path) by display path,
    * and of its run markers (render.ts runOverhead), kept across refocuses: with thousands of files the
    * cold-start map costs every one of them each time.
    */
-  readonly lineCosts = new Map<string, number>();
+  get lineCosts(): Map<string, number> { return ((this.caches ??= {}).lineCosts ??= new Map()); }
   /** The names the document defines (render.ts salientNames), found once. */
   names?: string[];
+  /** The document's units when its ingest parsed them (outline.ts parses a restored document on first use). */
+  units?: Unit[];
+  /** Files: the file system's stat when the text was read (set by indexer.ts; undefined: compare by content). */
+  fileStat?: FileStat;
   private docGist?: Float32Array;
 
-  constructor(
-    readonly id: string,
-    readonly kind: DocumentKind,
-    readonly appending: boolean,
-    text: string,
-    tokens: Uint32Array,
-    readonly contentHash: string,
-    readonly mtimeMs: number,
-    readonly dim: number,
-    /** int8, nLod1*dim, read as q * lod1Scales[node] (see document.ts for the compact forms). */
-    public lod1Gists: Int8Array,
-    public lod1Scales: Float32Array,
-    /** uint8 per token of each block, relative to the block's maximum. */
-    public lod1Salience: Uint8Array,
-    public lod2Gists: Int8Array,
-    public lod2Scales: Float32Array,
-    public lod2Salience: Uint8Array,
-  ) {
+  constructor(init: TreeDocumentInit) {
+    this.id = init.id;
+    this.kind = init.kind;
+    this.appending = init.appending;
+    this.contentHash = init.contentHash;
+    this.mtimeMs = init.mtimeMs;
+    this.dim = init.dim;
+    this.lod1Gists = init.lod1Gists;
+    this.lod1Scales = init.lod1Scales;
+    this.lod1Salience = init.lod1Salience;
+    this.lod2Gists = init.lod2Gists;
+    this.lod2Scales = init.lod2Scales;
+    this.lod2Salience = init.lod2Salience;
+    const { text, tokens } = init;
     this.tokens = new PackedTokens(tokens);
     this.textLength = text.length;
-    this.blockChar = blockCharOffsets(text, tokens);
-    this.lines = lineStarts(text);
-    this.nBlocks = Math.ceil(tokens.length / BLOCK_TOKENS);
+    this.blockTok = init.blocks;
+    this.units = init.units;
+    this.nBlocks = init.blocks.length - 1;
+    this.blockChar = boundaryCharOffsets(text, tokens, init.blocks);
     const blockTexts: string[] = [];
     for (let b = 0; b < this.nBlocks; b++) blockTexts.push(text.slice(this.blockChar[b], this.blockChar[b + 1]));
     this.postings = new BlockPostings(blockTexts);
-    const counts = nodeCounts(tokens.length, appending);
+    const counts = blockNodeCounts(this.nBlocks, this.appending, GROUP_BLOCKS);
     this.nLod1 = counts.lod1;
     this.nLod2 = counts.lod2;
+  }
+
+  /** String offsets of line starts (lines.length lines), from the text on first use, then kept. */
+  get lines(): Uint32Array {
+    // Decoded here without entering the text LRU: a focus over a large tree asks every document once.
+    return (this.lineStartsCache ??= lineStarts(decodedTexts.peek(this) ?? detokenize(this.tokens.unpack())));
   }
 
   get tokenCount(): number {
@@ -93,29 +141,25 @@ export class TreeDocument {
 
   /** Token range [start,end) of a node. */
   span(lod: number, index: number): [number, number] {
-    const n = this.tokens.length;
-    if (lod === 3) return [0, n];
-    const w = lod === 2 ? BLOCK_TOKENS * GROUP_BLOCKS : BLOCK_TOKENS;
-    return [index * w, Math.min(n, (index + 1) * w)];
+    if (lod === 3) return [0, this.tokens.length];
+    if (lod === 2) return [this.blockTok[index * GROUP_BLOCKS], this.blockTok[Math.min(this.nBlocks, (index + 1) * GROUP_BLOCKS)]];
+    return [this.blockTok[index], this.blockTok[index + 1]];
   }
 
   /** Index of the block holding string offset `c`. */
   blockAtChar(c: number): number {
-    let lo = 0;
-    let hi = this.nBlocks - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >>> 1;
-      if (this.blockChar[mid] <= c) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
+    return lastAtOrBelow(this.blockChar, this.nBlocks, c);
   }
 
-  /** String range of a token range whose ends are block-aligned (or the document end). */
+  /** Index of the block holding token `t` (a block start maps to its own block). */
+  blockAtToken(t: number): number {
+    return lastAtOrBelow(this.blockTok, this.nBlocks, t);
+  }
+
+  /** String range of a token range whose ends are block boundaries. */
   charRange(start: number, end: number): [number, number] {
-    const b0 = Math.floor(start / BLOCK_TOKENS);
-    const b1 = Math.ceil(end / BLOCK_TOKENS);
-    return [this.blockChar[b0], this.blockChar[b1]];
+    const b1 = end >= this.tokens.length ? this.nBlocks : this.blockAtToken(end);
+    return [this.blockChar[this.blockAtToken(start)], this.blockChar[b1]];
   }
 
   /** A node's gist, decoded into a new array. */
@@ -157,6 +201,7 @@ export class TreeDocument {
       contentHash: this.contentHash,
       mtimeMs: this.mtimeMs,
       tokens: this.tokens.unpack(),
+      blocks: this.blockTok,
       lod1Gists: this.lod1Gists,
       lod1Scales: this.lod1Scales,
       lod1Salience: this.lod1Salience,
@@ -167,11 +212,16 @@ export class TreeDocument {
   }
 }
 
-/** LOD1/LOD2 node counts: a complete file gists its short tail; an appending one waits for it to fill. */
-export function nodeCounts(tokens: number, appending: boolean): { lod1: number; lod2: number } {
-  const lod1 = appending ? Math.floor(tokens / BLOCK_TOKENS) : Math.ceil(tokens / BLOCK_TOKENS);
-  const lod2 = appending ? Math.floor(lod1 / GROUP_BLOCKS) : Math.ceil(lod1 / GROUP_BLOCKS);
-  return { lod1, lod2 };
+/** The last index i in [0, n) with arr[i] <= v (0 when none): a block holding an offset. */
+function lastAtOrBelow(arr: Uint32Array, n: number, v: number): number {
+  let lo = 0;
+  let hi = n - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >>> 1;
+    if (arr[mid] <= v) lo = mid;
+    else hi = mid - 1;
+  }
+  return Math.max(0, lo);
 }
 
 export function sha256Hex(text: string): string {
@@ -191,8 +241,30 @@ function indexNodes(doc: TreeDocument, into: Map<string, CachedNode>): void {
   }
   for (let g = 0; g < doc.nLod2; g++) {
     const [s, e] = doc.span(2, g);
-    into.set('2:' + hashTokens(tokens, s, e), { gists: doc.lod2Gists, scales: doc.lod2Scales, salience: doc.lod2Salience, i: g });
+    const b0 = g * GROUP_BLOCKS;
+    const key = '2:' + hashTokens(tokens, s, e) + hashBoundaries(doc.blockTok, b0, Math.min(doc.nBlocks, b0 + GROUP_BLOCKS));
+    into.set(key, { gists: doc.lod2Gists, scales: doc.lod2Scales, salience: doc.lod2Salience, i: g });
   }
+}
+
+/** The block boundaries of blocks [b0, b1) relative to the first: part of a group's cache key. */
+function hashBoundaries(blocks: Uint32Array, b0: number, b1: number): string {
+  const rel = new Uint32Array(b1 - b0);
+  for (let b = b0; b < b1; b++) rel[b - b0] = blocks[b + 1] - blocks[b0];
+  return createHash('sha1').update(Buffer.from(rel.buffer)).digest('base64');
+}
+
+/** A document's blocks: whole lines, each unit's first line starting one (blocks.ts). */
+export function documentBlocks(id: string, kind: DocumentKind, text: string, tokens: Uint32Array, units = documentUnits(id, text, kind)): Uint32Array {
+  return cutBlocks(tokens, unitBreaks(units));
+}
+
+interface PendingDocument {
+  input: DocumentInput;
+  tokens: Uint32Array;
+  hash: string;
+  units: Unit[];
+  blocks: Uint32Array;
 }
 
 export interface DocumentInput {
@@ -274,11 +346,17 @@ export class Tree {
     return true;
   }
 
-  /** Adds a document restored from the store (no model calls). */
-  restore(s: StoredDocument): TreeDocument {
+  /**
+   * Adds a document restored from the store (no model calls). Its blocks are cut again at its units
+   * (blocks.ts); when they do not match the stored nodes (another parser, grammars that did not load),
+   * the document is not restored and returns undefined: the next index gists it again.
+   */
+  restore(s: StoredDocument): TreeDocument | undefined {
     const text = detokenize(s.tokens);
-    const doc = new TreeDocument(s.id, s.kind, s.appending, text, s.tokens, s.contentHash, s.mtimeMs, this.dim,
-      s.lod1Gists, s.lod1Scales, s.lod1Salience, s.lod2Gists, s.lod2Scales, s.lod2Salience);
+    const blocks = s.blocks ?? documentBlocks(s.id, s.kind, text, s.tokens);
+    const counts = blockNodeCounts(blocks.length - 1, s.appending, GROUP_BLOCKS);
+    if (counts.lod1 !== s.lod1Scales.length || counts.lod2 !== s.lod2Scales.length) return undefined;
+    const doc = new TreeDocument({ ...s, text, dim: this.dim, blocks });
     this.attach(doc);
     return doc;
   }
@@ -302,7 +380,9 @@ export class Tree {
     let unchanged = 0;
     let tokens = 0;
     let done = 0;
-    const pending: { input: DocumentInput; tokens: Uint32Array; hash: string }[] = [];
+    const pending: PendingDocument[] = [];
+    // Blocks start at units' first lines: the parser's grammars must be there before any document is cut.
+    await loadGrammars();
     // Previous versions of the documents being updated: their unchanged blocks keep their gists.
     const previous = new Map<string, CachedNode>();
     for (const input of inputs) {
@@ -318,16 +398,17 @@ export class Tree {
         updated++;
         indexNodes(old, previous);
       } else added++;
-      const t = tokenize(input.text);
+      const t = tokenizeDocument(input.text);
       tokens += t.length;
-      pending.push({ input, tokens: t, hash });
+      const units = documentUnits(input.id, input.text, input.kind ?? 'file');
+      pending.push({ input, tokens: t, hash, units, blocks: documentBlocks(input.id, input.kind ?? 'file', input.text, t, units) });
     }
     // Gist in batches that span documents, so small files still fill a batch.
     for (let i = 0; i < pending.length; ) {
       let j = i;
       let blocks = 0;
       while (j < pending.length && (j === i || blocks < GIST_BATCH * 4)) {
-        blocks += Math.ceil(pending[j].tokens.length / BLOCK_TOKENS);
+        blocks += pending[j].blocks.length - 1;
         j++;
       }
       const slice = pending.slice(i, j);
@@ -348,25 +429,24 @@ export class Tree {
   }
 
   private async buildDocuments(
-    items: { input: DocumentInput; tokens: Uint32Array; hash: string }[],
+    items: PendingDocument[],
     known: NodeSource,
     signal?: AbortSignal,
   ): Promise<TreeDocument[]> {
     const D = this.dim;
-    const plans = items.map(({ input, tokens }) => {
-      const { lod1, lod2 } = nodeCounts(tokens.length, input.appending ?? false);
+    const counts = items.map(({ input, blocks }) => blockNodeCounts(blocks.length - 1, input.appending ?? false, GROUP_BLOCKS));
+    // q1..s2 of every document of this batch are views of one buffer (document.ts nodeArrays): memory.
+    const nodes = nodeArrays(counts, D, BLOCK_TOKENS, GROUP_BLOCKS);
+    const plans = items.map(({ tokens, blocks }, p) => {
+      const { lod1, lod2 } = counts[p];
       return {
         tokens,
+        blocks,
         lod1,
         lod2,
         // LOD1 gists as floats while LOD2 is computed from them (already int8-exact values), then int8.
         g1: new Float32Array(lod1 * D),
-        q1: new Int8Array(lod1 * D),
-        k1: new Float32Array(lod1),
-        s1: new Uint8Array(lod1 * BLOCK_TOKENS),
-        q2: new Int8Array(lod2 * D),
-        k2: new Float32Array(lod2),
-        s2: new Uint8Array(lod2 * GROUP_BLOCKS),
+        ...nodes[p],
       };
     });
     // LOD1: collect blocks missing from the cache.
@@ -374,9 +454,7 @@ export class Tree {
     const seen = new Map<string, { p: number; b: number }[]>();
     plans.forEach((plan, p) => {
       for (let b = 0; b < plan.lod1; b++) {
-        const s = b * BLOCK_TOKENS;
-        const e = Math.min(plan.tokens.length, s + BLOCK_TOKENS);
-        const key = '1:' + hashTokens(plan.tokens, s, e);
+        const key = '1:' + hashTokens(plan.tokens, plan.blocks[b], plan.blocks[b + 1]);
         const hit = known.get(key);
         if (hit) {
           copyNode(hit, D, BLOCK_TOKENS, plan.q1, plan.k1, plan.s1, b);
@@ -398,8 +476,8 @@ export class Tree {
       const mask = new Float32Array(batch.length * BLOCK_TOKENS);
       batch.forEach(({ p, b }, r) => {
         const t = plans[p].tokens;
-        const s = b * BLOCK_TOKENS;
-        const e = Math.min(t.length, s + BLOCK_TOKENS);
+        const s = plans[p].blocks[b];
+        const e = plans[p].blocks[b + 1];
         for (let k = s; k < e; k++) {
           ids[r * BLOCK_TOKENS + k - s] = t[k];
           mask[r * BLOCK_TOKENS + k - s] = 1;
@@ -427,9 +505,10 @@ export class Tree {
     const todo2: { p: number; g: number; key: string }[] = [];
     plans.forEach((plan, p) => {
       for (let g = 0; g < plan.lod2; g++) {
-        const s = g * BLOCK_TOKENS * GROUP_BLOCKS;
-        const e = Math.min(plan.tokens.length, s + BLOCK_TOKENS * GROUP_BLOCKS);
-        const key = '2:' + hashTokens(plan.tokens, s, e);
+        // A group's key holds its block boundaries too: the same tokens cut otherwise are another node.
+        const b0 = g * GROUP_BLOCKS;
+        const b1 = Math.min(plan.blocks.length - 1, b0 + GROUP_BLOCKS);
+        const key = '2:' + hashTokens(plan.tokens, plan.blocks[b0], plan.blocks[b1]) + hashBoundaries(plan.blocks, b0, b1);
         const hit = known.get(key);
         if (hit) {
           copyNode(hit, D, GROUP_BLOCKS, plan.q2, plan.k2, plan.s2, g);
@@ -463,10 +542,14 @@ export class Tree {
       const plan = plans[p];
       this.cache.set(key, { gists: plan.q2, scales: plan.k2, salience: plan.s2, i: g });
     }
-    return items.map(({ input, tokens, hash }, p) => {
+    return items.map(({ input, tokens, hash, blocks, units }, p) => {
       const pl = plans[p];
-      return new TreeDocument(input.id, input.kind ?? 'file', input.appending ?? false, input.text, tokens, hash,
-        input.mtimeMs ?? 0, D, pl.q1, pl.k1, pl.s1, pl.q2, pl.k2, pl.s2);
+      return new TreeDocument({
+        units,
+        id: input.id, kind: input.kind ?? 'file', appending: input.appending ?? false, text: input.text, tokens, blocks,
+        contentHash: hash, mtimeMs: input.mtimeMs ?? 0, dim: D,
+        lod1Gists: pl.q1, lod1Scales: pl.k1, lod1Salience: pl.s1, lod2Gists: pl.q2, lod2Scales: pl.k2, lod2Salience: pl.s2,
+      });
     });
   }
 }

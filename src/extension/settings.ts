@@ -52,7 +52,7 @@ export function allocatorSettings(): FocusSettingsParams {
 
 /** Who scores relevance for the focus: LensNet (default) or the lexical plan. */
 export function scorerSetting(): 'lens' | 'lexical' {
-  return config().get<string>('scorer', 'lens') === 'lexical' ? 'lexical' : 'lens';
+  return config().get<string>('scorer', 'lexical') === 'lens' ? 'lens' : 'lexical';
 }
 
 /** Seconds after startup before the workspace is indexed; 0 or less: only on first use. */

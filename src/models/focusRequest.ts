@@ -1,7 +1,6 @@
 // Turns an extension `focus` request into a working context and the summary the extension shows:
 // line-range pins become token holds, the recent chat tail is held at LOD0, and every entry is
 // described by path, LOD, token/char span and 1-based lines.
-import { BLOCK_TOKENS } from '../core/constants';
 import { FocusEngine } from '../core/engine';
 import { LexicalRuntime } from '../core/lexicalRuntime';
 import type { Hold } from '../core/focus';
@@ -28,7 +27,7 @@ export function lineHoldToTokens(doc: TreeDocument, h: LineHold): Hold | undefin
   const charEnd = last < lines ? doc.lines[last] - 1 : doc.textLength;
   const b0 = doc.blockAtChar(charStart);
   const b1 = doc.blockAtChar(Math.max(charStart, charEnd - 1));
-  return { docId: doc.id, start: b0 * BLOCK_TOKENS, end: Math.min(doc.tokenCount, (b1 + 1) * BLOCK_TOKENS) };
+  return { docId: doc.id, start: doc.blockTok[b0], end: doc.blockTok[b1 + 1] };
 }
 
 export async function runFocus(session: MemorySession, params: FocusParams): Promise<FocusResult> {
@@ -47,7 +46,7 @@ export async function runFocus(session: MemorySession, params: FocusParams): Pro
   }
   const chat = params.chatSession ? tree.documents.get(chatDocId(params.chatSession)) : undefined;
   if (chat && chat.tokenCount > 0) {
-    const start = Math.floor(Math.max(0, chat.tokenCount - CHAT_TAIL_TOKENS) / BLOCK_TOKENS) * BLOCK_TOKENS;
+    const start = chat.blockTok[chat.blockAtToken(Math.max(0, chat.tokenCount - CHAT_TAIL_TOKENS))];
     holds.push({ docId: chat.id, start, end: chat.tokenCount });
   }
   const lexical = session.runtime instanceof LexicalRuntime ? session.runtime : undefined;

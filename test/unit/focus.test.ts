@@ -108,10 +108,11 @@ test('held spans (pins, recent chat) stay at LOD0 and are never collapsed', asyn
   const wc = await engine.focus({ query: 'nothing relevant qqq', budget: 1500, holds: [{ docId: '/a.py', start: 320, end: 400 }] });
   assert.deepEqual(checkWorkingContext(wc.perDoc, wc.rendered, 1500), []);
   const a = wc.perDoc.find((es) => es[0].doc.id === '/a.py')!;
-  for (const b of [10, 11, 12]) assert.ok(a.some((e) => e.lod === 0 && e.index === b), `block ${b} held at LOD0`);
+  const doc = a[0].doc;
+  for (let b = doc.blockAtToken(320); b <= doc.blockAtToken(399); b++) assert.ok(a.some((e) => e.lod === 0 && e.index === b), `block ${b} held at LOD0`);
   const chat = wc.perDoc.find((es) => es[0].doc.id === 'chat:s1')!;
   const last = chat[chat.length - 1];
-  if (chat[0].doc.tokenCount % 32 !== 0) assert.equal(last.lod, 0, 'the unfinished chat tail stays at LOD0');
+  assert.equal(last.lod, 0, 'the unfinished chat tail (its last, open block) stays at LOD0');
 });
 
 /** A one-document tree and a budget that one expansion nearly fills, so negative scores collapse it again. */
@@ -194,12 +195,13 @@ test('a range the user collapsed stays at group gists even where the evidence is
   const query = 'zebra_quagga_okapi';
   const free = await engine.focus({ query, budget: 4000 });
   const inside = (es: typeof free.perDoc[0], lo: number, hi: number) => es.filter((e) => e.lod < 2 && e.start < hi && lo < e.end);
-  const g = Math.floor(b / 32) * 1024;
-  assert.ok(inside(free.perDoc[0], g, g + 1024).length > 0, 'without a cap the evidence expands');
-  const capped = await engine.focus({ query, budget: 4000, caps: [{ docId: '/z.py', start: g, end: g + 1024 }] });
+  const [g, gEnd] = doc.span(2, Math.floor(b / 32));
+  assert.ok(inside(free.perDoc[0], g, gEnd).length > 0, 'without a cap the evidence expands');
+  const capped = await engine.focus({ query, budget: 4000, caps: [{ docId: '/z.py', start: g, end: gEnd }] });
   assert.deepEqual(checkWorkingContext(capped.perDoc, capped.rendered, 4000), []);
-  assert.equal(inside(capped.perDoc[0], g, g + 1024).length, 0, 'the capped group stays at LOD2');
-  const pinned = await engine.focus({ query, budget: 4000, caps: [{ docId: '/z.py', start: g, end: g + 1024 }], holds: [{ docId: '/z.py', start: b * 32, end: b * 32 + 32 }] });
+  assert.equal(inside(capped.perDoc[0], g, gEnd).length, 0, 'the capped group stays at LOD2');
+  const [b0, b1] = doc.span(1, b);
+  const pinned = await engine.focus({ query, budget: 4000, caps: [{ docId: '/z.py', start: g, end: gEnd }], holds: [{ docId: '/z.py', start: b0, end: b1 }] });
   assert.ok(pinned.perDoc[0].some((e) => e.lod === 0 && e.index === b), 'a pin inside the cap is still exact');
 });
 
@@ -263,7 +265,8 @@ test('a tight budget collapses other documents but never a pin; when pins cannot
   const wc = await engine.focus({ query: 'nothing qqq', budget: 600, holds: [hold] });
   assert.ok(wc.telemetry.coldStartRoots > 0, 'the budget forced documents to their root lines');
   const f5 = wc.perDoc.find((es) => es[0].doc.id === '/w/f5.py')!;
-  for (const b of [20, 21]) assert.ok(f5.some((e) => e.lod === 0 && e.index === b), `pinned block ${b} stays exact`);
+  const d5 = f5[0].doc;
+  for (let b = d5.blockAtToken(hold.start); b <= d5.blockAtToken(hold.end - 1); b++) assert.ok(f5.some((e) => e.lod === 0 && e.index === b), `pinned block ${b} stays exact`);
   assert.deepEqual(checkWorkingContext(wc.perDoc, wc.rendered, 600), []);
   await assert.rejects(engine.focus({ query: 'nothing qqq', budget: 150, holds: [hold] }),
     (e: unknown) => e instanceof BudgetTooSmallError && /pinned spans/.test(e.message) && e.heldDocuments === 1);
@@ -398,7 +401,7 @@ test('consecutive group gists share one ≈ line, and the cost model prices them
   const r = renderWorkingContext([groups], { displayPath: (d) => d.id });
   const gistLines = r.prompt.split('\n').filter((l) => l.startsWith('≈'));
   assert.equal(gistLines.length, 1, 'one line for the run');
-  assert.equal(gistLines[0].split(' | ').length, doc.nLod2, 'one gist per group');
+  assert.ok(gistLines[0].split(' | ').length >= doc.nLod2, 'at least one item per group');
   const estimate = cm.preamble + cm.documentCost(groups);
   assert.ok(Math.abs(estimate - r.tokens) <= 3, `estimate ${estimate} vs rendered ${r.tokens}`);
 });

@@ -9,7 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import fc from 'fast-check';
-import { BLOCK_TOKENS, GROUP_TOKENS } from '../../src/core/constants';
+import { GROUP_BLOCKS } from '../../src/core/constants';
 import { FocusEngine, type ScorerKind, type WorkingContext } from '../../src/core/engine';
 import { BudgetTooSmallError, type Hold } from '../../src/core/focus';
 import { openTree, saveTree } from '../../src/core/indexer';
@@ -153,7 +153,7 @@ function checkFocus(m: Readonly<Model>, tree: Tree, wc: WorkingContext, budget: 
     const doc = tree.documents.get(p.docId);
     if (!es || !doc) continue;
     const end = Math.min(doc.tokenCount, p.end);
-    for (let b = Math.floor(p.start / BLOCK_TOKENS); b * BLOCK_TOKENS < end; b++) {
+    for (let b = doc.blockAtToken(p.start); b < doc.nBlocks && doc.blockTok[b] < end; b++) {
       assert.ok(es.some((e) => e.lod === 0 && e.index === b), `pinned block ${b} of ${p.docId} is not at LOD0`);
     }
   }
@@ -163,8 +163,8 @@ function checkFocus(m: Readonly<Model>, tree: Tree, wc: WorkingContext, budget: 
     if (!es || es[0].doc.kind !== 'file') continue;
     for (const e of es) {
       if (e.lod >= 2 || e.end <= c.start || c.end <= e.start) continue;
-      const g0 = Math.floor(e.start / GROUP_TOKENS) * GROUP_TOKENS;
-      const opened = m.pins.some((p) => p.docId === c.docId && p.start < g0 + GROUP_TOKENS && g0 < p.end);
+      const [g0, g1] = e.doc.span(2, Math.floor(e.index / GROUP_BLOCKS));
+      const opened = m.pins.some((p) => p.docId === c.docId && p.start < g1 && g0 < p.end);
       assert.ok(opened, `${c.docId}: LOD${e.lod} entry [${e.start},${e.end}) inside cap [${c.start},${c.end})`);
     }
   }

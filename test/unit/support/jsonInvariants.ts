@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { escapeExact } from '../../../src/core/render';
 import { countPromptTokens } from '../../../src/core/tokenizer';
 
 interface JsonEntry { path: string; lod: number; start: number; end: number; charStart: number; charEnd: number; cost: number; score: number }
@@ -37,9 +38,10 @@ export function checkFocusJson(j: FocusJson, readText: (path: string) => string 
       if (e.charStart !== charPos) bad.push(`${d.path}: char coverage gap at ${charPos}`);
       pos = e.end;
       charPos = e.charEnd;
+      // A block is at most 32 tokens of whole lines (a piece of a longer line is exactly 32), a group at most 32 blocks.
       const w = e.lod === 2 ? 1024 : e.lod === 3 ? d.tokens : 32;
       if (e.lod === 3 && (es.length !== 1 || e.start !== 0 || e.end !== d.tokens)) bad.push(`${d.path}: root entry must cover the document alone`);
-      if (e.lod < 3 && (e.start % w !== 0 || (e.end - e.start !== w && e.end !== d.tokens))) bad.push(`${d.path}: misaligned LOD${e.lod} [${e.start},${e.end})`);
+      if (e.lod < 3 && (e.end <= e.start || e.end - e.start > w)) bad.push(`${d.path}: LOD${e.lod} [${e.start},${e.end}) is not a node's span`);
     }
     if (pos !== d.tokens) bad.push(`${d.path}: entries end at ${pos} of ${d.tokens} tokens`);
     if (charPos !== d.chars) bad.push(`${d.path}: entries end at char ${charPos} of ${d.chars}`);
@@ -51,7 +53,11 @@ export function checkFocusJson(j: FocusJson, readText: (path: string) => string 
         let k = i;
         while (k + 1 < es.length && es[k + 1].lod === 0) k++;
         const exact = text.slice(es[i].charStart, es[k].charEnd);
-        if (!j.prompt.includes(exact)) bad.push(`${d.path}: exact text [${es[i].charStart},${es[k].charEnd}) is not verbatim in the prompt`);
+        // Verbatim up to the documented escape (a line starting like structure has one backslash added).
+        if (!j.prompt.includes(escapeExact(exact))) bad.push(`${d.path}: exact text [${es[i].charStart},${es[k].charEnd}) is not verbatim in the prompt`);
+        const pieceStart = es[i].end - es[i].start === 32 || (i > 0 && es[i - 1].end - es[i - 1].start === 32);
+        if (es[i].charStart > 0 && text[es[i].charStart - 1] !== '\n' && !pieceStart) bad.push(`${d.path}: exact text starts mid-line at char ${es[i].charStart}`);
+        if (es[k].charEnd < text.length && text[es[k].charEnd - 1] !== '\n' && es[k].end - es[k].start !== 32) bad.push(`${d.path}: exact text ends mid-line at char ${es[k].charEnd}`);
         i = k;
       }
     }
