@@ -208,7 +208,9 @@ async function main(): Promise<number> {
   const snapshot = snapshotFromWorkingContext(wc, displayPath, { previous: before });
   // A planted gist too (LOD1 text is normally words only): the viewer must render any gist inert.
   const lod1Doc = snapshot.documents.find((d) => d.spans.some((x) => x.lod === 1))!;
-  lod1Doc.spans.find((x) => x.lod === 1)!.gistText += ' <script>window.__pwned=3</script>';
+  // Planted in the document's widest block gist (blocks of whole lines vary in width), so the hover lands on it.
+  const lod1Spans = lod1Doc.spans.filter((x) => x.lod === 1);
+  lod1Spans.reduce((a, b) => (b.end - b.start > a.end - a.start ? b : a)).gistText += ' <script>window.__pwned=3</script>';
 
   const { server, origin } = await serve();
   const browser: Browser = await chromium.launch({ executablePath: chromiumPath, args: BROWSER_ARGS });
@@ -382,7 +384,8 @@ async function main(): Promise<number> {
         await page.locator('#tooltip').waitFor({ state: 'visible' });
         const tip = (await page.locator('#tooltip').textContent()) ?? '';
         assert(tip.includes(PLANTED_HTML.slice(0, 40)), `tooltip shows the text: ${tip}`);
-        const rc1 = widest(L, snapshot, 1, (d) => d.path === lod1Doc.path);
+        // The span that carries the planted markup (not necessarily its document's widest).
+        const rc1 = widest(L, snapshot, 1, (_d, x) => x.gistText.includes('<script>window.__pwned=3'));
         const p1 = await clientPoint(page, rc1);
         await page.mouse.move(p1.x, p1.y);
         await page.waitForFunction(() => document.getElementById('tooltip')!.textContent!.includes('<script>window.__pwned=3'));

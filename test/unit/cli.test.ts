@@ -1,28 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { run } from './support/cliRun';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { main } from '../../src/cli/main';
 import { lodStrip } from '../../src/core/strip';
 import { syntheticSource, treeOf } from './support/corpus';
 import { topEntries } from '../../src/core/focus';
 import { checkFocusJson, type FocusJson } from './support/jsonInvariants';
 
-function capture(): Writable & { text: () => string } {
-  const chunks: string[] = [];
-  const w = new Writable({ write(c, _e, cb) { chunks.push(String(c)); cb(); } }) as Writable & { text: () => string };
-  w.text = () => chunks.join('');
-  return w;
-}
-
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = capture();
-  const err = capture();
-  const code = await main(argv, out, err);
-  return { code, out: out.text(), err: err.text() };
-}
 
 const tmp = mkdtempSync(join(tmpdir(), 'mc-cli-'));
 

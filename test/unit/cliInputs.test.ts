@@ -4,26 +4,12 @@
 // into a read-only folder, so chmod alone would test nothing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { run } from './support/cliRun';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { main } from '../../src/cli/main';
 
-function capture(): Writable & { text: () => string } {
-  const chunks: string[] = [];
-  const w = new Writable({ write(c, _e, cb) { chunks.push(String(c)); cb(); } }) as Writable & { text: () => string };
-  w.text = () => chunks.join('');
-  return w;
-}
-
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = capture();
-  const err = capture();
-  const code = await main(argv, out, err);
-  return { code, out: out.text(), err: err.text() };
-}
 
 function workspace(): string {
   const dir = realpathSync(mkdtempSync(join(tmpdir(), 'mc-cli-inputs-')));
