@@ -143,6 +143,8 @@ function runAsNobody(argv: string[]): { code: number; out: string; err: string }
   const script = `require(${JSON.stringify(mainJs)}).main(JSON.parse(process.env.MC_ARGV)).then((c) => { process.exitCode = c; });`;
   const probe = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'id', '-u'], { encoding: 'utf8' });
   if (probe.status !== 0 || probe.stdout.trim() !== '65534') return undefined;
+  // The build must be readable by `nobody` too (a checkout under /root is not).
+  if (spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'test', '-r', mainJs]).status !== 0) return undefined;
   const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', script], {
     encoding: 'utf8', env: { ...process.env, MC_ARGV: JSON.stringify(argv), HOME: '/nonexistent', XDG_CACHE_HOME: '/nonexistent' }, timeout: 120_000,
   });
@@ -160,7 +162,7 @@ test('a read-only store folder: focus prints the prompt with a one-line warning 
   if (process.getuid?.() === 0) {
     r = runAsNobody(argv);
     if (!r) {
-      t.skip('running as root without setpriv: a read-only folder cannot be made to refuse root here (see the regular-file case above)');
+      t.skip('running as root without setpriv, or with a build `nobody` cannot read: a read-only folder cannot be made to refuse root here (see the regular-file case above)');
       return;
     }
   } else r = await run(argv);
