@@ -32,10 +32,9 @@ export interface StoredDocument {
   tokens: Uint32Array;
   /**
    * Token offsets of block boundaries (nb' + 1 values, nb' blocks; blocks.ts): stored because the cut
-   * depends on the parser's units, which a restore must not recompute differently. Absent in stores
-   * written before blocks were cut at lines; the tree then cuts them again.
+   * depends on the parser's units, so a restore needs no parser (stores before format 3 are rebuilt).
    */
-  blocks?: Uint32Array;
+  blocks: Uint32Array;
   lod1Gists: Int8Array;
   lod1Scales: Float32Array;
   lod1Salience: Uint8Array;

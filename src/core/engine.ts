@@ -123,6 +123,7 @@ export class FocusEngine {
     // A runtime without LensNet (the degraded mode) can only score by lexical evidence.
     let plan: Plan | undefined;
     const planOptions = { ...DEFAULT_PLAN, ...req.plan };
+    const blockValue = (d: TreeDocument) => blockValues(d, ev.of(d).raw, planOptions, ev.q);
     // The lexical plan is the default: it wins every answerable metric of the evaluation (README).
     const used: ScorerKind = req.scorer === 'lexical-greedy' ? 'lexical-greedy' : req.scorer === 'lens' && !this.runtime.lexicalOnly ? 'lens' : 'lexical';
     const usesPlan = used === 'lexical';
@@ -134,7 +135,7 @@ export class FocusEngine {
       usesPlan
         ? async (entries) => {
             // Planned once, from the allocator's starting state, with its cost model and budget.
-            plan ??= planFocus(allocator.state, allocator.usedTokens, settings.budget, costModel, (d) => blockValues(d, ev.of(d).raw, planOptions, ev.q), planOptions);
+            plan ??= planFocus(allocator.state, allocator.usedTokens, settings.budget, costModel, blockValue, planOptions);
             return planScores(plan, entries, settings.tauExpand);
           }
         : used === 'lexical-greedy'
@@ -155,7 +156,7 @@ export class FocusEngine {
     if (used === 'lens' && allocator.usedTokens < FILL_BELOW * settings.budget) {
       // LensNet stops short of the budget (about half of it at 8k): the lexical plan spends the rest on
       // top of what LensNet chose, keeping it (PlanOptions.fill).
-      const fill = planFocus(allocator.state, allocator.usedTokens, settings.budget, costModel, (d) => blockValues(d, ev.of(d).raw, planOptions, ev.q), { ...planOptions, fill: true });
+      const fill = planFocus(allocator.state, allocator.usedTokens, settings.budget, costModel, blockValue, { ...planOptions, fill: true });
       const more = await allocator.run(async (entries) => planScores(fill, entries, settings.tauExpand), PLAN_ACTIONS);
       telemetry.filled = plannedBlocks(fill);
       telemetry.scoreMs += more.scoreMs;

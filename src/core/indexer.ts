@@ -7,7 +7,6 @@ import { redactSecrets, secretContentRule } from './secrets';
 import { trimWordCache } from './lexical';
 import { readStore, writeStore } from './store';
 import { detokenize } from './tokenizer';
-import { loadGrammars } from './units';
 import { sha256Hex, Tree, type DocumentInput, type IngestProgress, type TreeDocument } from './tree';
 
 export interface SkippedFile {
@@ -128,8 +127,6 @@ export async function openTree(runtime: ModelRuntime, storeDir: string | undefin
   if (!storeDir) return { tree, store: 'none' };
   const res = await readStore(storeDir, storeHeader(runtime));
   if (res.status !== 'ok') return { tree, store: res.status === 'missing' ? 'new' : `rebuilt (${res.reason})` };
-  // Blocks are cut again at the parser's units: the grammars first.
-  await loadGrammars();
   const recut: DocumentInput[] = [];
   for (const d of res.docs) {
     const doc = tree.restore(d);
@@ -139,8 +136,8 @@ export async function openTree(runtime: ModelRuntime, storeDir: string | undefin
     }
     if (d.stat && d.kind === 'file') doc.fileStat = d.stat;
   }
-  // A document whose blocks come out otherwise than when it was stored (its units changed with the
-  // parser) is gisted again from its stored text: nothing is lost, a chat transcript included.
+  // A document whose stored blocks do not match its stored nodes is gisted again from its stored
+  // text: nothing is lost, a chat transcript included.
   if (recut.length > 0) await tree.ingest(recut);
   trimWordCache();
   return { tree, store: `loaded ${res.docs.length} documents${recut.length > 0 ? ` (${recut.length} gisted again)` : ''}` };

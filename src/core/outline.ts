@@ -69,13 +69,7 @@ export function unitChain(doc: TreeDocument, b: number): number[] {
 
 /** `name L12` items of the named units whose name line lies in blocks [b0, b1], in order. */
 export function outlineItems(doc: TreeDocument, b0: number, b1: number): string[] {
-  const o = outline(doc);
-  const out: string[] = [];
-  for (let b = b0; b <= b1; b++) {
-    const list = o.namedIn.get(b);
-    if (list) for (const u of list) out.push(`${mapName(o.units[u].name)} L${o.units[u].line + 1}`);
-  }
-  return out;
+  return outlineNames(doc, b0, b1).map((n) => `${mapName(n.name)} L${n.line}`);
 }
 
 /** The named units of blocks [b0, b1] as structured data (1-based lines), for the JSON output and the metrics. */

@@ -155,26 +155,6 @@ function entryAt(entries: Entry[], t: number): number {
   return lo;
 }
 
-/** Tokens that bringing block b to LOD0 adds, expanding every node on the way; null if it cannot. */
-export function marginalCost(cm: CostModel, entries: Entry[], b: number): number | null {
-  const t = entries[0].doc.blockTok[b];
-  let list = entries;
-  let i = entryAt(list, t);
-  let total = 0;
-  for (;;) {
-    const e = list[i];
-    if (e.lod === 0) return total;
-    if (e.fold || (e.lod === 3 && e.doc.tokenCount === 0)) return null;
-    const kids = children(e);
-    total += cm.spliceDelta(list, i, i + 1, kids);
-    // Only the splice's neighbours matter to the next step's cost (run markers).
-    const left = i > 0 ? [list[i - 1]] : [];
-    const right = i + 1 < list.length ? [list[i + 1]] : [];
-    list = [...left, ...kids, ...right];
-    i = left.length + entryAt(kids, t);
-  }
-}
-
 /** Applies the expansions that bring block b to LOD0; returns the cost added. */
 function expandTo(cm: CostModel, entries: Entry[], b: number): number {
   const t = entries[0].doc.blockTok[b];
@@ -198,6 +178,9 @@ const WHOLE_UNIT_SHARE = 0.25;
 /** A unit's head as shown: its first line to the end of its signature and docstring, at most this many lines past its name line. */
 const HEAD_LINES = 4;
 
+/** Unit kinds whose head line PlanOptions.heads 'code' shows. */
+const CODE_UNITS: ReadonlySet<string> = new Set(['class', 'interface', 'function', 'method', 'type']);
+
 /** Candidate blocks kept per unit (the best by value): more would only repeat its whole-unit variant. */
 const PER_UNIT = 3;
 
@@ -217,8 +200,7 @@ function bundleVariants(doc: TreeDocument, b: number, budget: number, options: P
   const o = outline(doc);
   const u = chain[0];
   const unit = o.units[u];
-  const CODE = new Set(['class', 'interface', 'function', 'method', 'type']);
-  const heads = options.heads === 'none' ? [] : chain.slice(1).filter((a) => options.heads === 'all' || CODE.has(o.units[a].kind)).map((a) => o.nameBlock[a]);
+  const heads = options.heads === 'none' ? [] : chain.slice(1).filter((a) => options.heads === 'all' || CODE_UNITS.has(o.units[a].kind)).map((a) => o.nameBlock[a]);
   const tokens = doc.blockTok[o.last[u] + 1] - doc.blockTok[o.first[u]];
   const out: number[][] = whole;
   if (tokens <= Math.max(WHOLE_UNIT_TOKENS, WHOLE_UNIT_SHARE * budget)) out.push([...blockRange(o.first[u], o.last[u]), ...heads]);

@@ -77,8 +77,8 @@ function encodeSection(name: SectionName, d: StoredDocument, out: Buffer): void 
     case 'lod1Salience': out.set(d.lod1Salience); return;
     case 'lod2Salience': out.set(d.lod2Salience); return;
     case 'blocks':
-      if (LITTLE_ENDIAN) out.set(new Uint8Array(d.blocks!.buffer, d.blocks!.byteOffset, d.blocks!.byteLength));
-      else for (let i = 0; i < d.blocks!.length; i++) out.writeUInt32LE(d.blocks![i], i * 4);
+      if (LITTLE_ENDIAN) out.set(new Uint8Array(d.blocks.buffer, d.blocks.byteOffset, d.blocks.byteLength));
+      else for (let i = 0; i < d.blocks.length; i++) out.writeUInt32LE(d.blocks[i], i * 4);
       return;
   }
 }

@@ -1,6 +1,5 @@
 import { encode, countTokens } from 'gpt-tokenizer/encoding/o200k_base';
 import enc from 'gpt-tokenizer/encoding/o200k_base';
-import { BLOCK_TOKENS } from './constants';
 
 const PLAIN = { allowedSpecial: new Set<string>(), disallowedSpecial: new Set<string>() };
 
@@ -206,15 +205,6 @@ export function boundaryCharOffsets(text: string, tokens: Uint32Array, starts: A
   }
   while (k <= nb) out[k++] = text.length;
   return out;
-}
-
-/** String offsets of fixed-size token blocks (`blockTokens` each): the boundaries every `blockTokens` tokens. */
-export function blockCharOffsets(text: string, tokens: Uint32Array, blockTokens = BLOCK_TOKENS): Uint32Array {
-  const nb = Math.ceil(tokens.length / blockTokens);
-  const starts = new Uint32Array(nb + 1);
-  for (let b = 0; b < nb; b++) starts[b] = b * blockTokens;
-  starts[nb] = tokens.length;
-  return boundaryCharOffsets(text, tokens, starts);
 }
 
 const NEWLINE = 10;

@@ -255,7 +255,7 @@ function hashBoundaries(blocks: Uint32Array, b0: number, b1: number): string {
 }
 
 /** A document's blocks: whole lines, each unit's first line starting one (blocks.ts). */
-export function documentBlocks(id: string, kind: DocumentKind, text: string, tokens: Uint32Array, units = documentUnits(id, text, kind)): Uint32Array {
+function documentBlocks(tokens: Uint32Array, units: readonly Unit[]): Uint32Array {
   return cutBlocks(tokens, unitBreaks(units));
 }
 
@@ -347,16 +347,14 @@ export class Tree {
   }
 
   /**
-   * Adds a document restored from the store (no model calls). Its blocks are cut again at its units
-   * (blocks.ts); when they do not match the stored nodes (another parser, grammars that did not load),
-   * the document is not restored and returns undefined: the next index gists it again.
+   * Adds a document restored from the store (no model calls, no parser: its block boundaries are
+   * stored). When they do not match its stored nodes, the document is not restored and returns
+   * undefined; the caller gists it again from its text.
    */
   restore(s: StoredDocument): TreeDocument | undefined {
-    const text = detokenize(s.tokens);
-    const blocks = s.blocks ?? documentBlocks(s.id, s.kind, text, s.tokens);
-    const counts = blockNodeCounts(blocks.length - 1, s.appending, GROUP_BLOCKS);
+    const counts = blockNodeCounts(s.blocks.length - 1, s.appending, GROUP_BLOCKS);
     if (counts.lod1 !== s.lod1Scales.length || counts.lod2 !== s.lod2Scales.length) return undefined;
-    const doc = new TreeDocument({ ...s, text, dim: this.dim, blocks });
+    const doc = new TreeDocument({ ...s, text: detokenize(s.tokens), dim: this.dim });
     this.attach(doc);
     return doc;
   }
@@ -401,7 +399,7 @@ export class Tree {
       const t = tokenizeDocument(input.text);
       tokens += t.length;
       const units = documentUnits(input.id, input.text, input.kind ?? 'file');
-      pending.push({ input, tokens: t, hash, units, blocks: documentBlocks(input.id, input.kind ?? 'file', input.text, t, units) });
+      pending.push({ input, tokens: t, hash, units, blocks: documentBlocks(t, units) });
     }
     // Gist in batches that span documents, so small files still fill a batch.
     for (let i = 0; i < pending.length; ) {

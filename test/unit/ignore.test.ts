@@ -10,19 +10,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { discoverFiles } from '../../src/core/discovery';
 import { IgnoreContext, parseGitignore, patternProblem, type IgnoreWarning } from '../../src/core/gitignore';
+import { seededRandom } from './support/seededText';
 
 const hasGit = spawnSync('git', ['--version']).status === 0;
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 const DIRS = ['a', 'b', 'ab', 'foo', 'x1', 'Build', 'lib'];
 const FILES = ['a', 'b.log', 'ab.txt', 'foo', 'x1.md', 'x2.md', 'keep.log', 'c.tmp', 'a b', '#h', '!bang', 'star*', 'q?', 'zz', 'A.LOG', 'br[a]'];

@@ -1,8 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { blockCharOffsets, detokenize, lineOf, lineStarts, tokenize, countPromptTokens, hasLongRun } from '../../src/core/tokenizer';
+import { boundaryCharOffsets, detokenize, lineOf, lineStarts, tokenize, countPromptTokens, hasLongRun } from '../../src/core/tokenizer';
 import { PackedTokens } from '../../src/core/packedTokens';
+
+/** String offsets of fixed-size token blocks of `size` tokens (boundaryCharOffsets at every size-th token). */
+function blockCharOffsets(text: string, ids: Uint32Array, size: number): Uint32Array {
+  const n = Math.ceil(ids.length / size);
+  return boundaryCharOffsets(text, ids, Array.from({ length: n + 1 }, (_, b) => Math.min(ids.length, b * size)));
+}
 
 test('o200k round-trips text exactly, special-token strings included', () => {
   const text = 'def f(x):\n    return x  # héllo 😀 日本語 <|endoftext|>\r\n';
