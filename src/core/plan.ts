@@ -266,7 +266,7 @@ interface Prices {
 function prices(cm: CostModel): Prices {
   const roots = new Map<Entry, number>();
   const groups = new Map<TreeDocument, Map<number, number>>();
-  const blockGist = (doc: TreeDocument, b: number) => cm.entryCost(makeEntry(doc, 1, b));
+  const blockGist = (doc: TreeDocument, b: number) => cm.gistCost(doc, 1, b);
   return {
     rootOpen(root) {
       let c = roots.get(root);
@@ -278,7 +278,7 @@ function prices(cm: CostModel): Prices {
       if (!m) groups.set(doc, (m = new Map()));
       let c = m.get(g);
       if (c === undefined) {
-        c = -cm.entryCost(makeEntry(doc, 2, g));
+        c = -cm.gistCost(doc, 2, g);
         for (let b = g * GROUP_BLOCKS; b < Math.min(doc.nLod1, (g + 1) * GROUP_BLOCKS); b++) c += blockGist(doc, b);
         m.set(g, c);
       }
@@ -289,8 +289,48 @@ function prices(cm: CostModel): Prices {
 }
 
 /**
+ * A block the plan may bring to LOD0, shown as part of its unit: its variants (bundleVariants), their
+ * estimated costs (priced lazily, preferred first) and what follows from them, kept until a pick next
+ * to it (its document's version moves) makes them stale.
+ */
+interface Candidate {
+  d: number;
+  b: number;
+  v: number;
+  variants: number[][];
+  /** Groups its variants touch: a pick in one of them (or beside it) re-costs it. */
+  groups: number[];
+  costs: (number | null)[];
+  /** priority (value / cost^α) of each priced variant; NaN when it cannot be shown. */
+  priority: number[];
+  /** The priority of the first variant that fits an empty budget's room (NaN: none, undefined: not known yet). */
+  want: number | undefined;
+  /** docVersion of its document when last checked. */
+  version: number;
+}
+
+/** What one plan works on: the state it changes as it picks, and what it keeps between picks. */
+interface Planning {
+  readonly state: Entry[][];
+  readonly budget: number;
+  readonly cm: CostModel;
+  readonly options: PlanOptions;
+  readonly plan: Plan;
+  /** Each document's entries as the plan leaves them so far. */
+  readonly work: Entry[][];
+  readonly values: Float32Array[];
+  /** Each document's best block value. */
+  readonly docValue: number[];
+  readonly picked: Set<number>;
+  /** Documents the plan showed as bare paths: their blocks are never shown. */
+  readonly baredHere: Uint8Array;
+}
+
+/**
  * Plans the LOD0 blocks under `budget`, starting from `state` (the allocator's entries per document,
  * not modified) whose estimated cost is `used`. `value(doc)` gives each block's evidence (≥ 0).
+ * In four steps: block values, the folded start, the candidates, and the greedy picks; the budget left
+ * then reopens maps.
  */
 export function planFocus(
   state: Entry[][],
@@ -301,30 +341,74 @@ export function planFocus(
   options: PlanOptions = DEFAULT_PLAN,
 ): Plan {
   const values = state.map((es) => (es.length > 0 && es[0].doc.tokenCount > 0 ? value(es[0].doc) : new Float32Array(0)));
-  let top = 0;
-  for (const v of values) for (let b = 0; b < v.length; b++) top = Math.max(top, v[b]);
+  const docValue = values.map((v) => v.reduce((a, x) => Math.max(a, x), 0));
+  const top = docValue.reduce((a, x) => Math.max(a, x), 0);
   const plan: Plan = { fill: !!options.fill, blocks: new Map(), picks: 0, used, folded: new Set(), opened: new Set(), bared: new Set() };
   if (top <= 0) return plan;
-  // Every document the plan may fold starts at its root line: opening one for evidence then costs its
-  // map, so the budget goes to the documents that hold evidence; the maps of the others come back at
-  // the end, most relevant first, if the budget still has room.
+  const p: Planning = {
+    state, budget, cm, options, plan, values, docValue,
+    work: foldedStart(state, cm, options, plan),
+    picked: new Set(),
+    baredHere: new Uint8Array(state.length),
+  };
+  pickBlocks(p, candidates(p, top));
+  reopenMaps(p);
+  return plan;
+}
+
+/**
+ * Every document the plan may fold starts at its root line: opening one for evidence then costs its
+ * map, so the budget goes to the documents that hold evidence; the maps of the others come back at the
+ * end (reopenMaps), most relevant first, if the budget still has room.
+ */
+function foldedStart(state: Entry[][], cm: CostModel, options: PlanOptions, plan: Plan): Entry[][] {
   const foldable = (es: Entry[]) => !options.fill && es.length > 0 && es[0].lod !== 3 && !es.some((e) => e.held || e.lod < 2);
-  const work = state.map((es) => {
+  return state.map((es) => {
     if (!foldable(es)) return es.slice();
     const root = [makeEntry(es[0].doc, 3, 0)];
     plan.used += cm.documentCost(root) - cm.startCost(es);
     return root;
   });
-  // Candidates: the best blocks by value, in a deterministic order.
-  // Each candidate is a block shown as part of its unit (bundleVariants), priced per variant.
-  let cand: { d: number; b: number; v: number; variants: number[][]; costs: (number | null)[]; groups: number[] }[] = [];
-  values.forEach((v, d) => {
-    for (let b = 0; b < v.length; b++) if (v[b] > options.minShare * top) cand.push({ d, b, v: v[b], variants: [], costs: [], groups: [] });
+}
+
+/**
+ * The best blocks by value (above minShare of the best), in a deterministic order, each shown as part
+ * of its unit (bundleVariants). A larger budget considers more blocks (a fixed cap flattened recall
+ * past ~16k); blocks of a unit small enough to open whole share that variant, so the best few of each
+ * are enough.
+ */
+function candidates(p: Planning, top: number): Candidate[] {
+  const { options, budget, state } = p;
+  const keep = Math.max(options.maxCandidates, Math.ceil(budget / 16));
+  const floor = options.minShare * top;
+  // The keep-th best value, found on a typed array: a large tree has tens of thousands of blocks above
+  // the floor, and sorting them all as objects took longer than the rest of the candidates' work.
+  let above = 0;
+  for (const v of p.values) for (let b = 0; b < v.length; b++) if (v[b] > floor) above++;
+  let cut = floor;
+  let atCut = Infinity;
+  if (above > keep) {
+    const all = new Float32Array(above);
+    let n = 0;
+    for (const v of p.values) for (let b = 0; b < v.length; b++) if (v[b] > floor) all[n++] = v[b];
+    all.sort();
+    const kth = all[above - keep];
+    // Values equal to the keep-th are taken in document and block order, as the full sort would.
+    let over = 0;
+    for (let k = above - 1; k >= 0 && all[k] > kth; k--) over++;
+    atCut = keep - over;
+    cut = kth;
+  }
+  let cand: Candidate[] = [];
+  p.values.forEach((v, d) => {
+    for (let b = 0; b < v.length; b++) {
+      const x = v[b];
+      if (!(x > floor) || x < cut) continue;
+      if (x === cut && above > keep && atCut-- <= 0) continue;
+      cand.push({ d, b, v: x, variants: [], groups: [], costs: [], priority: [], want: undefined, version: -1 });
+    }
   });
   cand.sort((x, y) => y.v - x.v || x.d - y.d || x.b - y.b);
-  // Room for the budget: a larger budget considers more blocks (a fixed cap flattened recall past ~16k).
-  cand = cand.slice(0, Math.max(options.maxCandidates, Math.ceil(budget / 16)));
-  // Blocks of one unit small enough to open whole share that variant: the best few of each are enough.
   const perUnit = new Map<string, number>();
   cand = cand.filter((c) => {
     const doc = state[c.d][0].doc;
@@ -338,23 +422,45 @@ export function planFocus(
     return n < PER_UNIT;
   });
   for (const c of cand) {
-    const doc = state[c.d][0].doc;
-    c.variants = bundleVariants(doc, c.b, budget, options);
-    c.groups = [...new Set(c.variants.flat().map((b) => Math.floor(b / GROUP_BLOCKS)))];
+    c.variants = bundleVariants(state[c.d][0].doc, c.b, budget, options);
+    const groups = new Set<number>();
+    for (const v of c.variants) for (const b of v) groups.add(Math.floor(b / GROUP_BLOCKS));
+    c.groups = [...groups];
   }
-  const stale = (c: (typeof cand)[number]): boolean => {
-    if (staleDoc.has(c.d)) return true;
-    for (const g of c.groups) if (staleGroup.has(c.d * 2097152 + g)) return true;
-    return false;
-  };
+  return cand;
+}
+
+/** A group's key in the plan's stale set: document index and group number in one integer. */
+const groupKey = (d: number, g: number): number => d * 2097152 + g;
+
+/**
+ * The greedy picks: the candidate of the best value per cost^α that fits, shown as its preferred
+ * variant that fits, priced exactly before it is taken; when a better candidate does not fit, root
+ * lines of less relevant documents give up their names for bare paths to make room.
+ */
+function pickBlocks(p: Planning, cand: Candidate[]): void {
+  const { cm, budget, options, plan, work, picked, baredHere, docValue } = p;
   const price = prices(cm);
   // A pick changes the cost of blocks in its own group and the groups beside it (run markers at the
-  // edges), or of the whole document when it was at its root line: only those are re-costed.
-  const staleDoc = new Set(values.map((_, d) => d));
-  const staleGroup = new Set<number>(); // d * 2^21 + group
-  const docValue = values.map((v) => v.reduce((a, x) => Math.max(a, x), 0));
-  const picked = new Set<number>();
-  const baredHere = new Uint8Array(work.length);
+  // edges), or of the whole document when it was at its root line: only those are re-costed. A
+  // candidate looks at these sets only when its document's version moved since it last looked.
+  const staleDoc = new Set<number>();
+  const staleGroup = new Set<number>();
+  const docVersion = new Int32Array(work.length);
+  const reset = (c: Candidate) => { c.costs = []; c.priority = []; c.want = undefined; };
+  const isStale = (c: Candidate): boolean => {
+    if (staleDoc.has(c.d)) return true;
+    for (const g of c.groups) if (staleGroup.has(groupKey(c.d, g))) return true;
+    return false;
+  };
+  const costOf = (c: Candidate, v: number): number | null => {
+    if (c.costs.length <= v) {
+      const x = approxCost(cm, work[c.d], c.variants[v], price);
+      c.costs.push(x);
+      c.priority.push(x === null ? NaN : c.v / Math.max(1, x) ** options.alpha);
+    }
+    return c.costs[v];
+  };
   // Root lines that may give up their names for room: least relevant, then longest, last (popped first).
   // Ordered only when first needed: most plans fit without it, and a large tree has thousands of roots.
   let bareable: number[] | undefined;
@@ -370,27 +476,32 @@ export function planFocus(
     let bestPriority = -Infinity;
     let wantedPriority = -Infinity;
     let wantedValue = 0;
+    const room = budget - plan.used;
     for (let k = 0; k < cand.length; k++) {
       const c = cand[k];
       // A document the plan bared never shows its blocks (planScores keeps it bare).
       if (baredHere[c.d]) continue;
+      if (c.version !== docVersion[c.d]) {
+        c.version = docVersion[c.d];
+        if (isStale(c)) reset(c);
+      }
       // Variants are priced lazily (estimates), preferred first, until one fits (or none is left).
-      if (stale(c)) c.costs = [];
       let fit = -1;
       for (let v = 0; v < c.variants.length; v++) {
-        if (c.costs.length <= v) c.costs.push(approxCost(cm, work[c.d], c.variants[v], price));
-        const x = c.costs[v];
-        if (x !== null && plan.used + x <= budget) { fit = v; break; }
+        const x = costOf(c, v);
+        if (x !== null && x <= room) { fit = v; break; }
       }
       if (fit >= 0) {
-        const priority = c.v / Math.max(1, c.costs[fit]!) ** options.alpha;
-        if (priority > bestPriority) { bestPriority = priority; best = k; bestVariant = fit; }
+        if (c.priority[fit] > bestPriority) { bestPriority = c.priority[fit]; best = k; bestVariant = fit; }
         continue;
       }
-      const want = c.costs.find((x) => x !== null && x <= budget);
-      if (want === undefined || want === null) continue;
-      wantedPriority = Math.max(wantedPriority, c.v / Math.max(1, want) ** options.alpha);
-      wantedValue = Math.max(wantedValue, c.v);
+      if (c.want === undefined) {
+        const w = c.costs.findIndex((x) => x !== null && x <= budget);
+        c.want = w < 0 ? NaN : c.priority[w];
+      }
+      if (Number.isNaN(c.want)) continue;
+      if (c.want > wantedPriority) wantedPriority = c.want;
+      if (c.v > wantedValue) wantedValue = c.v;
     }
     staleDoc.clear();
     staleGroup.clear();
@@ -409,15 +520,7 @@ export function planFocus(
         break;
       }
       if (d >= 0) {
-        const bare = [{ ...work[d][0], bare: true }];
-        // Bare paths of one folder share a line: the neighbours' share changes too.
-        const runs = () => cm.bareRunExtra(work, d - 1) + cm.bareRunExtra(work, d) + cm.bareRunExtra(work, d + 1);
-        const before = runs();
-        plan.used += cm.documentCost(bare) - cm.documentCost(work[d]);
-        work[d] = bare;
-        plan.used += runs() - before;
-        plan.bared.add(bare[0].doc.id);
-        baredHere[d] = 1;
+        bare(p, d);
         continue;
       }
     }
@@ -431,12 +534,15 @@ export function planFocus(
     for (const b of blocks) exact += expandTo(cm, after, b);
     if (plan.used + exact > budget) {
       c.costs[bestVariant] = exact;
+      c.priority[bestVariant] = c.v / Math.max(1, exact) ** options.alpha;
+      c.want = undefined;
       continue;
     }
     cand.splice(best, 1);
     if (work[c.d].length === 1 && work[c.d][0].lod === 3) staleDoc.add(c.d);
     work[c.d] = after;
     plan.used += exact;
+    docVersion[c.d]++;
     const id = after[0].doc.id;
     let m = plan.blocks.get(id);
     if (!m) plan.blocks.set(id, (m = new Map()));
@@ -444,12 +550,31 @@ export function planFocus(
     for (const b of blocks) {
       if (!m.has(b)) m.set(b, rank);
       const g = Math.floor(b / GROUP_BLOCKS);
-      for (let k = g - 1; k <= g + 1; k++) staleGroup.add(c.d * 2097152 + k);
+      for (let k = g - 1; k <= g + 1; k++) staleGroup.add(groupKey(c.d, k));
     }
     picked.add(c.d);
   }
-  // The budget left reopens the maps of documents folded at the start (most relevant first); the rest
-  // stay folded. A document at its root line in the allocator's state opens only when it is worth it.
+}
+
+/** Shows document d's root line as its bare path (its neighbours' share of a folder line changes too). */
+function bare(p: Planning, d: number): void {
+  const { cm, work, plan } = p;
+  const bareRoot = [{ ...work[d][0], bare: true }];
+  const runs = () => cm.bareRunExtra(work, d - 1) + cm.bareRunExtra(work, d) + cm.bareRunExtra(work, d + 1);
+  const before = runs();
+  plan.used += cm.documentCost(bareRoot) - cm.documentCost(work[d]);
+  work[d] = bareRoot;
+  plan.used += runs() - before;
+  plan.bared.add(bareRoot[0].doc.id);
+  p.baredHere[d] = 1;
+}
+
+/**
+ * The budget left reopens the maps of documents folded at the start (most relevant first); the rest
+ * stay folded. A document at its root line in the allocator's state opens only when it is worth it.
+ */
+function reopenMaps(p: Planning): void {
+  const { state, work, plan, cm, budget, picked, baredHere, docValue } = p;
   const back = state.map((_, d) => d).filter((d) => !picked.has(d) && work[d].length === 1 && work[d][0].lod === 3 && !baredHere[d] && state[d].length > 0);
   back.sort((x, y) => docValue[y] - docValue[x] || x - y);
   let tries = REOPEN_TRIES;
@@ -470,7 +595,6 @@ export function planFocus(
     const delta = cm.documentCost(map) - cm.documentCost(work[d]);
     if (plan.used + delta <= budget) { plan.used += delta; work[d] = map; plan.opened.add(root.doc.id); }
   }
-  return plan;
 }
 
 /** Allocator scores that realise a plan (see the module comment). */

@@ -98,7 +98,7 @@ export function shownBlockGist(doc: TreeDocument, b: number, words = BLOCK_WORDS
 }
 
 /** Unit names a `≈` group line shows: the outermost first, then by GistNet's salience of their block in the group. */
-export const GROUP_NAMES = Number(process.env.X_GN ?? 3);
+export const GROUP_NAMES = 3;
 
 export interface ExactRun {
   doc: TreeDocument;
@@ -516,15 +516,15 @@ export class CostModel {
     return part - this.docLine(doc, 'b');
   }
 
-  /**
-   * Token cost of one entry within its run: its tokens at LOD0, its share of a block-gist line at
-   * LOD1, its gist line at LOD2, its root line at LOD3. Run markers are counted by documentCost.
-   */
   /** Run markers of one run of exact text (its `[[exact]]`/`[[/exact]]` lines) and the gist line prefix it splits off. */
   exactRunMarkers(doc: TreeDocument): number {
     return runOverhead(doc, 0) + runOverhead(doc, 1);
   }
 
+  /**
+   * Token cost of one entry within its run: its tokens at LOD0, its share of a block-gist line at
+   * LOD1, its gist line at LOD2, its root line at LOD3. Run markers are counted by documentCost.
+   */
   entryCost(e: Entry): number {
     const doc = e.doc;
     if (e.lod === 0) return e.end - e.start;
@@ -533,19 +533,27 @@ export class CostModel {
       return f.head ? countSegment(foldLine(f)) : 0;
     }
     if (e.lod === 3) return this.docLine(doc, e.bare ? 'b' : 'r');
-    // Gist costs do not depend on the display path: they live on the document, across queries.
-    const cache = e.lod === 1 ? doc.gistCost1 : doc.gistCost2;
-    const key = e.lod === 1
-      ? e.index * 64 + Math.min(this.blockWords, 7) * 8 + Math.min(this.blockStride, 7)
-      : e.index * 8 + Math.min(this.groupChildren, 7);
-    let c = cache.get(key);
-    if (c === undefined) {
-      // An entry's share of its `~` or `≈` line: ` words |` as it sits mid-line (the leading space joins
-      // the first word's token; counting `words | ` alone over-estimated ~2 tokens per entry).
-      const text = e.lod === 1 ? shownBlockGist(doc, e.index, this.blockWords, this.blockStride) : groupGistText(doc, e.index, this.groupChildren);
+    return this.gistCost(doc, e.lod, e.index);
+  }
+
+  /**
+   * Cost of an LOD1 (block) or LOD2 (group) gist of `doc`: its share of its `~` or `≈` line, ` words |`
+   * as it sits mid-line (the leading space joins the first word's token; counting `words | ` alone
+   * over-estimated ~2 tokens per entry). Gist costs do not depend on the display path: they live on the
+   * document, across queries, one typed array per level and gist size (the plan asks for tens of
+   * thousands per refocus).
+   */
+  gistCost(doc: TreeDocument, lod: 1 | 2, index: number): number {
+    const settings = lod === 1 ? Math.min(this.blockWords, 7) * 8 + Math.min(this.blockStride, 7) : Math.min(this.groupChildren, 7);
+    const byLevel = lod === 1 ? doc.gistCost1 : doc.gistCost2;
+    let costs = byLevel.get(settings);
+    if (!costs) byLevel.set(settings, (costs = new Int32Array(lod === 1 ? doc.nBlocks : doc.nLod2).fill(-1)));
+    let c = costs[index];
+    if (c < 0) {
+      const text = lod === 1 ? shownBlockGist(doc, index, this.blockWords, this.blockStride) : groupGistText(doc, index, this.groupChildren);
       // A block without words shows nothing (its line's range covers it); an empty group shows `…`.
-      c = e.lod === 1 && !text ? 0 : countPromptTokens(' ' + (text || '…') + ' |');
-      cache.set(key, c);
+      c = lod === 1 && !text ? 0 : countPromptTokens(' ' + (text || '…') + ' |');
+      costs[index] = c;
     }
     return c;
   }

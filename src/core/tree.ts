@@ -24,8 +24,8 @@ export interface TreeDocumentInit extends Omit<StoredDocument, 'blocks' | 'stat'
 interface RenderCaches {
   gistText1?: Map<number, string>;
   gistText2?: Map<number, string>;
-  gistCost1?: Map<number, number>;
-  gistCost2?: Map<number, number>;
+  gistCost1?: Map<number, Int32Array>;
+  gistCost2?: Map<number, Int32Array>;
   lineCosts?: Map<string, number>;
 }
 
@@ -66,9 +66,9 @@ export class TreeDocument {
   /** Lazily rendered gist texts, by block * 8 + words kept, group * 8 + children kept (see render.ts). */
   get gistText1(): Map<number, string> { return ((this.caches ??= {}).gistText1 ??= new Map()); }
   get gistText2(): Map<number, string> { return ((this.caches ??= {}).gistText2 ??= new Map()); }
-  /** Token costs of gist renderings, cached with the texts and keyed the same way. */
-  get gistCost1(): Map<number, number> { return ((this.caches ??= {}).gistCost1 ??= new Map()); }
-  get gistCost2(): Map<number, number> { return ((this.caches ??= {}).gistCost2 ??= new Map()); }
+  /** Token costs of gist renderings per gist size (render.ts CostModel.gistCost): one per block or group, -1 until costed. */
+  get gistCost1(): Map<number, Int32Array> { return ((this.caches ??= {}).gistCost1 ??= new Map()); }
+  get gistCost2(): Map<number, Int32Array> { return ((this.caches ??= {}).gistCost2 ??= new Map()); }
   /**
    * Token costs of the lines that name this document (header, root line, bare path) by display path,
    * and of its run markers (render.ts runOverhead), kept across refocuses: with thousands of files the
