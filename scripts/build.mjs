@@ -48,7 +48,7 @@ prune('out');
 
 const bundles = [
   { in: 'src/extension/extension.ts', out: 'extension' },
-  { in: 'src/models/host.ts', out: 'host' },
+  { in: 'src/engine/host.ts', out: 'host' },
   { in: 'src/cli/main.ts', out: 'cli' },
 ].filter((b) => { try { statSync(b.in); return true; } catch { return false; } });
 await esbuild.build({

@@ -1,4 +1,4 @@
-// `npm test` (after `npm run build` via pretest): typecheck, unit tests in plain Node, then the
+// `npm test` (after `npm run build` via pretest): typecheck, layer rules, unit tests in plain Node, then the
 // in-VS-Code tier (real VS Code from code-server, driven by Chromium). Every step runs even if an
 // earlier one failed, so one run shows everything; the exit code is non-zero if any step failed.
 // MEGACONTEXT_SKIP_VSCODE=1 skips the VS Code tier for quick local loops (CI never sets it).
@@ -18,6 +18,8 @@ function unitTestFiles() {
 const steps = [
   { name: 'typecheck', command: process.execPath, args: [tsc, '-p', '.', '--noEmit'] },
   { name: 'typecheck (webview app)', command: process.execPath, args: [tsc, '-p', 'media', '--noEmit'] },
+  // The layer rules (.dependency-cruiser.cjs; README, "Layers"): core pure, the extension on protocols only.
+  { name: 'layer rules (dependency-cruiser)', command: process.execPath, args: ['scripts/lintLayers.mjs'] },
   {
     name: 'unit tests',
     command: process.execPath,

@@ -2,23 +2,24 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism, homedir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { FocusEngine, documentOrder, type ScorerKind, type WorkingContext } from '../core/engine';
+import { FocusEngine, documentOrder, type ScorerKind } from '../core/engine';
 import { BudgetTooSmallError, DEFAULT_FOCUS, type FocusSettings } from '../core/focus';
 import type { PlanOptions } from '../core/plan';
 import { indexFolders, openTree, refreshFiles, saveTree, type IndexSummary } from '../core/indexer';
-import { LexicalRuntime } from '../core/lexicalRuntime';
-import { CostModel } from '../core/render';
 import type { ModelRuntime } from '../core/runtime';
 import type { Tree, TreeDocument } from '../core/tree';
 import { loadModels, ModelLoadError } from '../models/onnxRuntime';
 import { intOption, parseArgs, pathOption, stringOption, UsageError, type ParsedArgs } from './args';
-import { lodStrip, STRIP_LEGEND } from '../core/strip';
 import { packageRoot } from '../core/packageRoot';
 import { redactPath } from '../core/secrets';
 import { formatCeiling, locomoCeiling } from '../eval/ceiling';
 import { loadConversations } from '../eval/locomo';
 import { BASELINES, BM25_FILES, codeHaystack, exactRunLines, type McOptions, formatTable, locomoHaystacks, megacontext, runSuite } from '../eval/harness';
 import { formatIssueTable, ISSUE_BUDGETS, runIssueSuite, type IssueSplit } from '../eval/issues';
+import { focusJson } from '../engine/focusJson';
+import { focusView } from '../engine/focusView';
+import { focusText } from '../engine/report';
+import { chooseRuntime } from '../engine/runtimeChoice';
 
 /** Code folders never named in the training manifest (models/training/manifest.json "heldOut"). */
 const HELD_OUT_CODE = ['/usr/lib/python3.11/json', '/usr/lib/python3.11/email', '/usr/lib/python3.11/logging'];
@@ -69,10 +70,12 @@ function allocatorOverrides(args: ParsedArgs): Partial<Omit<FocusSettings, 'budg
 const USAGE = `usage:
   megacontext index <path>... [--store DIR]
   megacontext focus <path>... (--query TEXT | --queries FILE.jsonl) [--budget N] [--store DIR] [--json] [--no-prompt]
+  megacontext mcp <folder>... [--store DIR] [--budget N] [--scorer KIND] [--include JSON] [--exclude JSON]
   megacontext eval [--locomo DIR|none] [--code DIR,DIR|none] [--budgets 1024,2048] [--limit N] [--methods a,b] [--settings JSON] [--plan JSON] [--block-words N] [--group-children N] [--block-stride N] [--conversations ID,ID] [--ceiling] [--issues DIR|none] [--issues-split dev|test|all] [--issues-limit N] [--issue-budgets 8192,16384,32768] [--json]
 options:
   --store DIR      where the tree is persisted (default: ~/.cache/megacontext/<hash of the paths>)
-  --budget N       token budget of the working context (default 2048)
+  --budget N       token budget of the working context (default 2048; mcp: of recall when the call names none, default 8192)
+  --include/--exclude JSON  mcp: globs (a JSON array, .gitignore syntax) only indexed / never indexed, as the extension's settings
   --scorer KIND    lexical (the plan over whole units, default) or lens (LensNet, the plan filling what it leaves)
   --models DIR     folder holding models.json and the ONNX files (default: the package's models/)
   --providers LIST execution providers to try in order (default cuda,dml,coreml,webgpu,cpu)
@@ -80,7 +83,7 @@ options:
   --max-file-bytes N  skip larger files (default 1000000)
   -h, --help       print this usage (also: megacontext help)`;
 
-const VALUED = new Set(['store', 'query', 'queries', 'budget', 'scorer', 'models', 'providers', 'threads', 'max-file-bytes', 'locomo', 'code', 'budgets', 'limit', 'methods', 'settings', 'plan', 'block-words', 'group-children', 'block-stride', 'conversations', 'issues', 'issues-split', 'issues-limit', 'issue-budgets']);
+const VALUED = new Set(['include', 'exclude', 'store', 'query', 'queries', 'budget', 'scorer', 'models', 'providers', 'threads', 'max-file-bytes', 'locomo', 'code', 'budgets', 'limit', 'methods', 'settings', 'plan', 'block-words', 'group-children', 'block-stride', 'conversations', 'issues', 'issues-split', 'issues-limit', 'issue-budgets']);
 const SWITCHES = new Set(['json', 'no-prompt', 'help', 'quiet', 'ceiling']);
 
 class CliError extends Error {}
@@ -247,15 +250,14 @@ async function runEval(args: ParsedArgs, out: NodeJS.WritableStream, log: (s: st
   return 0;
 }
 
-/** The learned models, or (when they cannot load) the lexical-only runtime with a one-line warning. */
-async function loadRuntimeOrLexical(args: ParsedArgs, warn: (s: string) => void): Promise<ModelRuntime> {
-  try {
-    return await loadRuntime(args);
-  } catch (e) {
-    if (!(e instanceof ModelLoadError)) throw e;
-    warn(`megacontext: warning: ${e.message}; running in lexical-only mode (focus by word matches alone)`);
-    return new LexicalRuntime(e.message);
-  }
+/**
+ * The learned models, or (when they cannot load) the lexical-only runtime with a one-line warning; with
+ * `storeDir`, also the store folder for that runtime's tree (the engine host makes the same choice).
+ */
+async function loadRuntimeOrLexical(args: ParsedArgs, warn: (s: string) => void, storeDir?: string): Promise<{ runtime: ModelRuntime; storeDir: string | undefined }> {
+  const choice = await chooseRuntime(() => loadRuntime(args), storeDir, (e) => e instanceof ModelLoadError);
+  if (choice.lexicalOnly !== undefined) warn(`megacontext: warning: ${choice.lexicalOnly}; running in lexical-only mode (focus by word matches alone)`);
+  return choice;
 }
 
 async function buildTree(args: ParsedArgs, log: (s: string) => void, warn: (s: string) => void): Promise<{ tree: Tree; summary: IndexSummary; root: string; storeDir: string; maxFileBytes: number }> {
@@ -265,9 +267,9 @@ async function buildTree(args: ParsedArgs, log: (s: string) => void, warn: (s: s
   const storeDir = resolve(pathOption(args, 'store') ?? defaultStore(paths));
   if (existsSync(storeDir) && !statSync(storeDir).isDirectory()) throw new CliError(`store is not a folder: ${storeDir}`);
   const maxFileBytes = intOption(args, 'max-file-bytes', 1_000_000, 1);
-  const runtime = await loadRuntimeOrLexical(args, warn);
   // The lexical-only tree has a store of its own: the learned gists stay for when the models are back.
-  const treeStore = runtime instanceof LexicalRuntime ? join(storeDir, 'lexical-only') : storeDir;
+  const { runtime, storeDir: chosenStore } = await loadRuntimeOrLexical(args, warn, storeDir);
+  const treeStore = chosenStore ?? storeDir;
   let opened: Awaited<ReturnType<typeof openTree>>;
   let writable = true;
   try {
@@ -306,27 +308,6 @@ function describeIndex(s: IndexSummary, tree: Tree): string {
   );
 }
 
-function toJson(q: Query, wc: WorkingContext, tree: Tree, withPrompt: boolean, display: (d: TreeDocument) => string) {
-  const costs = new CostModel(display);
-  const docs = documentOrder(tree.documents.values());
-  return {
-    id: q.id,
-    query: q.query,
-    budget: wc.budget,
-    usedTokens: wc.rendered.tokens,
-    // A key in a file's name is masked here too (redactPath), as in the prompt's headers.
-    documents: docs.map((d) => ({ path: redactPath(d.id), tokens: d.tokenCount, chars: d.textLength })),
-    entries: wc.perDoc.flat().map((e) => {
-      const [charStart, charEnd] = e.lod === 3 ? [0, e.doc.textLength] : e.doc.charRange(e.start, e.end);
-      return { path: redactPath(e.doc.id), lod: e.lod, start: e.start, end: e.end, charStart, charEnd, cost: costs.entryCost(e), score: Math.round(e.score * 1e4) / 1e4 };
-    }),
-    ...(withPrompt ? { prompt: wc.rendered.prompt, mapLines: wc.rendered.mapLines.map(({ docId, ...m }) => ({ path: redactPath(docId), ...m })) } : {}),
-    ...(tree.runtime instanceof LexicalRuntime ? { lexicalOnly: tree.runtime.reason } : {}),
-    telemetry: wc.telemetry,
-    timings: wc.timings,
-  };
-}
-
 export async function main(argv: string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   let args: ParsedArgs;
   try {
@@ -355,30 +336,35 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
       log(describeIndex(summary, tree));
       const display = (d: TreeDocument) => redactPath(relative(root, d.id) || d.id);
       let engine = new FocusEngine(tree, tree.runtime);
+      // A cold-start rebuild (an invariant check failed) is logged on stderr, --json or not, and kept in the telemetry.
+      const onRebuild = (line: string) => warn(`megacontext: warning: ${line}`);
       for (const q of queries) {
-        let wc = await engine.focus({ query: q.query, budget, scorer, displayPath: display });
+        let view = await focusView(engine, { query: q.query, budget, scorer, displayPath: display }, onRebuild);
         // The files about to be shown exact are compared with the disk by content first; a change since
         // indexing (or one that kept the mtime) is taken in and the focus done again on the current text.
-        const exact = new Set(wc.perDoc.flat().filter((e) => e.lod === 0 && e.doc.kind === 'file').map((e) => e.doc.id));
+        const exact = new Set(view.perDoc.flat().filter((e) => e.lod === 0 && e.doc.kind === 'file').map((e) => e.doc.id));
         const fresh = await refreshFiles(tree, exact, { maxFileBytes });
         if (fresh.changed.length + fresh.removed.length > 0) {
           const names = [...fresh.changed, ...fresh.removed.map((r) => r.path)].map((p) => relative(root, p) || p);
           warn(`megacontext: warning: ${names.length} file(s) changed since indexing (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', …' : ''}); focused again on their current text`);
           engine = new FocusEngine(tree, tree.runtime);
-          wc = await engine.focus({ query: q.query, budget, scorer, displayPath: display });
+          view = await focusView(engine, { query: q.query, budget, scorer, displayPath: display }, onRebuild);
         }
         if (args.options.has('json')) {
-          out.write(JSON.stringify(toJson(q, wc, tree, !args.options.has('no-prompt'), display)) + '\n');
+          out.write(JSON.stringify(focusJson(view, q, documentOrder(tree.documents.values()), !args.options.has('no-prompt'))) + '\n');
         } else {
-          if (!args.options.has('no-prompt')) out.write(wc.rendered.prompt + '\n');
-          if (tree.runtime instanceof LexicalRuntime) out.write(`--- lexical-only mode: ${tree.runtime.reason}\n`);
-          out.write(`--- focus for ${JSON.stringify(q.query)}: ${wc.rendered.tokens}/${budget} tokens, ${wc.telemetry.iterations} iterations, ${wc.timings.totalMs.toFixed(1)} ms  (${STRIP_LEGEND})\n`);
-          for (const entries of wc.perDoc) out.write(`${lodStrip(entries, entries[0].doc.tokenCount, 48)}  ${display(entries[0].doc)}\n`);
+          out.write(focusText(view, !args.options.has('no-prompt')));
         }
       }
       return 0;
     }
     if (args.command === 'eval') return await runEval(args, out, log);
+    if (args.command === 'mcp') {
+      // The memory as an MCP server on stdin/stdout (src/mcp/server.ts); stdout carries the protocol only.
+      const { mcpOptions, serveMcp } = require('../mcp/cli') as typeof import('../mcp/cli');
+      const options = mcpOptions(args, defaultStore);
+      return await serveMcp({ ...options, runtime: (await loadRuntimeOrLexical(args, warn)).runtime, log: warn });
+    }
     throw new UsageError(`unknown command ${args.command}`);
   } catch (e) {
     if (e instanceof UsageError) {

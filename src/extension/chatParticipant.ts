@@ -3,10 +3,9 @@
 // (checked with the model's own countTokens), streams the answer with references to the exact spans
 // used, and appends the exchange to the workspace's chat transcript so the memory grows.
 import * as vscode from 'vscode';
-import type { EntrySummary, FocusResult } from '../models/protocol';
+import { lexicalOnlyNotice, type EntrySummary, type FocusResult } from '../engine/protocol';
 import { EngineRequestError } from './engineClient';
 import { CHAT_SESSION, type FocusService } from './focusService';
-import { focusReport, lexicalOnlyNotice } from './focusReport';
 import { budgetSetting } from './settings';
 
 export const PARTICIPANT_ID = 'megacontext.chat';
@@ -94,9 +93,9 @@ async function showFocus(focus: FocusService, request: vscode.ChatRequest, strea
   const budget = Math.max(MIN_BUDGET, Math.min(budgetSetting(), request.model.maxInputTokens - answerReserve(request.model.maxInputTokens)));
   stream.progress('Focusing the memory…');
   const result = await focus.focus(query, budget, token);
-  stream.markdown(focusReport(result));
-  addReferences(stream, result);
-  return { metadata: { command: 'focus', tokens: result.tokens } };
+  stream.markdown(result.report);
+  const references = addReferences(stream, result);
+  return { metadata: { command: 'focus', tokens: result.tokens, references } };
 }
 
 async function answer(
@@ -135,7 +134,7 @@ async function answer(
     if (next < MIN_BUDGET || attempt === 4) throw new Error(`the working context does not fit the model's window (${total} > ${available} tokens)`);
     budget = next;
   }
-  addReferences(stream, result!);
+  const references = addReferences(stream, result!);
   if (result!.lexicalOnly !== undefined) stream.markdown(`> ${lexicalOnlyNotice(result!.lexicalOnly)}\n\n`);
   const response = await model.sendRequest(messages, { justification: 'MegaContext answers with a focused view of your workspace and chat memory.' }, token);
   let text = '';
@@ -144,13 +143,16 @@ async function answer(
     stream.markdown(fragment);
   }
   await focus.engine.request('appendChat', { session: CHAT_SESSION, text: `User: ${request.prompt}\nAssistant: ${text}\n\n` });
-  return { metadata: { command: '', tokens: result!.tokens, budget } };
+  return { metadata: { command: '', tokens: result!.tokens, budget, references } };
 }
 
-function addReferences(stream: vscode.ChatResponseStream, result: FocusResult): void {
-  for (const r of exactFileRanges(result.entries).slice(0, MAX_REFERENCES)) {
+/** Streams a reference per exact file range (at most MAX_REFERENCES) and returns them, for the result's metadata. */
+function addReferences(stream: vscode.ChatResponseStream, result: FocusResult): { path: string; startLine: number; endLine: number }[] {
+  const references = exactFileRanges(result.entries).slice(0, MAX_REFERENCES);
+  for (const r of references) {
     stream.reference(new vscode.Location(vscode.Uri.file(r.path), new vscode.Range(r.startLine - 1, 0, r.endLine - 1, 0)));
   }
+  return references;
 }
 
 export function registerChatParticipant(context: vscode.ExtensionContext, handler: ChatHandler): void {

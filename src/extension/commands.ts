@@ -3,11 +3,12 @@
 // (an input box, a quick pick, a confirmation) take the answer as an optional argument instead.
 import * as vscode from 'vscode';
 import type { EngineClient } from './engineClient';
-import type { EngineStatus, FocusResult, IndexResult, LineHold, RuntimeInfo } from '../models/protocol';
+import type { EngineStatus, FocusResult, IndexResult, LineHold, RuntimeInfo } from '../engine/protocol';
 import type { FocusDocuments } from './focusDocument';
 import type { FocusService } from './focusService';
 import type { ModelChoice } from './modelChoice';
 import { budgetSetting, providersSetting } from './settings';
+import { revealFocusView } from '../webview/focusViewer';
 import type { WorkspaceMemory } from './workspaceMemory';
 
 export interface CommandDeps {
@@ -56,14 +57,11 @@ async function showRuntimeInfo({ engine, output, memory }: CommandDeps): Promise
 }
 
 /** Opens the focus viewer (a webview view contributed separately) if this build has it. */
+/** Shows the sidebar viewer; true once it is resolved and visible. */
 async function showFocusViewer(): Promise<boolean> {
-  const commands = await vscode.commands.getCommands(true);
-  if (!commands.includes('megacontext.focusView.focus')) {
-    void vscode.window.showWarningMessage('MegaContext: the focus viewer is not part of this build. Use "MegaContext: Focus on Query…" to see the map.');
-    return false;
-  }
-  await vscode.commands.executeCommand('megacontext.focusView.focus');
-  return true;
+  const shown = await revealFocusView();
+  if (!shown) void vscode.window.showWarningMessage('MegaContext: the focus viewer did not open. Use "MegaContext: Focus on Query…" to see the map.');
+  return shown;
 }
 
 async function askQuery(query: string | undefined, title: string): Promise<string | undefined> {

@@ -1,7 +1,7 @@
 // The extension's side of the engine host: a child Node process (dist/host.js) that owns
 // onnxruntime-node and the models, so inference never runs on the extension-host thread and a native
 // crash cannot take the editor down. Started lazily on the first request; after a crash the next
-// request starts a fresh host. Deliberately free of `vscode` so the CLI and plain-Node tests can use it.
+// request starts a fresh host. Deliberately free of `vscode` so plain-Node tests can drive a real host.
 import { fork, type ChildProcess } from 'node:child_process';
 import {
   parseFromHost,
@@ -11,7 +11,7 @@ import {
   type ParamsOf,
   type ResultOf,
   type ToHost,
-} from '../models/protocol';
+} from '../engine/protocol';
 
 /** The subset of `vscode.CancellationToken` the client needs (structurally compatible). */
 export interface CancellationSignal {

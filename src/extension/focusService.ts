@@ -3,7 +3,7 @@
 // the allocator settings.
 import * as vscode from 'vscode';
 import type { EngineClient } from './engineClient';
-import type { FocusResult, LineHold } from '../models/protocol';
+import type { FocusResult, LineHold } from '../engine/protocol';
 import type { Pins } from './pins';
 import { allocatorSettings, scorerSetting } from './settings';
 import type { WorkspaceMemory } from './workspaceMemory';

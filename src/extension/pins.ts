@@ -1,7 +1,7 @@
 // Line ranges the user pinned to LOD0 ("Pin Selection to LOD0", the viewer's Pin) or collapsed
 // (the viewer's Collapse), kept per workspace.
 import * as vscode from 'vscode';
-import type { LineHold } from '../models/protocol';
+import type { LineHold } from '../engine/protocol';
 
 const KEY = 'megacontext.pins';
 /** Where the viewer's collapsed ranges are kept. */

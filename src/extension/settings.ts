@@ -1,8 +1,7 @@
 // The extension's settings (package.json contributes.configuration), read where they are used so a
 // change takes effect on the next request.
 import * as vscode from 'vscode';
-import { DEFAULT_FOCUS } from '../core/focus';
-import type { FocusSettingsParams, IndexParams } from '../models/protocol';
+import type { FocusSettingsParams, IndexParams } from '../engine/protocol';
 
 function config(): vscode.WorkspaceConfiguration {
   return vscode.workspace.getConfiguration('megacontext');
@@ -35,19 +34,21 @@ export function indexScope(): Omit<IndexParams, 'rebuild'> {
   };
 }
 
-/** Allocator parameters (megacontext.allocator.*). */
+/**
+ * Allocator parameters (megacontext.allocator.*): the values VS Code has for them (the user's, or the
+ * defaults package.json contributes). A parameter it has no number for is left out, and the engine uses
+ * its own default (src/core/focus.ts DEFAULT_FOCUS).
+ */
 export function allocatorSettings(): FocusSettingsParams {
   const c = vscode.workspace.getConfiguration('megacontext.allocator');
-  const shift = c.get<number[] | null>('shift', null);
-  return {
-    tauExpand: c.get<number>('tauExpand', DEFAULT_FOCUS.tauExpand),
-    tauCollapse: c.get<number>('tauCollapse', DEFAULT_FOCUS.tauCollapse),
-    nDiff: c.get<number>('nDiff', DEFAULT_FOCUS.nDiff),
-    cooldown: c.get<number>('cooldown', DEFAULT_FOCUS.cooldown),
-    gate: c.get<number>('gate', DEFAULT_FOCUS.gate),
-    shift: Array.isArray(shift) && shift.length === 3 ? [shift[0], shift[1], shift[2]] : DEFAULT_FOCUS.shift,
-    sharpen: c.get<number>('sharpen', DEFAULT_FOCUS.sharpen),
-  };
+  const settings: FocusSettingsParams = {};
+  for (const key of ['tauExpand', 'tauCollapse', 'nDiff', 'cooldown', 'gate', 'sharpen'] as const) {
+    const value = c.get<unknown>(key);
+    if (typeof value === 'number' && Number.isFinite(value)) settings[key] = value;
+  }
+  const shift = c.get<unknown>('shift');
+  settings.shift = Array.isArray(shift) && shift.length === 3 && shift.every((w) => typeof w === 'number') ? [shift[0], shift[1], shift[2]] : null;
+  return settings;
 }
 
 /** Who scores relevance for the focus: LensNet (default) or the lexical plan. */

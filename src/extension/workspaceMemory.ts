@@ -3,7 +3,7 @@
 // watcher and from open editors, debounced. Skipped files and their reasons go to the output channel.
 import * as vscode from 'vscode';
 import type { EngineClient } from './engineClient';
-import type { EngineStatus, IndexResult } from '../models/protocol';
+import type { EngineStatus, IndexResult } from '../engine/protocol';
 import { indexDelaySetting, indexScope } from './settings';
 
 const FILE_DEBOUNCE_MS = 500;

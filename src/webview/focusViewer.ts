@@ -14,18 +14,36 @@ const PANEL_TYPE = 'megacontext.focusPanel';
 export function registerFocusViewer(context: vscode.ExtensionContext, source: FocusSource): vscode.Disposable {
   const provider: vscode.WebviewViewProvider = {
     resolveWebviewView(view) {
+      sidebarView = view;
       const attached = attach(context, view.webview, source, () => view.visible, 'sidebar');
       const subs: vscode.Disposable[] = [
         attached,
         view.onDidChangeVisibility(() => attached.session.visibilityChanged()),
       ];
-      subs.push(view.onDidDispose(() => vscode.Disposable.from(...subs).dispose()));
+      subs.push(view.onDidDispose(() => {
+        if (sidebarView === view) sidebarView = undefined;
+        vscode.Disposable.from(...subs).dispose();
+      }));
     },
   };
   return vscode.Disposable.from(
     vscode.window.registerWebviewViewProvider(FOCUS_VIEW_ID, provider),
     { dispose: () => { openPanel?.dispose(); channel?.dispose(); channel = undefined; } },
   );
+}
+
+/** The sidebar view once VS Code has resolved it (the first time it is shown), until it is disposed. */
+let sidebarView: vscode.WebviewView | undefined;
+
+/**
+ * Reveals the sidebar view and waits (at most `timeoutMs`) for VS Code to resolve it and show it:
+ * true when the viewer is on screen, false when it did not appear.
+ */
+export async function revealFocusView(timeoutMs = 10_000): Promise<boolean> {
+  await vscode.commands.executeCommand(`${FOCUS_VIEW_ID}.focus`);
+  const deadline = Date.now() + timeoutMs;
+  while (sidebarView?.visible !== true && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  return sidebarView?.visible === true;
 }
 
 let openPanel: vscode.WebviewPanel | undefined;

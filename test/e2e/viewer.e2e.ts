@@ -2,16 +2,16 @@
 // media/dist/viewer.js) on 127.0.0.1, a stub `acquireVsCodeApi` recording what the app posts, and
 // snapshots built by the real engine (fake model runtime). Driven by playwright-core and Chromium.
 // Run: `npm run build && node out/test/e2e/viewer.e2e.js`; prints "N passed, N failed".
-// Screenshots go to test-results/ (and the dark one to media/screenshots/ for the README).
+// Screenshots go to test-results/ only (a build folder): a test run never changes tracked files.
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { makeNonce, viewerHtml } from '../../src/webview/html';
 import { layoutStrips, type SpanRect, type StripLayout } from '../../src/webview/layout';
 import { spanKey, spanRef, type FocusDocument, type FocusSnapshot, type FocusSpan, type SpanLod } from '../../src/webview/protocol';
-import { snapshotFromWorkingContext } from '../../src/webview/snapshot';
+import { snapshotFromWorkingContext } from '../../src/engine/snapshot';
 import { displayPath, fixtureWorkingContext, PLANTED_HTML } from '../unit/support/viewerSnapshot';
 import { THEMES, type ThemeName } from './themes';
 
@@ -458,8 +458,6 @@ async function main(): Promise<number> {
           await page.screenshot({ path: join(results, `viewer-${theme}.png`) });
         }
         await applyTheme(page, 'dark');
-        mkdirSync(join(root, 'media', 'screenshots'), { recursive: true });
-        copyFileSync(join(results, 'viewer-dark.png'), join(root, 'media', 'screenshots', 'viewer-dark.png'));
       },
     },
     {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { promises as fsp, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { UpdateFilesParams } from '../../src/models/protocol';
+import type { UpdateFilesParams } from '../../src/engine/protocol';
 import { EngineClient } from '../../src/extension/engineClient';
 import { syntheticSource } from './support/corpus';
 

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { EngineClient } from '../../src/extension/engineClient';
-import type { FocusResult } from '../../src/models/protocol';
+import type { FocusResult } from '../../src/engine/protocol';
 import { readStore } from '../../src/core/store';
 import { detokenize } from '../../src/core/tokenizer';
 import { seededText } from './support/seededText';
@@ -360,7 +360,7 @@ test('planted secrets never reach a prompt, a snapshot, an expand or status resu
     await configEdit('pkg/.npmrc', (tok) => `save-exact=true\n//registry.example.com/:_authToken=${tok}\n`, 'skipped');
   });
 
-  // updateFiles (src/models/workspaceIndex.ts) applies the discovery rule that makes a .pypirc/kubeconfig
+  // updateFiles (src/engine/workspaceIndex.ts) applies the discovery rule that makes a .pypirc/kubeconfig
   // holding a credential a secret file (secretContentRule): the file leaves memory, reported as secret.
   await t.test('a password or token typed into a clean .pypirc or kubeconfig (updateFiles) does not reach memory', async () => {
     await configEdit('pkg/.pypirc', (tok) => `[distutils]\nindex-servers = pypi\n\n[pypi]\nusername = me\npassword = ${tok}\n`, 'skipped');

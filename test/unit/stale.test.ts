@@ -15,8 +15,8 @@ import { fileStat, indexFolders, openTree, RACY_MS, refreshFiles, saveTree, stat
 import { readStore, writeStore } from '../../src/core/store';
 import { storeHeader } from '../../src/core/indexer';
 import { Tree } from '../../src/core/tree';
-import { MemorySession } from '../../src/models/session';
-import { updateFiles } from '../../src/models/workspaceIndex';
+import { MemorySession } from '../../src/engine/session';
+import { updateFiles } from '../../src/engine/workspaceIndex';
 import { FakeRuntime } from './support/fakeRuntime';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -8,9 +8,9 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { join } from 'node:path';
-import { ToolInputError, validateInput } from '../../src/extension/toolInput';
-import { TOOL_SCHEMAS, type JsonSchema, type ToolName } from '../../src/extension/toolSchemas';
-import { PathOutsideWorkspaceError, resolveInWorkspace, type WorkspaceRoot } from '../../src/extension/workspacePath';
+import { ToolInputError, validateInput } from '../../src/tools/toolInput';
+import { TOOL_SCHEMAS, type JsonSchema, type ToolName } from '../../src/tools/toolSchemas';
+import { PathOutsideWorkspaceError, resolveInWorkspace, type WorkspaceRoot } from '../../src/tools/workspacePath';
 
 const TOOLS = Object.keys(TOOL_SCHEMAS) as ToolName[];
 

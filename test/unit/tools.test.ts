@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { join } from 'node:path';
-import { ToolInputError, validateInput } from '../../src/extension/toolInput';
-import { EXPAND_TOOL, RECALL_TOOL, REMEMBER_TOOL, TOOL_SCHEMAS } from '../../src/extension/toolSchemas';
-import { PathOutsideWorkspaceError, resolveInWorkspace } from '../../src/extension/workspacePath';
+import { ToolInputError, validateInput } from '../../src/tools/toolInput';
+import { EXPAND_TOOL, RECALL_TOOL, REMEMBER_TOOL, TOOL_SCHEMAS } from '../../src/tools/toolSchemas';
+import { PathOutsideWorkspaceError, resolveInWorkspace } from '../../src/tools/workspacePath';
 
 const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as {
   contributes: { languageModelTools: { name: string; inputSchema: unknown; modelDescription: string }[] };

@@ -19,5 +19,5 @@ test('the shared modules import nothing runtime-specific', () => {
   assert.deepEqual(importsOf(join(root, 'src', 'webview', 'protocol.ts')), []);
   assert.deepEqual(importsOf(join(root, 'src', 'webview', 'layout.ts')), ['./protocol']);
   assert.ok(!importsOf(join(root, 'src', 'webview', 'viewerSession.ts')).includes('vscode'));
-  assert.ok(!importsOf(join(root, 'src', 'webview', 'snapshot.ts')).includes('vscode'));
+  assert.ok(!importsOf(join(root, 'src', 'engine', 'snapshot.ts')).includes('vscode'));
 });

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { countPromptTokens } from '../../src/core/tokenizer';
 import { spanKey } from '../../src/webview/protocol';
-import { diffSnapshots, snapshotFromWorkingContext } from '../../src/webview/snapshot';
+import { diffSnapshots, snapshotFromWorkingContext } from '../../src/engine/snapshot';
 import { displayPath, FIXTURE_DOCS, fixtureWorkingContext, PLANTED_HTML } from './support/viewerSnapshot';
 import type { WorkingContext } from '../../src/core/engine';
 import { makeEntry } from '../../src/core/entry';

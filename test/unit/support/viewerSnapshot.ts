@@ -3,7 +3,7 @@
 import { FocusEngine, type WorkingContext } from '../../../src/core/engine';
 import type { Hold } from '../../../src/core/focus';
 import type { FocusSnapshot } from '../../../src/webview/protocol';
-import { snapshotFromWorkingContext } from '../../../src/webview/snapshot';
+import { snapshotFromWorkingContext } from '../../../src/engine/snapshot';
 import { syntheticSource, treeOf } from './corpus';
 
 export const PLANTED_HTML = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>';

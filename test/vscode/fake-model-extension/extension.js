@@ -17,6 +17,22 @@ function messageText(message) {
   return message.content.map((part) => (part instanceof vscode.LanguageModelTextPart ? part.value : '')).join('');
 }
 
+/**
+ * What the answer cites: every exact run of the working context it was given, as `path La-b` (the
+ * `## path` header above each `[[exact La-b]]` marker), so a test can check the answer's references.
+ */
+function exactRuns(text) {
+  const runs = [];
+  let path;
+  for (const line of text.split('\n')) {
+    const header = /^## (.+?) \(/.exec(line);
+    if (header) path = header[1];
+    const exact = /^\[\[exact (L\d+-\d+)\]\]$/.exec(line);
+    if (exact && path) runs.push(`${path} ${exact[1]}`);
+  }
+  return runs;
+}
+
 function activate(context) {
   const requests = [];
   const model = {
@@ -37,6 +53,9 @@ function activate(context) {
       const last = texts[texts.length - 1] || '';
       progress.report(new vscode.LanguageModelTextPart(`Fake answer #${requests.length}: `));
       progress.report(new vscode.LanguageModelTextPart(`you asked "${last.slice(0, 80)}" with ${tokens} tokens of input.`));
+      const cited = exactRuns(texts.join('\n'));
+      if (cited.length > 0) progress.report(new vscode.LanguageModelTextPart(` Sources: ${cited.join('; ')}.`));
+      requests[requests.length - 1].answerCites = cited;
     },
     async provideTokenCount(_model, text) {
       return countTokens(messageText(text));

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import type { FocusResult, IndexResult, LineHold } from '../../../src/models/protocol';
+import type { FocusResult, IndexResult, LineHold } from '../../../src/engine/protocol';
 import { test } from './harness';
 import { fakeChatModel, indexedApi, workspaceRoot } from './util';
 
@@ -59,10 +59,12 @@ test('Select Connected Model picks the fake model by id', async () => {
   assert.ok(result.budget <= model.maxInputTokens, `budget ${result.budget} exceeds the selected model's window`);
 });
 
-test('Show Focus Viewer runs (opens the viewer when this build has it)', async () => {
+test('Show Focus Viewer puts the sidebar viewer on screen, also after the sidebar was closed', async () => {
   await indexedApi();
-  const shown = await vscode.commands.executeCommand<boolean>('megacontext.showFocusViewer');
-  assert.equal(typeof shown, 'boolean');
+  // The command answers from the resolved WebviewView's own `visible` (src/webview/focusViewer.ts revealFocusView).
+  assert.equal(await vscode.commands.executeCommand<boolean>('megacontext.showFocusViewer'), true, 'the focus viewer is not visible');
+  await vscode.commands.executeCommand('workbench.action.closeSidebar');
+  assert.equal(await vscode.commands.executeCommand<boolean>('megacontext.showFocusViewer'), true, 'the focus viewer did not come back');
 });
 
 test('Clear Chat Memory removes the chat transcripts', async () => {

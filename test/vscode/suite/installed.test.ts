@@ -6,7 +6,7 @@ import * as assert from 'node:assert/strict';
 import { existsSync, realpathSync } from 'node:fs';
 import { join, relative, isAbsolute } from 'node:path';
 import * as vscode from 'vscode';
-import type { RuntimeInfo } from '../../../src/models/protocol';
+import type { RuntimeInfo } from '../../../src/engine/protocol';
 import { test } from './harness';
 import { activateExtension, getExtension } from './util';
 

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import type { RuntimeInfo } from '../../../src/models/protocol';
+import type { RuntimeInfo } from '../../../src/engine/protocol';
 import { test } from './harness';
 import { activateExtension, getExtension, onnxruntimeModulesInThisProcess } from './util';
 

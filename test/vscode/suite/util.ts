@@ -27,7 +27,8 @@ export function onnxruntimeModulesInThisProcess(): string[] {
 export const FAKE_MODEL_EXTENSION_ID = 'megacontext-test.megacontext-fake-model';
 
 export interface FakeModelApi {
-  requests: { messages: { role: number; text: string }[]; tokens: number }[];
+  /** Every request, with what its answer cited: `path La-b` per exact run of the working context it was given. */
+  requests: { messages: { role: number; text: string }[]; tokens: number; answerCites?: string[] }[];
   maxInputTokens: number;
   countTokens(text: string): number;
 }

@@ -1,13 +1,13 @@
-// Entry of the engine host: a child Node process forked by the extension (src/extension/engineClient.ts)
-// or the CLI. It owns onnxruntime-node and the models; requests arrive over the IPC channel and are
-// dispatched by method name (src/models/protocol.ts). Models load lazily, on the first request that
-// needs them, so starting the host is cheap.
+// Entry of the engine host: a child Node process forked by the extension (src/extension/engineClient.ts).
+// It owns onnxruntime-node and the models; requests arrive over the IPC channel and are dispatched by
+// method name (src/engine/protocol.ts). The CLI does not use it: it runs the same engine in-process.
+// Models load lazily, on the first request that needs them, so starting the host is cheap.
 import { join } from 'node:path';
-import { LexicalRuntime } from '../core/lexicalRuntime';
 import { packageRoot } from '../core/packageRoot';
 import type { ModelRuntime } from '../core/runtime';
 import { chatDocId, runFocus } from './focusRequest';
-import { MemorySession } from './session';
+import { chooseRuntime } from './runtimeChoice';
+import { MemoryRequestError, MemorySession } from './session';
 import { indexWorkspace, updateFiles } from './workspaceIndex';
 import {
   isEngineMethod,
@@ -31,10 +31,6 @@ const modelsDir = process.env.MEGACONTEXT_MODELS_DIR || join(packageRoot(), 'mod
 const storeDir = process.env.MEGACONTEXT_STORE_DIR || undefined;
 /** Execution providers in the order the user's settings give them. */
 const envProviders = process.env.MEGACONTEXT_PROVIDERS?.split(',').filter(Boolean);
-const NOTES_ID = 'notes:memory';
-/** Where the lexical-only tree is stored, inside the store folder. */
-const LEXICAL_STORE_SUBDIR = 'lexical-only';
-const MAX_EXPAND_LINES = 2000;
 
 let ort: Ort | undefined;
 function loadOrt(): Ort {
@@ -43,14 +39,14 @@ function loadOrt(): Ort {
   return ort;
 }
 
-type OnnxRuntimeModule = typeof import('./onnxRuntime');
+type OnnxRuntimeModule = typeof import('../models/onnxRuntime');
 type LoadedModels = Awaited<ReturnType<OnnxRuntimeModule['loadModels']>>;
 type ModelState = { loaded: LoadedModels } | { error: string };
 let models: Promise<ModelState> | undefined;
 
 async function loadModels(providers: string[] | undefined): Promise<ModelState> {
   // Required lazily: the module imports onnxruntime-node at its top.
-  const { loadModels: load, DEFAULT_PROVIDERS } = require('./onnxRuntime') as OnnxRuntimeModule;
+  const { loadModels: load, DEFAULT_PROVIDERS } = require('../models/onnxRuntime') as OnnxRuntimeModule;
   try {
     const order = providers?.length ? providers : envProviders?.length ? envProviders : DEFAULT_PROVIDERS;
     return { loaded: await load(modelsDir, { providers: order }) };
@@ -70,9 +66,12 @@ async function memory(): Promise<MemorySession> {
   session ??= (async () => {
     models ??= loadModels(undefined);
     const state = await models;
-    if ('loaded' in state) return MemorySession.open(state.loaded as ModelRuntime, storeDir);
-    process.stderr.write(`[megacontext] the models did not load, running lexical-only: ${state.error}\n`);
-    return MemorySession.open(new LexicalRuntime(state.error), storeDir && join(storeDir, LEXICAL_STORE_SUBDIR));
+    const choice = await chooseRuntime(async () => {
+      if ('loaded' in state) return state.loaded as ModelRuntime;
+      throw new Error(state.error);
+    }, storeDir);
+    if (choice.lexicalOnly !== undefined) process.stderr.write(`[megacontext] the models did not load, running lexical-only: ${choice.lexicalOnly}\n`);
+    return MemorySession.open(choice.runtime, choice.storeDir);
   })();
   session.catch(() => { session = undefined; });
   return session;
@@ -120,7 +119,13 @@ const handlers: { [M in EngineMethod]: Handler<M> } = {
   async index(params, signal, emit) {
     if (!Array.isArray(params.roots)) throw new BadRequest('roots must be an array of folder paths');
     const m = await memory();
-    return exclusive(() => indexWorkspace(m, params, signal, emit));
+    return exclusive(async () => {
+      const result = await indexWorkspace(m, params, signal, emit);
+      // A finished index is written at once, not after the debounce: it is the costly part to lose, and
+      // the status the extension asks for next reports the store's real size (not 0 B before the first write).
+      if (m.savePending) await m.flush().catch((err: unknown) => process.stderr.write(`[megacontext] could not write the store: ${errorMessage(err)}\n`));
+      return result;
+    });
   },
 
   async updateFiles(params, signal) {
@@ -135,7 +140,11 @@ const handlers: { [M in EngineMethod]: Handler<M> } = {
     const m = await memory();
     // Files shown exact by recent focuses and pinned ones are checked by content first: an edit that kept
     // the modification time (cp -p, rsync -t) must not leave old text in the prompt.
-    await exclusive(() => m.verifyFiles((params.holds ?? []).map((h) => h.path)));
+    // Notes another process (the MCP server) stored since are taken in, so every agent recalls them.
+    await exclusive(async () => {
+      if (await m.syncNotes()) m.changed();
+      await m.verifyFiles((params.holds ?? []).map((h) => h.path));
+    });
     const result = await runFocus(m, params);
     m.noteRecentFiles(result.entries.filter((e) => e.lod === 0).map((e) => e.path));
     return result;
@@ -150,26 +159,16 @@ const handlers: { [M in EngineMethod]: Handler<M> } = {
   },
 
   async remember(params) {
-    const note = requireString(params.note, 'note').trim();
+    const note = requireString(params.note, 'note');
     const m = await memory();
-    const doc = await exclusive(() => m.append(NOTES_ID, 'notes', `- ${note.replace(/\n/g, '\n  ')}\n`));
+    const doc = await exclusive(() => m.remember(note));
     return { docId: doc.id, tokens: doc.tokenCount };
   },
 
   async expand(params) {
     requireString(params.path, 'path');
     const m = await memory();
-    const doc = m.tree.documents.get(params.path);
-    if (!doc) throw new BadRequest(`${params.path} is not in MegaContext's memory (only indexed workspace files, chat and notes can be expanded)`);
-    const total = doc.lines.length;
-    if (!Number.isInteger(params.startLine) || !Number.isInteger(params.endLine) || params.startLine < 1 || params.endLine < params.startLine) {
-      throw new BadRequest('startLine and endLine must be integers with 1 ≤ startLine ≤ endLine');
-    }
-    if (params.startLine > total) throw new BadRequest(`${m.displayPath(doc)} has ${total} lines; startLine ${params.startLine} is past its end`);
-    const endLine = Math.min(params.endLine, total, params.startLine + MAX_EXPAND_LINES - 1);
-    const from = doc.lines[params.startLine - 1];
-    const to = endLine < total ? doc.lines[endLine] : doc.textLength;
-    return { path: doc.id, startLine: params.startLine, endLine, text: doc.text.slice(from, to), totalLines: total };
+    return m.expand(params.path, params.startLine, params.endLine);
   },
 
   async clearChat() {
@@ -183,26 +182,7 @@ const handlers: { [M in EngineMethod]: Handler<M> } = {
   },
 
   async status() {
-    const m = await memory();
-    const docs = [...m.tree.documents.values()];
-    const info = m.runtime.info();
-    const lexical = m.runtime instanceof LexicalRuntime ? m.runtime : undefined;
-    return {
-      documents: docs.length,
-      files: docs.filter((d) => d.kind === 'file').length,
-      chatDocuments: docs.filter((d) => d.kind === 'chat').length,
-      notesDocuments: docs.filter((d) => d.kind === 'notes').length,
-      tokens: m.tree.totalTokens(),
-      storeDir: m.storeDir ?? null,
-      storeBytes: await m.storeBytes(),
-      store: m.store,
-      executionProvider: info.executionProvider,
-      modelId: info.modelId,
-      degraded: lexical !== undefined,
-      ...(lexical ? { degradedReason: lexical.reason } : {}),
-      blocksGisted: m.tree.counters.blocksGisted,
-      blocksReused: m.tree.counters.blocksReused,
-    };
+    return (await memory()).status();
   },
 
   async flush() {
@@ -246,7 +226,7 @@ async function handle(raw: unknown): Promise<void> {
     if (controller.signal.aborted) fail('cancelled', new Error(`${method} cancelled`));
     else send({ kind: 'response', id, result });
   } catch (err) {
-    fail(controller.signal.aborted ? 'cancelled' : err instanceof BadRequest ? 'badRequest' : 'failed', err);
+    fail(controller.signal.aborted ? 'cancelled' : err instanceof BadRequest || err instanceof MemoryRequestError ? 'badRequest' : 'failed', err);
   } finally {
     running.delete(id);
   }

@@ -1,14 +1,16 @@
-// Turns an extension `focus` request into a working context and the summary the extension shows:
-// line-range pins become token holds, the recent chat tail is held at LOD0, and every entry is
-// described by path, LOD, token/char span and 1-based lines.
+// Turns an extension (or MCP) `focus` request into a working context and the FocusResult sent back:
+// line-range pins become token holds, the recent chat tail is held at LOD0, and the entries, snapshot
+// and report all come from the one focus view (focusView.ts).
 import { FocusEngine } from '../core/engine';
-import { LexicalRuntime } from '../core/lexicalRuntime';
 import type { Hold } from '../core/focus';
-import { countPromptTokens, lineOf } from '../core/tokenizer';
+import { countPromptTokens } from '../core/tokenizer';
 import type { TreeDocument } from '../core/tree';
-import type { EntrySummary, FocusParams, FocusResult, LineHold } from './protocol';
+import { focusView, type FocusView } from './focusView';
+import type { EntrySummary, FocusParams, FocusResult, FocusSettingsParams, LineHold } from './protocol';
+import { focusReport } from './report';
+import type { FocusSnapshot } from '../webview/protocol';
 import type { MemorySession } from './session';
-import { snapshotFromWorkingContext } from '../webview/snapshot';
+import { snapshotFromView } from './snapshot';
 
 /** Tokens at the end of the active chat transcript that stay exact. */
 const CHAT_TAIL_TOKENS = 256;
@@ -30,7 +32,10 @@ export function lineHoldToTokens(doc: TreeDocument, h: LineHold): Hold | undefin
   return { docId: doc.id, start: doc.blockTok[b0], end: doc.blockTok[b1 + 1] };
 }
 
-export async function runFocus(session: MemorySession, params: FocusParams): Promise<FocusResult> {
+/** Cold-start rebuilds go to stderr: the extension shows the engine host's stderr in its output channel. */
+const logToStderr = (line: string) => { process.stderr.write(`[megacontext] ${line}\n`); };
+
+export async function runFocus(session: MemorySession, params: FocusParams, onRebuild: (line: string) => void = logToStderr): Promise<FocusResult> {
   const tree = session.tree;
   const holds: Hold[] = [];
   for (const h of params.holds ?? []) {
@@ -49,45 +54,52 @@ export async function runFocus(session: MemorySession, params: FocusParams): Pro
     const start = chat.blockTok[chat.blockAtToken(Math.max(0, chat.tokenCount - CHAT_TAIL_TOKENS))];
     holds.push({ docId: chat.id, start, end: chat.tokenCount });
   }
-  const lexical = session.runtime instanceof LexicalRuntime ? session.runtime : undefined;
-  const engine = new FocusEngine(tree, session.runtime);
-  const wc = await engine.focus({
+  const view = await focusView(new FocusEngine(tree, session.runtime), {
     query: params.query,
     budget: params.budget,
     holds,
     caps,
-    settings: params.settings ?? undefined,
+    settings: definedSettings(params.settings),
     scorer: params.scorer,
     displayPath: session.displayPath,
-  });
+  }, onRebuild);
+  session.lastSnapshot = snapshotFromView(view, { previous: session.lastSnapshot });
+  return focusResultOf(view, session.lastSnapshot);
+}
+
+/** Allocator settings as sent, without the keys left undefined (they would override the defaults). */
+function definedSettings(settings: FocusSettingsParams | undefined): FocusSettingsParams | undefined {
+  if (!settings) return undefined;
+  return Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined)) as FocusSettingsParams;
+}
+
+/** What the extension (and the MCP server) receives: the view's entries, composition, telemetry and report, with its snapshot. */
+export function focusResultOf(view: FocusView, snapshot: FocusSnapshot): FocusResult {
+  const wc = view.wc;
   const entries: EntrySummary[] = [];
   const composition = [0, 1, 2, 3].map((lod) => ({ lod, entries: 0 }));
-  for (const docEntries of wc.perDoc) {
-    for (const e of docEntries) {
-      const doc = e.doc;
-      const [charStart, charEnd] = e.lod === 3 ? [0, doc.textLength] : doc.charRange(e.start, e.end);
-      entries.push({
-        path: doc.id,
-        display: session.displayPath(doc),
-        kind: doc.kind,
-        lod: e.lod,
-        start: e.start,
-        end: e.end,
-        charStart,
-        charEnd,
-        startLine: lineOf(doc.lines, charStart),
-        endLine: lineOf(doc.lines, Math.max(charStart, charEnd - 1)),
-        held: e.held === true,
-      });
-      composition[e.lod].entries++;
-    }
+  for (const e of view.perDoc.flat()) {
+    entries.push({
+      path: e.doc.id,
+      display: e.display,
+      kind: e.doc.kind,
+      lod: e.lod,
+      start: e.start,
+      end: e.end,
+      charStart: e.charStart,
+      charEnd: e.charEnd,
+      startLine: e.startLine,
+      endLine: e.endLine,
+      held: e.held,
+    });
+    composition[e.lod].entries++;
   }
   // Measured on the rendered prompt: exact runs are LOD0 text, the rest is gists, headers and markers.
   let exactTokens = 0;
   for (const run of wc.rendered.exactRuns) exactTokens += countPromptTokens(wc.rendered.prompt.slice(run.promptStart, run.promptEnd));
   const telemetry: Record<string, number> = {};
   for (const [k, v] of Object.entries(wc.telemetry)) if (typeof v === 'number') telemetry[k] = v;
-  return {
+  const result: Omit<FocusResult, 'report' | 'snapshot'> = {
     query: wc.query,
     budget: wc.budget,
     prompt: wc.rendered.prompt,
@@ -100,10 +112,7 @@ export async function runFocus(session: MemorySession, params: FocusParams): Pro
     scorer: wc.scorer === 'lens' ? 'lens' : 'lexical',
     telemetry,
     timings: { ...wc.timings },
-    snapshot: (session.lastSnapshot = snapshotFromWorkingContext(wc, session.displayPath, {
-      previous: session.lastSnapshot,
-      lexicalOnly: lexical?.reason,
-    })),
-    ...(lexical ? { lexicalOnly: lexical.reason } : {}),
+    ...(view.lexicalOnly !== undefined ? { lexicalOnly: view.lexicalOnly } : {}),
   };
+  return { ...result, report: focusReport(result), snapshot };
 }

@@ -154,6 +154,13 @@ export interface FocusResult {
   snapshot: FocusSnapshot;
   /** Set when the learned models are not in use and focus ran on lexical evidence alone: why. */
   lexicalOnly?: string;
+  /** The result as Markdown (src/engine/report.ts): budget, composition and one LOD strip per document. */
+  report: string;
+}
+
+/** The line every surface shows when focus ran without the learned models. */
+export function lexicalOnlyNotice(reason: string): string {
+  return `Lexical-only mode: the MegaContext models did not load (${reason}), so focus follows word matches alone. Run "MegaContext: Show Runtime Info" for details.`;
 }
 
 export interface AppendResult {

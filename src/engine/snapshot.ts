@@ -1,11 +1,11 @@
-// Turns the engine's WorkingContext into the viewer's FocusSnapshot: plain JSON, so it can be built in
-// the engine host process and travel over IPC to the extension and on to the webview unchanged.
+// Turns a focus view (focusView.ts) into the viewer's FocusSnapshot: plain JSON, so it can be built in
+// the engine host process and travel over IPC to the extension and on to the webview unchanged. Span
+// costs are the view's (the allocator's CostModel), the same numbers `focus --json` reports.
 import type { WorkingContext } from '../core/engine';
-import type { Entry } from '../core/entry';
 import { BLOCK_WORDS, bareFolders, bareRunPart, foldLine, GROUP_CHILDREN, groupGistText, rootLine, shownBlockGist } from '../core/render';
-import { countPromptTokens, lineOf } from '../core/tokenizer';
 import type { TreeDocument } from '../core/tree';
-import { spanKey, type FocusDocument, type FocusSnapshot, type FocusSpan, type LodTotals } from './protocol';
+import { spanKey, type FocusDocument, type FocusSnapshot, type FocusSpan, type LodTotals } from '../webview/protocol';
+import { viewOf, type FocusedEntry, type FocusView } from './focusView';
 
 export interface SnapshotOptions {
   /** The snapshot shown before this refocus: fills `changed` with what expanded and collapsed. */
@@ -18,17 +18,23 @@ export interface SnapshotOptions {
 
 const DEFAULT_MAX_EXACT_CHARS = 800;
 
+/** The snapshot of a bare working context (tests, benchmarks): its view, then the snapshot. */
 export function snapshotFromWorkingContext(
   wc: WorkingContext,
   displayPath: (doc: TreeDocument) => string,
   options: SnapshotOptions = {},
 ): FocusSnapshot {
+  return snapshotFromView(viewOf(wc, displayPath, { lexicalOnly: options.lexicalOnly }), options);
+}
+
+export function snapshotFromView(view: FocusView, options: SnapshotOptions = {}): FocusSnapshot {
+  const wc = view.wc;
   const maxExact = options.maxExactChars ?? DEFAULT_MAX_EXACT_CHARS;
   const byLod: LodTotals = { 0: 0, 1: 0, 2: 0, 3: 0 };
   const documents: FocusDocument[] = [];
-  const paths = wc.perDoc.map((es) => (es.length > 0 ? displayPath(es[0].doc) : ''));
+  const paths = view.perDoc.map((es) => (es.length > 0 ? es[0].display : ''));
   const folders = bareFolders(wc.perDoc, paths);
-  wc.perDoc.forEach((entries, i) => {
+  view.perDoc.forEach((entries, i) => {
     if (entries.length === 0) return;
     const doc = entries[0].doc;
     const path = paths[i];
@@ -58,35 +64,30 @@ export function snapshotFromWorkingContext(
       timings: { ...wc.timings },
     },
   };
-  if (options.lexicalOnly !== undefined) snapshot.lexicalOnly = options.lexicalOnly;
+  const lexicalOnly = options.lexicalOnly ?? view.lexicalOnly;
+  if (lexicalOnly !== undefined) snapshot.lexicalOnly = lexicalOnly;
   if (options.previous) snapshot.changed = diffSnapshots(options.previous, snapshot);
   return snapshot;
 }
 
-function spanOf(e: Entry, path: string, maxExact: number, barePart?: string): FocusSpan {
-  const doc = e.doc;
-  const [c0, c1] = doc.charRange(e.start, e.end);
-  const startLine = lineOf(doc.lines, c0);
-  const endLine = lineOf(doc.lines, Math.max(c0, c1 - 1));
+function spanOf(f: FocusedEntry, path: string, maxExact: number, barePart?: string): FocusSpan {
+  const e = f.entry;
+  const doc = f.doc;
   let gistText: string;
   let truncated = false;
-  let cost: number;
   if (e.lod === 0) {
-    const text = doc.text.slice(c0, c1);
+    const text = doc.text.slice(f.charStart, f.charEnd);
     truncated = text.length > maxExact;
     gistText = truncated ? text.slice(0, maxExact) : text;
-    cost = e.end - e.start;
   } else if (e.lod === 1 || e.lod === 2) {
     // Gists share a line with their neighbours of the same level in the prompt; the span's own part is its
-    // gist. A block that is not a landmark shows no words there, and costs nothing beyond its line's range.
+    // gist. A block that is not a landmark shows no words there.
     gistText = e.lod === 1 ? shownBlockGist(doc, e.index, BLOCK_WORDS) : groupGistText(doc, e.index, GROUP_CHILDREN);
-    cost = e.lod === 1 && gistText === '' ? 0 : countPromptTokens(gistText) + 1;
   } else {
     const line = e.fold ? foldLine({ ...e.fold, head: true }) : (barePart ?? rootLine(doc, path, e.bare));
     gistText = line.replace(/\n$/, '').trimStart();
-    cost = countPromptTokens(line);
   }
-  return { lod: e.lod, start: e.start, end: e.end, startLine, endLine, score: roundScore(e.score), gistText, truncated, pinned: e.held === true, cost };
+  return { lod: f.lod, start: f.start, end: f.end, startLine: f.startLine, endLine: f.endLine, score: roundScore(f.score), gistText, truncated, pinned: f.held, cost: f.cost };
 }
 
 const roundScore = (s: number) => (Number.isFinite(s) ? Math.round(s * 1000) / 1000 : 0);

@@ -84,3 +84,9 @@ export function resolveInWorkspace(input: string, roots: WorkspaceRoot[], p: Pat
   }
   return target;
 }
+
+/** What an expand may read: a memory document id (`chat:…`, `notes:…`) as given, or a path confined to `roots`. */
+export function resolveExpandTarget(input: string, roots: WorkspaceRoot[]): string {
+  if (/^(chat|notes):[\w.-]+$/.test(input)) return input;
+  return resolveInWorkspace(input, roots);
+}

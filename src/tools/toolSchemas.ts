@@ -1,6 +1,7 @@
 // The one definition of each language-model tool's input: its JSON schema (package.json
 // contributes.languageModelTools[].inputSchema must equal it; test/unit/tools.test.ts checks) and
-// the TypeScript type the tool receives after validation. Free of `vscode` so unit tests can load it.
+// the TypeScript type the tool receives after validation. The extension's language-model tools and the
+// MCP server both take their inputs from it (src/tools: the agent tools' contract, shared by both).
 
 export interface JsonSchema {
   type: 'object' | 'string' | 'integer';
