@@ -83,7 +83,8 @@ export function ignoreFileFor(target, baseIgnore, productionPackages) {
   return `${lines.join('\n')}\n`;
 }
 
-const REQUIRED = ['package.json', 'dist/extension.js', 'dist/host.js', 'models/models.json', 'media/dist/viewer.js'];
+// bin/megacontext.js and dist/cli.js: the MCP server the extension registers with VS Code (src/extension/mcpProvider.ts).
+const REQUIRED = ['package.json', 'dist/extension.js', 'dist/host.js', 'dist/cli.js', 'bin/megacontext.js', 'models/models.json', 'media/dist/viewer.js'];
 
 /** Paths (inside extension/) that must never ship, each with the reason printed on a violation. */
 const FORBIDDEN = [

@@ -7,6 +7,7 @@ import { registerCommands } from './commands';
 import { EngineClient } from './engineClient';
 import { FOCUS_SCHEME, FocusDocuments } from './focusDocument';
 import { FocusService } from './focusService';
+import { registerMcpServer } from './mcpProvider';
 import { ModelChoice } from './modelChoice';
 import { COLLAPSED_KEY, Pins } from './pins';
 import { budgetSetting, modelsPathSetting, providersSetting } from './settings';
@@ -28,6 +29,8 @@ export interface MegaContextApi {
   readonly chatHandler: ChatHandler;
   /** Writes the memory to the store and stops the engine host; the next request starts a fresh one that reloads it. */
   restartEngine(): Promise<void>;
+  /** What the MCP server definition provider gives VS Code now (`megacontext mcp` on this workspace and store). */
+  mcpServerDefinitions(): vscode.McpStdioServerDefinition[];
 }
 
 export function activate(context: vscode.ExtensionContext): MegaContextApi {
@@ -63,6 +66,7 @@ export function activate(context: vscode.ExtensionContext): MegaContextApi {
   const chatHandler = createChatHandler(focus);
   registerChatParticipant(context, chatHandler);
   registerTools(context, focus);
+  const mcpServerDefinitions = registerMcpServer(context, storageUri.fsPath);
   const viewerSource = new EngineFocusSource(focus, budgetSetting);
   context.subscriptions.push(
     viewerSource,
@@ -92,6 +96,7 @@ export function activate(context: vscode.ExtensionContext): MegaContextApi {
     focus,
     chatHandler,
     restartEngine,
+    mcpServerDefinitions,
   };
 }
 

@@ -1,15 +1,15 @@
 // Language-model tools for agent mode: recall (query → focused working context), expand (path + lines →
 // exact text), remember (note → memory). Inputs are validated against the schemas in toolSchemas.ts.
 import * as vscode from 'vscode';
-import { lexicalOnlyNotice } from './focusReport';
 import { requireTrust, type FocusService } from './focusService';
 import { budgetSetting } from './settings';
-import { ToolInputError, validateInput } from './toolInput';
+import { ToolInputError, validateInput } from '../tools/toolInput';
 import {
   EXPAND_TOOL, RECALL_TOOL, REMEMBER_TOOL, TOOL_SCHEMAS,
   type ExpandInput, type RecallInput, type RememberInput,
-} from './toolSchemas';
-import { PathOutsideWorkspaceError, resolveInWorkspace } from './workspacePath';
+} from '../tools/toolSchemas';
+import { PathOutsideWorkspaceError, resolveExpandTarget } from '../tools/workspacePath';
+import { lexicalOnlyNotice } from '../engine/protocol';
 
 function text(value: string): vscode.LanguageModelToolResult {
   return new vscode.LanguageModelToolResult([new vscode.LanguageModelTextPart(value)]);
@@ -40,12 +40,6 @@ function recallTool(focus: FocusService): vscode.LanguageModelTool<RecallInput> 
   };
 }
 
-/** A memory document id, or a path confined to the workspace folders. */
-function expandTarget(path: string): string {
-  if (/^(chat|notes):[\w.-]+$/.test(path)) return path;
-  return resolveInWorkspace(path, roots());
-}
-
 function expandTool(focus: FocusService): vscode.LanguageModelTool<ExpandInput> {
   return {
     prepareInvocation(options) {
@@ -58,7 +52,7 @@ function expandTool(focus: FocusService): vscode.LanguageModelTool<ExpandInput> 
       try {
         input = validateInput<ExpandInput>(options.input, TOOL_SCHEMAS[EXPAND_TOOL]);
         if (input.endLine < input.startLine) throw new ToolInputError(`"endLine" (${input.endLine}) is before "startLine" (${input.startLine})`);
-        target = expandTarget(input.path);
+        target = resolveExpandTarget(input.path, roots());
       } catch (err) { invalid(EXPAND_TOOL, err); }
       requireTrust();
       await focus.memory.ensureIndexed(token);

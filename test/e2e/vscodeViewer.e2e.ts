@@ -6,7 +6,10 @@
 // FocusSource fed by the engine's focus results; see the focus viewer's hand-over notes). Once wired:
 //   npm run build && node out/test/vscode/runCodeServer.js   (installs code-server once), then
 //   node out/test/e2e/vscodeViewer.e2e.js                    → "N passed, N failed"
-// Environment: MEGACONTEXT_CODE_SERVER (as for runCodeServer), MEGACONTEXT_CHROMIUM, MEGACONTEXT_E2E_QUERY.
+// Environment: MEGACONTEXT_CODE_SERVER (as for runCodeServer), MEGACONTEXT_CHROMIUM, MEGACONTEXT_E2E_QUERY,
+// MEGACONTEXT_E2E_WORKSPACE (a folder copied in place of test/fixtures/workspace).
+// Screenshots go to test-results/. Only `--readme-screenshot` (npm run screenshots, scripts/screenshots.mjs)
+// also writes media/screenshots/vscode-viewer-dark.png, the image README.md shows: a test run changes no tracked file.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -21,6 +24,8 @@ const root = resolve(__dirname, '..', '..', '..');
 const results = join(root, 'test-results');
 const chromiumPath = process.env.MEGACONTEXT_CHROMIUM || '/usr/bin/chromium';
 const query = process.env.MEGACONTEXT_E2E_QUERY || 'take stock out of the inventory without going below zero';
+const sourceWorkspace = resolve(process.env.MEGACONTEXT_E2E_WORKSPACE || join(root, 'test', 'fixtures', 'workspace'));
+const readmeScreenshot = process.argv.includes('--readme-screenshot');
 
 function codeServerCommand(): { command: string; args: string[] } {
   const node24 = join(root, '.vscode-test', 'node24', 'node_modules', `node-${process.platform}-${process.arch}`, 'bin', 'node');
@@ -61,7 +66,7 @@ async function main(): Promise<number> {
   mkdirSync(results, { recursive: true });
   const temp = mkdtempSync(join(tmpdir(), 'megacontext-viewer-e2e-'));
   const workspace = join(temp, 'workspace');
-  cpSync(join(root, 'test', 'fixtures', 'workspace'), workspace, { recursive: true });
+  cpSync(sourceWorkspace, workspace, { recursive: true });
   const userDir = join(temp, 'user-data', 'User');
   mkdirSync(userDir, { recursive: true });
   const settings = (theme: string) => writeFileSync(join(userDir, 'settings.json'), JSON.stringify({
@@ -135,8 +140,8 @@ async function main(): Promise<number> {
       path = (await frame!.locator('#tooltip .tt-path').textContent()) ?? '';
       if (!path || !(await frame!.locator('#tooltip .tt-text').textContent())) throw new Error('empty tooltip');
       await page.screenshot({ path: join(results, 'vscode-viewer-dark.png') });
-      // The README shows the viewer as this test sees it in real VS Code.
-      await page.screenshot({ path: join(root, 'media', 'screenshots', 'vscode-viewer-dark.png'), clip: { x: 0, y: 0, width: 700, height: 420 } });
+      // The README shows the viewer as this test sees it in real VS Code, refreshed only when asked for.
+      if (readmeScreenshot) await page.screenshot({ path: join(root, 'media', 'screenshots', 'vscode-viewer-dark.png'), clip: { x: 0, y: 0, width: 700, height: 420 } });
     });
     await check('clicking a span opens its file in the editor', async () => {
       const rowHeight = Number(await frame!.locator('#map').getAttribute('data-row-height'));
