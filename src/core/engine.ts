@@ -4,7 +4,7 @@ import { buildFeatures, meanVector, QueryEvidence } from './features';
 import { BudgetTooSmallError, DEFAULT_FOCUS, FocusAllocator, type FocusSettings, type FocusTelemetry, type Hold, type Scorer } from './focus';
 import { checkWorkingContext, type Violation } from './invariants';
 import { loadGrammars } from './units';
-import { blockValues, DEFAULT_PLAN, planFocus, planScores, type Plan, type PlanOptions } from './plan';
+import { blockValues, DEFAULT_PLAN, isSupportFile, planFocus, planScores, type Plan, type PlanOptions } from './plan';
 import { CostModel, renderWorkingContext, type Rendered } from './render';
 import type { ModelRuntime } from './runtime';
 import { tokenize } from './tokenizer';
@@ -123,7 +123,7 @@ export class FocusEngine {
     // A runtime without LensNet (the degraded mode) can only score by lexical evidence.
     let plan: Plan | undefined;
     const planOptions = { ...DEFAULT_PLAN, ...req.plan };
-    const blockValue = (d: TreeDocument) => blockValues(d, ev.of(d).raw, planOptions, ev.q);
+    const blockValue = (d: TreeDocument) => blockValues(d, ev.of(d).raw, planOptions, ev.q, d.kind === 'file' && isSupportFile(displayPath(d)));
     // The lexical plan is the default: it wins every answerable metric of the evaluation (README).
     const used: ScorerKind = req.scorer === 'lexical-greedy' ? 'lexical-greedy' : req.scorer === 'lens' && !this.runtime.lexicalOnly ? 'lens' : 'lexical';
     const usesPlan = used === 'lexical';

@@ -80,6 +80,12 @@ export interface PlanOptions {
   units: number;
   /** A document of at most this share of the budget is shown whole when one of its blocks is picked (0 = never). */
   wholeDoc: number;
+  /**
+   * Block values of supporting files — tests, docs, examples, benchmarks (isSupportFile) — are scaled
+   * by this: they repeat the names of the code they exercise or describe, and took the budget that the
+   * code itself needed. 1 = off.
+   */
+  supportShare: number;
   /** Kinds of enclosing units whose head line is shown with a pick: 'code' (classes and functions), 'all' (sections, sessions too), 'none'. */
   heads: 'code' | 'all' | 'none';
 }
@@ -92,13 +98,38 @@ export interface PlanOptions {
  * on urllib/http from 69.4/67.9 to 72.6/71.8; heads 'code' (not sessions) 73.9 → 76.8 on LoCoMo with
  * session names on map lines, equal without; wholeDoc 0.3 took issue localization (lines at 16k, 14
  * instances each of httpx/click/attrs) from 19 to 23 of 42 and left the code suites unchanged.
+ * supportShare 0.25: issue localization on the dev split (120 instances), lines at 8k/16k/32k from
+ * 32.5/47.5/65.8 to 44.2/64.2/83.3 (0.4: 43.3/63.3/82.5; 0.15: 45.0/65.8/86.7 — kept at 0.25 so a
+ * question about tests still finds them); the code and LoCoMo suites hold no such files.
  */
-export const DEFAULT_PLAN: PlanOptions = { alpha: 0.3, minShare: 0.02, maxCandidates: 400, kernel: null, lineSpread: 0.6, scopeLift: 2, scopeText: 4, defLine: 3, defName: 1, section: 0.25, units: 1, heads: 'code', wholeDoc: 0.3 };
+export const DEFAULT_PLAN: PlanOptions = { alpha: 0.3, minShare: 0.02, maxCandidates: 400, kernel: null, lineSpread: 0.6, scopeLift: 2, scopeText: 4, defLine: 3, defName: 1, section: 0.25, units: 1, heads: 'code', wholeDoc: 0.3, supportShare: 0.25 };
 
-/** Block values for the plan: smoothed BM25, spread across blocks that share a line. */
-export function blockValues(doc: TreeDocument, raw: Float32Array, options: PlanOptions, q?: QueryTerms): Float32Array {
+/**
+ * Block values for the plan: smoothed BM25, spread across blocks that share a line. `support`: the
+ * document is a test, doc or example file (isSupportFile of its workspace path).
+ */
+export function blockValues(doc: TreeDocument, raw: Float32Array, options: PlanOptions, q?: QueryTerms, support = false): Float32Array {
   // Most documents of a large tree hold no query word: nothing to smooth, lift or spread.
   if (!raw.some((x) => x > 0)) return raw;
+  const out = spreadValues(doc, raw, options, q);
+  if (options.supportShare !== 1 && support) for (let b = 0; b < out.length; b++) out[b] *= options.supportShare;
+  return out;
+}
+
+/** Directories whose files support code rather than being it (compared case-insensitively). */
+const SUPPORT_DIRS = new Set(['test', 'tests', 'testing', '__tests__', 'spec', 'specs', 'docs', 'doc', 'examples', 'example', 'bench', 'benchmark', 'benchmarks', 'fixtures']);
+/** File names of tests (test_x.py, x_test.go, x.test.ts, x.spec.js, conftest.py). */
+const TEST_FILE = /^(test_.*\.py|.*_test\.(py|go|rb)|conftest\.py|.*\.(test|spec)\.[cm]?[jt]sx?)$/i;
+
+/** Whether a workspace path is a test, doc, example or benchmark file (PlanOptions.supportShare). */
+export function isSupportFile(path: string): boolean {
+  const parts = path.split(/[\\/]/);
+  const name = parts.pop() ?? '';
+  return TEST_FILE.test(name) || parts.some((p) => SUPPORT_DIRS.has(p.toLowerCase()));
+}
+
+/** Smoothed BM25 with the structural lifts (section, scope, definition line) and the line spread. */
+function spreadValues(doc: TreeDocument, raw: Float32Array, options: PlanOptions, q?: QueryTerms): Float32Array {
   const v = smoothBlocks(raw, options.kernel ?? EVIDENCE_KERNEL);
   if (options.section > 0 && q) addSectionPrior(doc, raw, v, q, options.section);
   if (options.scopeLift > 0 || (options.scopeText > 0 && q)) liftScopes(doc, v, options.scopeLift, options.scopeText, q);
@@ -196,7 +227,10 @@ const blockRange = (b0: number, b1: number): number[] => Array.from({ length: Ma
 function bundleVariants(doc: TreeDocument, b: number, budget: number, options: PlanOptions): number[][] {
   const chain = unitChain(doc, b);
   const whole = options.wholeDoc > 0 && doc.tokenCount <= options.wholeDoc * budget ? [blockRange(0, doc.nBlocks - 1)] : [];
-  if (chain.length === 0 || !options.units) return [...whole, [b]];
+  if (chain.length === 0 || !options.units) {
+    const line = wholeLine(doc, b);
+    return line.length > 1 ? [...whole, line, [b]] : [...whole, [b]];
+  }
   const o = outline(doc);
   const u = chain[0];
   const unit = o.units[u];
@@ -212,12 +246,46 @@ function bundleVariants(doc: TreeDocument, b: number, budget: number, options: P
   }
   // A turn is shown whole or not at all (unless it alone is over the budget's whole-unit share).
   if (unit.kind !== 'turn' || out.length === 0) out.push([b, ...heads]);
+  // A piece of a line over 32 tokens brings the rest of its line; the piece alone is the last resort
+  // (not for a turn: it is shown whole or not at all).
+  const lines = out.map((v) => v.flatMap((x) => wholeLine(doc, x)));
+  if (unit.kind !== 'turn' && lines.some((v, i) => v.length > out[i].length)) lines.push([b, ...heads]);
   // Distinct, ascending, and distinct from each other.
   const seen = new Set<string>();
-  return out.map((v) => [...new Set(v)].filter((x) => x < doc.nBlocks).sort((x, y) => x - y)).filter((v) => {
+  return lines.map((v) => [...new Set(v)].filter((x) => x < doc.nBlocks).sort((x, y) => x - y)).filter((v) => {
     const k = v.join(',');
     return !seen.has(k) && seen.add(k);
   });
+}
+
+/** A line cut into more pieces than this (a minified file, a data line) is shown by its pieces alone. */
+const MAX_LINE_PIECES = 16;
+
+/**
+ * Block b and, when it is a piece of a line over 32 tokens (the only blocks that are not whole lines),
+ * the other pieces of that line: exact text starts at a line start and ends at a line end (DESIGN.md
+ * invariant 2), unless the line is over MAX_LINE_PIECES blocks.
+ */
+function wholeLine(doc: TreeDocument, b: number): number[] {
+  const lines = doc.lines;
+  const startsLine = (x: number): boolean => {
+    if (x === 0 || x >= doc.nBlocks) return true;
+    const c = doc.blockChar[x];
+    let lo = 0;
+    let hi = lines.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (lines[mid] <= c) lo = mid;
+      else hi = mid - 1;
+    }
+    return lines[lo] === c;
+  };
+  let b0 = b;
+  while (!startsLine(b0) && b - b0 < MAX_LINE_PIECES) b0--;
+  let b1 = b + 1;
+  while (!startsLine(b1) && b1 - b0 <= MAX_LINE_PIECES) b1++;
+  if (!startsLine(b0) || !startsLine(b1)) return [b];
+  return blockRange(b0, b1 - 1);
 }
 
 /**

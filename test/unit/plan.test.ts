@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { FocusEngine } from '../../src/core/engine';
 import { checkWorkingContext } from '../../src/core/invariants';
 import { BudgetTooSmallError, FocusAllocator, DEFAULT_FOCUS } from '../../src/core/focus';
-import { blockValues, DEFAULT_PLAN, planFocus, type Plan } from '../../src/core/plan';
+import { blockValues, DEFAULT_PLAN, isSupportFile, planFocus, type Plan } from '../../src/core/plan';
 import type { TreeDocument } from '../../src/core/tree';
 import { blockGistText, CostModel, renderWorkingContext, shownBlockGist } from '../../src/core/render';
 import { makeEntry } from '../../src/core/entry';
@@ -392,4 +392,43 @@ test('range BM25 over one-block ranges equals block BM25', async () => {
   assert.equal(sections[0], 0);
   assert.equal(sections[sections.length - 1], doc.nBlocks - 1);
   for (let s = 2; s < sections.length; s += 2) assert.equal(sections[s], sections[s - 1] + 1);
+});
+
+test('tests, docs and examples are support files; sources, including a module named testing.py, are not', () => {
+  for (const p of ['tests/test_api.py', 'src/pkg/tests/helpers.py', 'test/index.js', 'docs/usage.md', 'examples/app.js', 'lib/__tests__/x.ts',
+    'conftest.py', 'pkg/test_core.py', 'core_test.go', 'source/router.test.ts', 'x.spec.mjs', 'benchmarks/run.py', 'Docs/Guide.md']) {
+    assert.ok(isSupportFile(p), p);
+  }
+  for (const p of ['src/click/testing.py', 'lib/router/index.js', 'httpx/_models.py', 'README.md', 'source/core/Ky.ts', 'contest.py', 'attestation.py']) {
+    assert.ok(!isSupportFile(p), p);
+  }
+});
+
+test('support files weigh supportShare of their block values, and the engine asks by workspace path', async () => {
+  const text = syntheticSource(4, 120) + 'def send_with_timeout(request, timeout):\n    return request.send(timeout=timeout)\n' + syntheticSource(5, 120);
+  const tree = await treeOf([{ id: '/r/pkg/client.py', text }]);
+  const doc = [...tree.documents.values()][0];
+  const ev = new QueryEvidence(tree, 'send_with_timeout pass the timeout to the request');
+  const plain = blockValues(doc, ev.of(doc).raw, DEFAULT_PLAN, ev.q, false);
+  const support = blockValues(doc, ev.of(doc).raw, DEFAULT_PLAN, ev.q, true);
+  const best = plain.indexOf(Math.max(...plain));
+  assert.ok(plain[best] > 0);
+  assert.ok(Math.abs(support[best] - DEFAULT_PLAN.supportShare * plain[best]) < 1e-5, `${support[best]} vs ${plain[best]}`);
+  assert.deepEqual(blockValues(doc, ev.of(doc).raw, { ...DEFAULT_PLAN, supportShare: 1 }, ev.q, true), plain);
+});
+
+test('a piece of a line over 32 tokens is shown with the rest of its line', async () => {
+  // Inside a function too large to open whole: the plan shows its head, the matching block and its end.
+  const filler = (k: number) => Array.from({ length: 60 }, (_, i) => `    step_${k}_${i} = compute(${i}, ${k})\n`).join('');
+  const long = '    config = {' + Array.from({ length: 40 }, (_, i) => `"key_${i}": "value number ${i}"`).join(', ') + ', "zebra_okapi_flag": True}\n';
+  const big = 'def configure(settings):\n' + filler(1) + long + filler(2) + '    return config\n';
+  const tree = await treeOf([{ id: '/l/settings.py', text: syntheticSource(8, 200) + big + syntheticSource(9, 200) }]);
+  // No spread of value between the pieces: only the rule that a piece brings its line can show the whole line.
+  const wc = await new FocusEngine(tree, tree.runtime).focus({ query: 'zebra_okapi_flag', budget: 1100, scorer: 'lexical', plan: { lineSpread: 0, kernel: [1] } });
+  const run = wc.rendered.exactRuns.find((r) => r.doc.text.slice(r.charStart, r.charEnd).includes('zebra_okapi_flag'));
+  assert.ok(run, 'the matching line is exact');
+  const text = run.doc.text;
+  assert.ok(run.charStart === 0 || text[run.charStart - 1] === '\n', 'starts at a line start');
+  assert.ok(text[run.charEnd - 1] === '\n' || run.charEnd === text.length, 'ends at a line end');
+  assert.ok(text.slice(run.charStart, run.charEnd).includes('config = {'), 'the whole line, not its last piece');
 });
