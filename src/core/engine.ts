@@ -9,13 +9,15 @@ import { CostModel, renderWorkingContext, type Rendered } from './render';
 import type { ModelRuntime } from './runtime';
 import { tokenize } from './tokenizer';
 import type { Tree, TreeDocument } from './tree';
+import { learnedBlockValues } from './valueModel';
 
 /**
- * lens: LensNet scores the entries. lexical: the budget-aware lexical plan (plan.ts). lexical-greedy: the
+ * lens: LensNet scores the entries. lens2: the lexical plan chooses by LensNet v2's block values
+ * (valueModel.ts; the lexical plan when the models lack it). lexical: the budget-aware lexical plan (plan.ts). lexical-greedy: the
  * earlier lexical scorer (each entry's BM25 evidence relative to the best, less an opening cost), kept to
  * compare against.
  */
-export type ScorerKind = 'lens' | 'lexical' | 'lexical-greedy';
+export type ScorerKind = 'lens' | 'lens2' | 'lexical' | 'lexical-greedy';
 
 export interface FocusRequest {
   query: string;
@@ -75,6 +77,9 @@ export function documentOrder(docs: Iterable<TreeDocument>): TreeDocument[] {
 
 /** Turns a tree plus a question into a focused, budgeted working context. */
 export class FocusEngine {
+  /** The tree's document count when its languages' grammars were last loaded (an ingest loads its own). */
+  private grammarsFor = -1;
+
   constructor(readonly tree: Tree, readonly runtime: ModelRuntime) {}
 
   async tailGists(query: string): Promise<{ tail: Float32Array; count: number }> {
@@ -97,8 +102,11 @@ export class FocusEngine {
   }
 
   async focus(req: FocusRequest): Promise<WorkingContext> {
-    // The map names units: a tree restored from the store has not loaded the parser's grammars yet.
-    await loadGrammars();
+    // The map names units: a tree restored from the store has not loaded its languages' grammars yet.
+    if (this.grammarsFor !== this.tree.documents.size) {
+      await loadGrammars([...this.tree.documents.values()].filter((d) => d.kind === 'file').map((d) => d.id));
+      this.grammarsFor = this.tree.documents.size;
+    }
     const t0 = performance.now();
     const settings: FocusSettings = { ...DEFAULT_FOCUS, ...req.settings, budget: req.budget };
     const displayPath = req.displayPath ?? ((d: TreeDocument) => d.id);
@@ -125,8 +133,8 @@ export class FocusEngine {
     const planOptions = { ...DEFAULT_PLAN, ...req.plan };
     const blockValue = (d: TreeDocument) => blockValues(d, ev.of(d).raw, planOptions, ev.q, d.kind === 'file' && isSupportFile(displayPath(d)));
     // The lexical plan is the default: it wins every answerable metric of the evaluation (README).
-    const used: ScorerKind = req.scorer === 'lexical-greedy' ? 'lexical-greedy' : req.scorer === 'lens' && !this.runtime.lexicalOnly ? 'lens' : 'lexical';
-    const usesPlan = used === 'lexical';
+    const used: ScorerKind = req.scorer === 'lexical-greedy' ? 'lexical-greedy' : req.scorer === 'lens2' && this.runtime.scoreValues && !this.runtime.lexicalOnly ? 'lens2' : req.scorer === 'lens' && !this.runtime.lexicalOnly ? 'lens' : 'lexical';
+    const usesPlan = used === 'lexical' || used === 'lens2';
     // The plan is a whole target computed from the starting state, not a step-by-step guess: the
     // allocator realises it at its own pace only when N_diff allows (a plan of 45 blocks in 8 groups
     // needs 53 actions; 4 per iteration × 12 iterations left the last picks and ~10% of the budget unused).
@@ -135,7 +143,7 @@ export class FocusEngine {
       usesPlan
         ? async (entries) => {
             // Planned once, from the allocator's starting state, with its cost model and budget.
-            plan ??= planFocus(allocator.state, allocator.usedTokens, settings.budget, costModel, blockValue, planOptions);
+            plan ??= planFocus(allocator.state, allocator.usedTokens, settings.budget, costModel, used === 'lens2' ? await learnedBlockValues(this.runtime, docs, ev, req.query, tailMean, planOptions, (d) => d.kind === 'file' && isSupportFile(displayPath(d))) : blockValue, planOptions);
             return planScores(plan, entries, settings.tauExpand);
           }
         : used === 'lexical-greedy'
@@ -150,7 +158,8 @@ export class FocusEngine {
               return out;
             };
     const m0 = performance.now();
-    let allocator = new FocusAllocator(docs, allocSettings, costModel, req.holds, relevance, req.caps);
+    const hasEvidence = (doc: TreeDocument) => ev.of(doc).docMax > 0;
+    let allocator = new FocusAllocator(docs, allocSettings, costModel, req.holds, relevance, req.caps, hasEvidence);
     const mapMs = performance.now() - m0;
     const telemetry = { ...(await allocator.run(scorer)), trims: 0, coldRebuilds: 0, planned: plan ? plannedBlocks(plan) : 0, plannedShown: 0, filled: 0 };
     if (used === 'lens' && allocator.usedTokens < FILL_BELOW * settings.budget) {
@@ -176,7 +185,7 @@ export class FocusEngine {
     if (violations.length > 0) {
       req.onViolation?.(violations);
       telemetry.coldRebuilds++;
-      allocator = new FocusAllocator(docs, allocSettings, costModel, [], relevance);
+      allocator = new FocusAllocator(docs, allocSettings, costModel, [], relevance, [], hasEvidence);
       rendered = renderWorkingContext(allocator.state, renderOptions);
       while (rendered.tokens > settings.budget && allocator.shrinkOnce()) rendered = renderWorkingContext(allocator.state, renderOptions);
     }

@@ -175,10 +175,10 @@ function byCollapseOrder(a: CollapseGroup, b: CollapseGroup): number {
 /** Allocates the focus: which entries of each document are shown at which LOD, under the budget. */
 export class FocusAllocator {
   readonly state: Entry[][];
-  private readonly costs: number[];
+  private costs: number[] = [];
   /** bareRunExtra of the documents shown as bare paths that have one (by document index). */
   private readonly runExtra = new Map<number, number>();
-  private used: number;
+  private used = 0;
   private readonly lastAction = new Map<string, { iteration: number; kind: 'expand' | 'collapse' }>();
   /** Nodes expanded during this run, and those of them collapsed again (see `settle`). */
   private readonly expandedThisRun = new Set<string>();
@@ -197,13 +197,48 @@ export class FocusAllocator {
     holds: Hold[] = [],
     relevance?: (doc: TreeDocument) => number,
     private readonly caps: Cap[] = [],
+    /** Documents holding the query's words: the cold start folds their folders only when nothing else fits. */
+    private readonly evidence: (doc: TreeDocument) => boolean = () => false,
   ) {
     this.state = docs.map((d) => (d.tokenCount === 0 ? [makeEntry(d, 3, 0)] : topEntries(d)));
     const heldDocs = new Set<number>();
     for (const h of holds) this.hold(h, heldDocs);
+    if (this.startsBare(heldDocs)) {
+      this.coldCollapse(relevance ?? (() => 0));
+      return;
+    }
     this.costs = this.state.map((entries, i) => (heldDocs.has(i) ? costModel.documentCost(entries) : costModel.startCost(entries)));
     this.used = costModel.preamble + this.costs.reduce((a, b) => a + b, 0);
     if (this.used > settings.budget) this.coldCollapse(relevance ?? (() => 0));
+  }
+
+  /**
+   * With thousands of files, when every document not held as its bare path (folder lines) is already
+   * over the cold start's share of the budget, the cold start ends with all of them bare whatever their
+   * maps cost (each map costs more than its root line, and a root line more than its bare path): they
+   * start bare, and the maps of a hundred thousand files are never costed (every one needed its gist
+   * texts and its parse). False, changing nothing, otherwise.
+   */
+  private startsBare(heldDocs: Set<number>): boolean {
+    const target = COLD_START_SHARE * this.settings.budget;
+    // Every bare path costs at least a token: below this many documents the check cannot succeed.
+    if (this.docs.length - heldDocs.size <= target - this.costModel.preamble) return false;
+    const state = this.state.map((es, i) => (heldDocs.has(i) ? es : [{ ...makeEntry(this.docs[i], 3, 0), bare: true }]));
+    const costs = state.map((es) => this.costModel.documentCost(es));
+    let used = this.costModel.preamble + costs.reduce((a, b) => a + b, 0);
+    const extras = new Map<number, number>();
+    for (let i = 0; i < state.length; i++) {
+      const extra = this.costModel.bareRunExtra(state, i);
+      if (extra !== 0) extras.set(i, extra);
+      used += extra;
+    }
+    if (used <= target) return false;
+    state.forEach((es, i) => (this.state[i] = es));
+    this.costs = costs;
+    this.used = used;
+    for (const [i, x] of extras) this.runExtra.set(i, x);
+    this.coldRoots = this.docs.filter((d, i) => !heldDocs.has(i) && d.tokenCount > 0).length;
+    return true;
   }
 
   get usedTokens(): number {
@@ -263,7 +298,10 @@ export class FocusAllocator {
     if (this.used > target) {
       const r = new Float64Array(this.docs.length);
       for (const o of order) r[o.i] = o.r;
-      this.foldFolders(order, r, target);
+      // Documents with evidence stay listed (so a focus can open them) while their folders fold around
+      // them; only when that does not fit do they fold too.
+      this.foldFolders(order.filter((o) => !this.evidence(this.docs[o.i])), r, target);
+      if (this.used > target) this.foldFolders(order, r, target);
     }
     if (this.used > this.settings.budget) {
       throw new BudgetTooSmallError(this.used, this.settings.budget, this.docs.length - order.length);

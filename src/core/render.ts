@@ -464,7 +464,13 @@ export class CostModel {
     readonly groupChildren = GROUP_CHILDREN,
     readonly blockStride = BLOCK_STRIDE,
   ) {
-    this.displayPath = (doc) => displayText(displayPath(doc));
+    // Asked on every cost lookup of a line that names a document: computed once per document.
+    const shown = new WeakMap<TreeDocument, string>();
+    this.displayPath = (doc) => {
+      let p = shown.get(doc);
+      if (p === undefined) shown.set(doc, (p = displayText(displayPath(doc))));
+      return p;
+    };
   }
 
   /** A cost kept on the document across refocuses, under `key` and its display path. */

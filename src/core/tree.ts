@@ -380,7 +380,7 @@ export class Tree {
     let done = 0;
     const pending: PendingDocument[] = [];
     // Blocks start at units' first lines: the parser's grammars must be there before any document is cut.
-    await loadGrammars();
+    await loadGrammars(inputs.filter((i) => (i.kind ?? 'file') === 'file').map((i) => i.id));
     // Previous versions of the documents being updated: their unchanged blocks keep their gists.
     const previous = new Map<string, CachedNode>();
     for (const input of inputs) {

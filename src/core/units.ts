@@ -44,34 +44,60 @@ interface Runtime {
   byName: Map<string, Grammar>;
 }
 let runtime: Runtime | undefined;
-let loading: Promise<void> | undefined;
+let starting: Promise<Runtime | undefined> | undefined;
+/** Each language's load, started once (a failed one resolves too: that language keeps the fallback). */
+const languageLoads = new Map<LanguageSpec, Promise<void>>();
+/** Lower-case extension or whole file name → its language. */
+const SPEC_BY_NAME = new Map(LANGUAGES.flatMap((spec) => spec.extensions.map((name) => [name.toLowerCase(), spec] as const)));
 
-/** Loads web-tree-sitter and the grammars once; idempotent; never throws (a grammar that fails to load just means fallback for that language). */
-export function loadGrammars(): Promise<void> {
-  loading ??= load().catch(() => undefined);
-  return loading;
+/**
+ * Loads web-tree-sitter and the grammars of the languages among `paths` (every grammar when no paths
+ * are given), each once; never throws (a grammar that fails to load just means fallback for that
+ * language). A workspace of Python files loads Python's grammar alone: every grammar took ~70 MB.
+ */
+export async function loadGrammars(paths?: Iterable<string>): Promise<void> {
+  const specs = new Set<LanguageSpec>();
+  if (paths === undefined) for (const spec of LANGUAGES) specs.add(spec);
+  else {
+    for (const p of paths) {
+      const spec = SPEC_BY_NAME.get(extension(p)) ?? SPEC_BY_NAME.get(baseName(p).toLowerCase());
+      if (spec) specs.add(spec);
+      if (specs.size === LANGUAGES.length) break;
+    }
+  }
+  const loads: Promise<void>[] = [];
+  for (const spec of specs) {
+    let l = languageLoads.get(spec);
+    if (!l) languageLoads.set(spec, (l = loadLanguage(spec)));
+    loads.push(l);
+  }
+  await Promise.all(loads);
 }
 
-async function load(): Promise<void> {
+async function loadLanguage(spec: LanguageSpec): Promise<void> {
+  const rt = await (starting ??= start().catch(() => undefined));
+  if (!rt) return;
+  try {
+    const ts = require('web-tree-sitter') as typeof TreeSitter;
+    const wasm = join(dirname(require.resolve('@vscode/tree-sitter-wasm/package.json')), 'wasm');
+    const language = await ts.Language.load(join(wasm, `tree-sitter-${spec.grammar}.wasm`));
+    const parser = new ts.Parser();
+    parser.setLanguage(language);
+    const grammar: Grammar = { ...compileLanguage(spec, language), parser };
+    for (const name of spec.extensions) rt.byName.set(name.toLowerCase(), grammar);
+  } catch {
+    // This language keeps the fallback.
+  }
+}
+
+async function start(): Promise<Runtime> {
   // Required here, not imported at the top: the CLI and the engine host pay for the runtime only when
   // they ask for grammars. The package stays outside the dist/ bundles (scripts/build.mjs): it finds
   // its own web-tree-sitter.wasm beside itself.
   const ts = require('web-tree-sitter') as typeof TreeSitter;
   await ts.Parser.init();
-  const wasm = join(dirname(require.resolve('@vscode/tree-sitter-wasm/package.json')), 'wasm');
-  const byName = new Map<string, Grammar>();
-  await Promise.all(LANGUAGES.map(async (spec: LanguageSpec) => {
-    try {
-      const language = await ts.Language.load(join(wasm, `tree-sitter-${spec.grammar}.wasm`));
-      const parser = new ts.Parser();
-      parser.setLanguage(language);
-      const grammar: Grammar = { ...compileLanguage(spec, language), parser };
-      for (const name of spec.extensions) byName.set(name.toLowerCase(), grammar);
-    } catch {
-      // This language keeps the fallback.
-    }
-  }));
-  runtime = { Edit: ts.Edit, byName };
+  runtime = { Edit: ts.Edit, byName: new Map() };
+  return runtime;
 }
 
 /** The names of the grammars loaded so far (empty before loadGrammars() resolves). */

@@ -95,10 +95,14 @@ test('before loadGrammars() resolves, code falls back to blocks', () => {
   checkCoverage(units, PYTHON, 'a.py');
 });
 
+test('loadGrammars(paths) loads the grammars of those paths\' languages only', async () => {
+  await Promise.all([loadGrammars(['src/a.py', 'b.PYI', 'notes.txt', 'README.md']), loadGrammars(['c.py'])]);
+  assert.deepEqual(loadedGrammars(), ['python']);
+  assert.ok(documentUnits('a.py', PYTHON, 'file').some((u) => u.kind === 'class'), 'Python parses');
+});
+
 test('loadGrammars() is idempotent and loads every grammar the module maps', async () => {
-  const first = loadGrammars();
-  assert.equal(loadGrammars(), first, 'one load, however often it is asked');
-  await first;
+  await Promise.all([loadGrammars(), loadGrammars()]);
   await loadGrammars();
   assert.deepEqual(loadedGrammars(), ['bash', 'c-sharp', 'cpp', 'go', 'java', 'javascript', 'php', 'python', 'ruby', 'rust', 'tsx', 'typescript']);
 });
