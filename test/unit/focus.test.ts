@@ -433,3 +433,30 @@ test('the cost model prices exact runs and gist lines as rendered, never under, 
     }
   }
 });
+
+test('thousands of files: the folder of the only file with evidence folds around it, and that file is exact', async () => {
+  const docs: { id: string; text: string }[] = [];
+  for (let d = 0; d < 6; d++) for (let i = 0; i < 400; i++) docs.push({ id: `/w/pkg${d}/m${i}.py`, text: `def f_${d}_${i}(x):\n    return x + ${i}\n` });
+  docs.push({ id: '/w/pkg3/needle.py', text: 'def needle_zebra(x):\n    """the okapi"""\n    return x\n' });
+  const tree = await treeOf(docs);
+  const wc = await new FocusEngine(tree, tree.runtime).focus({ query: 'needle_zebra okapi', budget: 1024, scorer: 'lexical', displayPath: (d) => d.id.slice(3) });
+  assert.deepEqual(checkWorkingContext(wc.perDoc, wc.rendered, 1024), []);
+  assert.ok(wc.telemetry.foldedFolders >= 1, 'folders fold to fit');
+  const run = wc.rendered.exactRuns.find((r) => r.doc.id === '/w/pkg3/needle.py');
+  assert.ok(run && run.doc.text.slice(run.charStart, run.charEnd).includes('return x'), 'the evidence is exact');
+});
+
+test('thousands of files: when their bare paths alone are over the cold start\'s share, no document map is costed', async () => {
+  const docs: { id: string; text: string }[] = [];
+  for (let d = 0; d < 5; d++) for (let i = 0; i < 500; i++) docs.push({ id: `/w/pkg${d}/module_${i}.py`, text: `def g_${d}_${i}(x):\n    return x * ${i}\n` });
+  const tree = await treeOf(docs);
+  const cm = new CostModel((d) => d.id.slice(3));
+  const ordered = [...tree.documents.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
+  const alloc = new FocusAllocator(ordered, { ...DEFAULT_FOCUS, budget: 1024 }, cm);
+  assert.ok(alloc.usedTokens <= 1024);
+  assert.ok(alloc.state.every((es) => es.length === 1 && es[0].lod === 3 && es[0].bare), 'every document bare or folded');
+  // startCost keeps each costed map on its document under a `t…` key: none was asked for.
+  assert.ok(ordered.every((d) => ![...d.lineCosts.keys()].some((k) => k.startsWith('t'))), 'no map costed');
+  const rendered = renderWorkingContext(alloc.state, { displayPath: (d) => d.id.slice(3) });
+  assert.ok(rendered.tokens <= 1024);
+});
