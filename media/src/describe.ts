@@ -10,6 +10,11 @@ export const LOD_NAMES: Record<SpanLod, string> = {
 
 export const LOD_SHORT: Record<SpanLod, string> = { 0: 'LOD0 exact', 1: 'LOD1 gist', 2: 'LOD2 gist', 3: 'root line' };
 
+/** `1 span`, `2 spans`: a count with its noun in the right number. */
+export function count(x: number, one: string, many = `${one}s`): string {
+  return `${n(x)} ${Math.round(x) === 1 ? one : many}`;
+}
+
 const nf = new Intl.NumberFormat('en-US');
 export const n = (x: number): string => nf.format(Math.round(x));
 
@@ -29,6 +34,16 @@ export function gaugeText(s: FocusSnapshot): string {
   return `${n(s.usedTokens)} / ${n(s.budget)} tokens (${pct}%)`;
 }
 
+/** The last refocus in plain words: how long it took and what it changed. */
+export function telemetrySummary(t: RefocusTelemetry): string {
+  const ms = t.timings.totalMs < 10 ? t.timings.totalMs.toFixed(1) : String(Math.round(t.timings.totalMs));
+  const changed = t.expands + t.collapses === 0
+    ? 'nothing changed'
+    : `${count(t.expands, 'span')} shown in more detail, ${n(t.collapses)} in less`;
+  return `Refocused in ${ms} ms: ${changed}.`;
+}
+
+/** The rest, for the details toggle. */
 export function telemetryText(t: RefocusTelemetry): string {
   const ms = (x: number) => `${x < 10 ? x.toFixed(1) : Math.round(x)} ms`;
   return [

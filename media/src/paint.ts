@@ -3,6 +3,8 @@
 import type { SpanLod } from '../../src/webview/protocol';
 import type { SpanRect, StripLayout } from '../../src/webview/layout';
 import type { FocusSnapshot } from '../../src/webview/protocol';
+import { promptTokens } from '../../src/webview/layout';
+import { css, legibleLods, type Rgb } from './contrast';
 import { n } from './describe';
 
 export interface Palette {
@@ -21,14 +23,44 @@ export interface Palette {
   font: string;
 }
 
+const probe = document.createElement('canvas').getContext('2d', { willReadFrequently: true })!;
+
+/** A CSS colour as the canvas resolves it: [r, g, b, a], channels 0-255. */
+function rgba(color: string): [number, number, number, number] {
+  probe.clearRect(0, 0, 1, 1);
+  probe.fillStyle = '#000';
+  probe.fillStyle = color;
+  probe.fillRect(0, 0, 1, 1);
+  const [r, g, b, a] = probe.getImageData(0, 0, 1, 1).data;
+  return [r, g, b, a];
+}
+
+/** `color` as seen on the opaque `bg`. */
+function over(color: string, bg: Rgb): Rgb {
+  const [r, g, b, a] = rgba(color);
+  const k = a / 255;
+  return [Math.round(r * k + bg[0] * (1 - k)), Math.round(g * k + bg[1] * (1 - k)), Math.round(b * k + bg[2] * (1 - k))];
+}
+
+/**
+ * Reads the theme, and makes the LOD colours legible on its background (contrast.ts): the canvas draws
+ * them and `--lodN-shown` on the body gives them to the gauge and the legend.
+ */
 export function readPalette(): Palette {
   const root = getComputedStyle(document.documentElement);
   const body = getComputedStyle(document.body);
   const v = (name: string) => root.getPropertyValue(name).trim() || body.getPropertyValue(name).trim();
+  // The first opaque background: the body's, the page's, or the theme's side bar colour.
+  const bgColor = [body.backgroundColor, root.backgroundColor, v('--bg')].find((c) => c && rgba(c)[3] === 255) ?? v('--bg');
+  const [br, bgG, bb] = rgba(bgColor || '#1e1e1e');
+  const bg: Rgb = [br, bgG, bb];
+  const highContrast = document.body.classList.contains('vscode-high-contrast') || document.body.classList.contains('vscode-high-contrast-light');
+  const shown = legibleLods([0, 1, 2, 3].map((l) => over(v(`--lod${l}`), bg)), bg, highContrast).map(css);
+  shown.forEach((c, l) => document.body.style.setProperty(`--lod${l}-shown`, c));
   return {
-    lod: { 0: v('--lod0'), 1: v('--lod1'), 2: v('--lod2'), 3: v('--lod3') },
+    lod: { 0: shown[0], 1: shown[1], 2: shown[2], 3: shown[3] },
     track: v('--track'),
-    background: body.backgroundColor || v('--bg'),
+    background: bgColor,
     foreground: v('--fg'),
     description: v('--desc'),
     focus: v('--focus'),
@@ -69,7 +101,9 @@ export function paint(ctx: CanvasRenderingContext2D, st: PaintState): void {
     const row = layout.rows[r];
     const doc = st.snapshot.documents[row.doc];
     const labelMid = row.y + layout.labelHeight / 2 + 1;
-    const size = `${n(doc.tokens)} tok`;
+    // Its share of the working context: the prompt tokens its spans cost, not the document's size.
+    const used = promptTokens(doc);
+    const size = `${n(used)} tok · ${st.snapshot.usedTokens > 0 ? Math.round((100 * used) / st.snapshot.usedTokens) : 0}%`;
     ctx.fillStyle = p.description;
     ctx.textAlign = 'right';
     ctx.fillText(size, layout.width - layout.padX, labelMid);

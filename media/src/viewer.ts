@@ -1,11 +1,11 @@
 // The focus viewer app (runs inside the webview). It draws the snapshot the host sends, and sends back
 // only typed span actions; everything it shows from the workspace goes through textContent.
-import { layoutStrips, hitTest, moveSelection, type Move, type StripLayout } from '../../src/webview/layout';
+import { foldedByFolder, layoutStrips, hitTest, moveSelection, promptTokens, type Move, type StripLayout } from '../../src/webview/layout';
 import {
-  parseHostMessage, spanKey, spanRef,
-  type FocusSnapshot, type SpanAction, type SpanLod, type ViewerToHost,
+  MAX_QUERY_CHARS, parseHostMessage, spanKey, spanRef,
+  type FocusSnapshot, type InContextItem, type SpanAction, type SpanLod, type ViewerToHost,
 } from '../../src/webview/protocol';
-import { gaugeText, LOD_NAMES, LOD_SHORT, lodCounts, n, spanSummary, telemetryText } from './describe';
+import { count, gaugeText, LOD_NAMES, LOD_SHORT, lodCounts, n, spanSummary, telemetrySummary, telemetryText } from './describe';
 import { byId, el } from './dom';
 import { paint, readPalette, type Palette, type PaintState } from './paint';
 
@@ -34,6 +34,7 @@ const spacer = byId<HTMLDivElement>('spacer');
 const tooltip = byId<HTMLDivElement>('tooltip');
 const menu = byId<HTMLDivElement>('menu');
 const live = byId<HTMLDivElement>('live');
+const askInput = byId<HTMLInputElement>('ask-input');
 const ctx = canvas.getContext('2d')!;
 const rowHeight = document.body.dataset.variant === 'panel' ? 38 : 30;
 
@@ -69,6 +70,10 @@ function showSnapshot(next: FocusSnapshot | null, animate: boolean, started = pe
   byId('empty').hidden = next !== null;
   byId('summary').hidden = next === null;
   scroller.hidden = next === null;
+  if (!next) {
+    byId('in-context').hidden = true;
+    byId('folded').hidden = true;
+  }
   hideTooltip();
   hideMenu();
   if (!next) {
@@ -107,6 +112,7 @@ function renderSummary(s: FocusSnapshot): void {
   mode.hidden = s.lexicalOnly === undefined;
   mode.textContent = s.lexicalOnly === undefined ? '' : `Lexical only: the models did not load (${s.lexicalOnly}). Focus follows word matches alone.`;
   byId('query').textContent = s.query ? `Query: “${s.query}”` : 'No query: cold-start focus';
+  if (document.activeElement !== askInput) askInput.value = s.query;
   const gauge = byId('gauge');
   const pct = (x: number) => `${Math.max(0, Math.min(100, (100 * x) / Math.max(1, s.budget)))}%`;
   const segments: Node[] = ([0, 1, 2, 3] as SpanLod[])
@@ -134,14 +140,76 @@ function renderSummary(s: FocusSnapshot): void {
     .map((l) =>
       el('li', { attrs: { 'data-lod': String(l) } }, [
         el('span', { className: `swatch lod${l}`, attrs: { 'aria-hidden': 'true' } }),
-        el('span', { text: `${LOD_SHORT[l]} · ${n(counts[l])} spans · ${n(s.byLod[l])} tok` }),
+        el('span', { text: `${LOD_SHORT[l]} · ${count(counts[l], l === 3 ? 'document' : 'span')} · ${n(s.byLod[l])} tok` }),
       ]),
     );
   if (s.overheadTokens > 0) {
     items.push(el('li', {}, [el('span', { className: 'swatch overhead', attrs: { 'aria-hidden': 'true' } }), el('span', { text: `headers · ${n(s.overheadTokens)} tok` })]));
   }
   byId('legend').replaceChildren(...items);
-  byId('telemetry').textContent = `Refocus: ${telemetryText(s.telemetry)}`;
+  byId('telemetry').textContent = telemetrySummary(s.telemetry);
+  byId('telemetry-details').textContent = telemetryText(s.telemetry);
+  renderInContext(s);
+  renderFolded(s);
+}
+
+/** Why a run is in context, in words: the query's words it contains, a pin, or the scorer's score. */
+function whyText(item: InContextItem): string {
+  const why: string[] = [];
+  if (item.pinned) why.push('pinned');
+  if (item.matched.length > 0) why.push(`matches ${item.matched.join(', ')}`);
+  if (why.length === 0) why.push(`chosen by score ${item.score.toFixed(2)}`);
+  return why.join(' · ');
+}
+
+/** The exact runs of the prompt, first: what the model reads verbatim, where, and why. */
+function renderInContext(s: FocusSnapshot): void {
+  const items = s.inContext ?? [];
+  byId('in-context').hidden = items.length === 0;
+  byId('in-context-title').textContent = `In context · ${count(items.length, 'exact run')} · ${n(s.byLod[0])} tok`;
+  byId('in-context-list').replaceChildren(...items.map((item) => {
+    const lines = item.startLine === item.endLine ? `L${item.startLine}` : `L${item.startLine}–${item.endLine}`;
+    const button = el('button', { className: 'ic-item', attrs: { type: 'button', 'data-doc': String(item.doc), 'data-start-line': String(item.startLine) } }, [
+      el('span', { className: 'ic-head' }, [
+        el('span', { className: 'ic-file', text: item.path }),
+        el('span', { className: 'ic-lines', text: ` ${lines}` }),
+        el('span', { className: 'ic-tok', text: ` · ${n(item.tokens)} tok` }),
+      ]),
+      ...(item.names.length > 0 ? [el('span', { className: 'ic-names', text: item.names.join(' · ') })] : []),
+      el('span', { className: 'ic-why', text: whyText(item) }),
+    ]);
+    button.addEventListener('click', () => openRun(item));
+    return el('li', {}, [button]);
+  }));
+}
+
+/** Opens the exact span of a run (the host resolves it against its own snapshot). */
+function openRun(item: InContextItem): void {
+  const doc = snapshot?.documents[item.doc];
+  const span = doc?.spans.find((x) => x.lod === 0 && x.startLine <= item.startLine && item.startLine <= x.endLine);
+  if (doc && span) vscode.postMessage({ type: 'span/open', span: spanRef(doc.path, span) });
+}
+
+/** Documents the model sees only by their root line, folded by folder. */
+function renderFolded(s: FocusSnapshot): void {
+  const groups = foldedByFolder(s);
+  const box = byId('folded');
+  box.hidden = groups.length === 0;
+  const total = groups.reduce((a, g) => a + g.docs.length, 0);
+  box.replaceChildren(
+    el('h2', { className: 'section-title', text: `By name only · ${count(total, 'document')}` }),
+    ...groups.map((g) => el('details', { attrs: { 'data-folder': g.folder } }, [
+      el('summary', {}, [
+        el('span', { text: g.folder || '(top level)' }),
+        el('span', { className: 'fold-tok', text: ` · ${count(g.docs.length, 'file')} · ${n(g.tokens)} tok` }),
+      ]),
+      el('ul', {}, g.docs.map((d) => {
+        const doc = s.documents[d];
+        const line = doc.spans[0]?.gistText ?? doc.path;
+        return el('li', { text: `${line} · ${n(promptTokens(doc))} tok`, attrs: { title: doc.path } });
+      })),
+    ])),
+  );
 }
 
 // ---- geometry and drawing --------------------------------------------------------------------
@@ -195,9 +263,11 @@ function currentKey(): string | undefined {
   return d && s ? spanKey(d.path, s) : undefined;
 }
 
+/** Spans drawn on the map, by key (documents folded by folder are not drawn). */
 function keyIndex(s: FocusSnapshot): Map<string, At> {
   const m = new Map<string, At>();
-  s.documents.forEach((d, i) => d.spans.forEach((sp, j) => m.set(spanKey(d.path, sp), { doc: i, span: j })));
+  const drawn = layout?.rows.length ?? 0;
+  s.documents.slice(0, drawn).forEach((d, i) => d.spans.forEach((sp, j) => m.set(spanKey(d.path, sp), { doc: i, span: j })));
   return m;
 }
 
@@ -208,7 +278,7 @@ function findKey(key: string | undefined): At | undefined {
   if (!m) return undefined;
   const start = Number(m[2]);
   const doc = snapshot.documents.findIndex((d) => d.path === m[3]);
-  if (doc < 0) return undefined;
+  if (doc < 0 || doc >= (layout?.rows.length ?? 0)) return undefined;
   const span = snapshot.documents[doc].spans.findIndex((s) => s.start <= start && start < s.end);
   return span < 0 ? undefined : { doc, span };
 }
@@ -229,11 +299,17 @@ function showTooltip(at: At, clientX: number, clientY: number): void {
   const found = spanAt(at);
   if (!found) return hideTooltip();
   const { doc, span } = found;
-  const text = span.gistText + (span.truncated ? ' …' : '');
+  const names = span.names ?? [];
+  // Exact text shows what the model reads; a gist shows the units its lines hold (from the outline), not gist words.
+  const body = span.lod === 0
+    ? el('pre', { className: 'tt-text lod0', text: span.gistText + (span.truncated ? ' …' : '') || '(empty)' })
+    : names.length > 0
+      ? el('ul', { className: `tt-text tt-names lod${span.lod}` }, names.map((x) => el('li', { text: x })))
+      : el('pre', { className: `tt-text lod${span.lod}`, text: span.lod === 3 ? span.gistText : 'no function, class or section starts in these lines' });
   tooltip.replaceChildren(
     el('div', { className: 'tt-path', text: doc.path }),
-    el('div', { className: 'tt-meta', text: [span.startLine === span.endLine ? `L${span.startLine}` : `L${span.startLine}–${span.endLine}`, LOD_NAMES[span.lod], `score ${span.score.toFixed(2)}`, `${n(span.cost)} tok`, ...(span.pinned ? ['pinned'] : [])].join(' · ') }),
-    el('pre', { className: `tt-text lod${span.lod}`, text: text || (span.lod === 1 ? '(no words: only every 4th block shows its gist)' : '(empty)') }),
+    el('div', { className: 'tt-meta', text: [span.startLine === span.endLine ? `L${span.startLine}` : `L${span.startLine}–${span.endLine}`, LOD_NAMES[span.lod], `${n(span.cost)} tok in the prompt`, `score ${span.score.toFixed(2)}`, ...(span.pinned ? ['pinned'] : [])].join(' · ') }),
+    body,
   );
   tooltip.hidden = false;
   const pad = 8;
@@ -425,6 +501,24 @@ const themeWatch = new MutationObserver(() => {
 themeWatch.observe(document.documentElement, { attributes: true, attributeFilter: ['style', 'class'] });
 themeWatch.observe(document.body, { attributes: true, attributeFilter: ['class'] });
 
+// The query box: a question focuses the memory as "Focus on Query…" does; the new snapshot comes back.
+function ask(): void {
+  const query = askInput.value.trim();
+  if (!query) {
+    askInput.focus();
+    return;
+  }
+  vscode.postMessage({ type: 'focus/query', query: query.slice(0, MAX_QUERY_CHARS) });
+  announce(`Focusing on “${query}”…`);
+}
+byId('ask-button').addEventListener('click', ask);
+askInput.addEventListener('keydown', (e) => {
+  if (e.key === 'Enter') {
+    e.preventDefault();
+    ask();
+  }
+});
+
 window.addEventListener('message', (e: MessageEvent<unknown>) => {
   const started = performance.now();
   const message = parseHostMessage(e.data);
@@ -432,6 +526,9 @@ window.addEventListener('message', (e: MessageEvent<unknown>) => {
     console.warn('MegaContext viewer: ignored an unexpected message');
     return;
   }
+  const notice = byId('notice');
+  notice.hidden = !message.notice;
+  notice.textContent = message.notice ?? '';
   showSnapshot(message.snapshot, message.animate, started);
 });
 

@@ -114,5 +114,5 @@ export function focusResultOf(view: FocusView, snapshot: FocusSnapshot): FocusRe
     timings: { ...wc.timings },
     ...(view.lexicalOnly !== undefined ? { lexicalOnly: view.lexicalOnly } : {}),
   };
-  return { ...result, report: focusReport(result), snapshot };
+  return { ...result, report: focusReport(result, snapshot.inContext), snapshot };
 }

@@ -6,6 +6,7 @@ import { BLOCK_WORDS, bareFolders, bareRunPart, foldLine, GROUP_CHILDREN, groupG
 import type { TreeDocument } from '../core/tree';
 import { spanKey, type FocusDocument, type FocusSnapshot, type FocusSpan, type LodTotals } from '../webview/protocol';
 import { viewOf, type FocusedEntry, type FocusView } from './focusView';
+import { inContextItems, relevanceOrder, spanNames } from './inContext';
 
 export interface SnapshotOptions {
   /** The snapshot shown before this refocus: fills `changed` with what expanded and collapsed. */
@@ -44,6 +45,10 @@ export function snapshotFromView(view: FocusView, options: SnapshotOptions = {})
     for (const s of spans) byLod[s.lod] += s.cost;
     documents.push({ id: doc.id, path, tokens: doc.tokenCount, spans });
   });
+  // By relevance (what the model reads exactly comes first); `changed` keys and span refs use paths, not indices.
+  const order = relevanceOrder(documents);
+  const ordered = order.map((i) => documents[i]);
+  const docIndex = new Map(ordered.map((d, i) => [d.id, i]));
   const t = wc.telemetry;
   const spent = byLod[0] + byLod[1] + byLod[2] + byLod[3];
   const snapshot: FocusSnapshot = {
@@ -52,7 +57,8 @@ export function snapshotFromView(view: FocusView, options: SnapshotOptions = {})
     usedTokens: wc.rendered.tokens,
     byLod,
     overheadTokens: Math.max(0, wc.rendered.tokens - spent),
-    documents,
+    documents: ordered,
+    inContext: inContextItems(view, docIndex),
     telemetry: {
       actions: t.expands + t.collapses,
       expands: t.expands,
@@ -87,7 +93,10 @@ function spanOf(f: FocusedEntry, path: string, maxExact: number, barePart?: stri
     const line = e.fold ? foldLine({ ...e.fold, head: true }) : (barePart ?? rootLine(doc, path, e.bare));
     gistText = line.replace(/\n$/, '').trimStart();
   }
-  return { lod: f.lod, start: f.start, end: f.end, startLine: f.startLine, endLine: f.endLine, score: roundScore(f.score), gistText, truncated, pinned: f.held, cost: f.cost };
+  const span: FocusSpan = { lod: f.lod, start: f.start, end: f.end, startLine: f.startLine, endLine: f.endLine, score: roundScore(f.score), gistText, truncated, pinned: f.held, cost: f.cost };
+  // A root line already names the document's main units; the other spans name theirs from the outline.
+  if (f.lod !== 3) span.names = spanNames(f);
+  return span;
 }
 
 const roundScore = (s: number) => (Number.isFinite(s) ? Math.round(s * 1000) / 1000 : 0);

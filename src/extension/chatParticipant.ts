@@ -53,11 +53,30 @@ export function exactFileRanges(entries: EntrySummary[]): { path: string; startL
   return out;
 }
 
+/** What to do when VS Code has no chat model for MegaContext, in the extension's words. */
+export const NO_MODEL_GUIDANCE =
+  'MegaContext has no chat model to answer with: VS Code offers none right now. To ask questions, sign in to GitHub Copilot ' +
+  '(or install another chat model provider) and pick a model in the chat view. Without a model, `/focus`, ' +
+  '*MegaContext: Focus on Query…* and the focus viewer still show the working context, and any agent can use the memory ' +
+  'through the MCP server (agent mode lists *MegaContext*; `megacontext mcp` for other agents) or the CLI (`megacontext focus`).';
+
+/** The model's input window, or undefined when the model cannot be used (VS Code gave none, or it is gone). */
+function usableWindow(model: vscode.LanguageModelChat | undefined): number | undefined {
+  const w = model?.maxInputTokens;
+  return typeof w === 'number' && Number.isFinite(w) && w > 0 ? w : undefined;
+}
+
+/** A failure that means "there is no model to talk to", as opposed to one this request caused. */
+function isNoModel(err: unknown): boolean {
+  if (err instanceof vscode.LanguageModelError) return err.code === vscode.LanguageModelError.NotFound.name;
+  return err instanceof Error && /language model (is )?(unavailable|not found)/i.test(err.message);
+}
+
 /** Text for errors a user can act on, never a stack trace. */
 export function chatErrorMessage(err: unknown): string {
   if (err instanceof vscode.CancellationError) return 'The request was cancelled.';
   if (err instanceof vscode.LanguageModelError) {
-    if (err.code === vscode.LanguageModelError.NotFound.name) return 'No language model is available. Sign in to a chat model provider (for example GitHub Copilot) and pick a model.';
+    if (err.code === vscode.LanguageModelError.NotFound.name) return NO_MODEL_GUIDANCE;
     if (err.code === vscode.LanguageModelError.NoPermissions.name) return 'MegaContext may not use this model yet: allow it when VS Code asks, or pick another model.';
     if (err.code === vscode.LanguageModelError.Blocked.name) return 'The model refused or blocked this request (quota or content policy). Try again later or rephrase.';
     return `The language model failed: ${err.message}`;
@@ -80,17 +99,40 @@ export function createChatHandler(focus: FocusService): ChatHandler {
   return async (request, context, stream, token) => {
     try {
       if (request.command === 'focus') return await showFocus(focus, request, stream, token);
+      if (!(await modelAnswers(request.model, token))) return await withoutModel(focus, request, stream, token);
       return await answer(focus, request, context, stream, token);
     } catch (err) {
+      if (isNoModel(err) && !token.isCancellationRequested) return await withoutModel(focus, request, stream, token);
       const message = token.isCancellationRequested ? 'The request was cancelled.' : chatErrorMessage(err);
       return { errorDetails: { message }, metadata: { command: request.command ?? '' } };
     }
   };
 }
 
+/** Whether the request's model can be talked to: it has a window and counts tokens (a missing model fails here, before any focus). */
+async function modelAnswers(model: vscode.LanguageModelChat | undefined, token: vscode.CancellationToken): Promise<boolean> {
+  if (!model || usableWindow(model) === undefined) return false;
+  try {
+    await model.countTokens('MegaContext', token);
+    return true;
+  } catch (err) {
+    if (isNoModel(err)) return false;
+    throw err;
+  }
+}
+
+/** No model to answer: say so and what to do, then show what the model would have been given (as /focus does). */
+async function withoutModel(focus: FocusService, request: vscode.ChatRequest, stream: vscode.ChatResponseStream, token: vscode.CancellationToken): Promise<vscode.ChatResult> {
+  stream.markdown(`> ${NO_MODEL_GUIDANCE}\n\n`);
+  const shown = await showFocus(focus, request, stream, token);
+  return { ...shown, metadata: { ...shown.metadata, command: request.command ?? '', noModel: true } };
+}
+
+/** The map and the report for a question; needs no model (the model's window, when there is one, caps the budget). */
 async function showFocus(focus: FocusService, request: vscode.ChatRequest, stream: vscode.ChatResponseStream, token: vscode.CancellationToken): Promise<vscode.ChatResult> {
   const query = request.prompt.trim() || 'overview of the workspace';
-  const budget = Math.max(MIN_BUDGET, Math.min(budgetSetting(), request.model.maxInputTokens - answerReserve(request.model.maxInputTokens)));
+  const window = usableWindow(request.model);
+  const budget = Math.max(MIN_BUDGET, Math.min(budgetSetting(), window === undefined ? Number.MAX_SAFE_INTEGER : window - answerReserve(window)));
   stream.progress('Focusing the memory…');
   const result = await focus.focus(query, budget, token);
   stream.markdown(result.report);

@@ -70,8 +70,8 @@ async function askQuery(query: string | undefined, title: string): Promise<strin
   return vscode.window.showInputBox({ title, prompt: 'A question or topic to focus the memory on', value: selection || undefined, ignoreFocusOut: true });
 }
 
-async function focusWithProgress(deps: CommandDeps, query: string): Promise<FocusResult> {
-  const budget = Math.min(budgetSetting(), await deps.modelChoice.budgetCap());
+async function focusWithProgress(deps: CommandDeps, query: string, fixedBudget?: number): Promise<FocusResult> {
+  const budget = fixedBudget ?? Math.min(budgetSetting(), await deps.modelChoice.budgetCap());
   return vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: 'MegaContext: focusing', cancellable: true },
     (_p, token) => deps.focus.focus(query, budget, token),
@@ -107,6 +107,9 @@ async function pinSelection(deps: CommandDeps, pin: boolean): Promise<LineHold[]
   const path = editor.document.uri.fsPath;
   const pins = pin ? await deps.focus.pins.add({ path, startLine, endLine }) : await deps.focus.pins.remove(path, startLine, endLine);
   vscode.window.setStatusBarMessage(`MegaContext: ${pin ? 'pinned' : 'unpinned'} lines ${startLine}-${endLine} of ${vscode.workspace.asRelativePath(path)}`, 4000);
+  // The report and the viewer show the last focus: refocus it so they show the pin's effect.
+  const last = deps.focus.last;
+  if (last) await focusWithProgress(deps, last.query, last.budget);
   return pins;
 }
 

@@ -2,6 +2,7 @@
 // is touched here. The engine host starts on first use: the first index a few seconds after startup
 // (once the workspace is trusted), or the first command, chat request or tool call.
 import * as vscode from 'vscode';
+import { ChatModelWatch } from './chatModels';
 import { createChatHandler, registerChatParticipant, type ChatHandler } from './chatParticipant';
 import { registerCommands } from './commands';
 import { EngineClient } from './engineClient';
@@ -57,8 +58,8 @@ export function activate(context: vscode.ExtensionContext): MegaContextApi {
   memory = new WorkspaceMemory(engine, output);
   context.subscriptions.push(memory);
   const focus = new FocusService(engine, memory, new Pins(context.workspaceState), new Pins(context.workspaceState, COLLAPSED_KEY));
-  const focusDocuments = new FocusDocuments();
-  context.subscriptions.push(vscode.workspace.registerTextDocumentContentProvider(FOCUS_SCHEME, focusDocuments));
+  const focusDocuments = new FocusDocuments(focus.onDidFocus);
+  context.subscriptions.push(focusDocuments, vscode.workspace.registerTextDocumentContentProvider(FOCUS_SCHEME, focusDocuments));
   const modelChoice = new ModelChoice(context.workspaceState);
 
   registerStatusBar(context, memory.onDidChangeStatus);
@@ -67,8 +68,10 @@ export function activate(context: vscode.ExtensionContext): MegaContextApi {
   registerChatParticipant(context, chatHandler);
   registerTools(context, focus);
   const mcpServerDefinitions = registerMcpServer(context, storageUri.fsPath);
-  const viewerSource = new EngineFocusSource(focus, budgetSetting);
+  const chatModels = new ChatModelWatch();
+  const viewerSource = new EngineFocusSource(focus, budgetSetting, chatModels);
   context.subscriptions.push(
+    chatModels,
     viewerSource,
     registerFocusViewer(context, viewerSource),
     vscode.commands.registerCommand('megacontext.openFocusViewerInEditor', () => openFocusPanel(context, viewerSource)),

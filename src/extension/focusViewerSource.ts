@@ -1,16 +1,26 @@
 // Connects the focus viewer to the engine: every refocus (command, chat request, tool call) goes
 // through FocusService, which fires the new snapshot; pins from the viewer become allocator holds.
 import * as vscode from 'vscode';
+import type { ChatModelWatch } from './chatModels';
 import type { FocusService } from './focusService';
 import type { FocusSnapshot, FocusSource, SpanRef } from '../webview/protocol';
+import { FOCUS_VIEW_ID } from '../webview/focusViewer';
 
 export class EngineFocusSource implements FocusSource, vscode.Disposable {
   private readonly emitter = new vscode.EventEmitter<FocusSnapshot>();
   readonly onDidFocus = this.emitter.event;
   private readonly subscription: vscode.Disposable;
 
-  constructor(private readonly focus: FocusService, private readonly budget: () => number) {
+  /** Fires when the view's notice changes (a chat model appeared or went away). */
+  readonly onDidChangeNotice: vscode.Event<void>;
+
+  constructor(private readonly focus: FocusService, private readonly budget: () => number, private readonly models: ChatModelWatch) {
     this.subscription = focus.onDidFocus((r) => this.emitter.fire(r.snapshot));
+    this.onDidChangeNotice = models.onDidChange;
+  }
+
+  notice(): string | undefined {
+    return this.models.notice();
   }
 
   current(): FocusSnapshot | undefined {
@@ -20,6 +30,14 @@ export class EngineFocusSource implements FocusSource, vscode.Disposable {
   private async refocus(): Promise<void> {
     const last = this.focus.last;
     if (last) await this.focus.focus(last.query, last.budget ?? this.budget());
+  }
+
+  /** A question typed into the view's query box: focused like "Focus on Query…", shown by the view. */
+  async query(query: string): Promise<void> {
+    await vscode.window.withProgress(
+      { location: { viewId: FOCUS_VIEW_ID }, title: 'MegaContext: focusing' },
+      () => this.focus.focus(query, this.budget()),
+    );
   }
 
   async pin(span: SpanRef): Promise<void> {

@@ -1,7 +1,7 @@
 // "Select Connected Model": the chat model whose input window sizes the budget of commands that focus
 // outside a chat request (the chat participant always uses the model picked in the chat view).
 import * as vscode from 'vscode';
-import { answerReserve } from './chatParticipant';
+import { answerReserve, NO_MODEL_GUIDANCE } from './chatParticipant';
 
 const KEY = 'megacontext.modelId';
 
@@ -28,7 +28,7 @@ export class ModelChoice {
   async pick(modelId?: string): Promise<ModelSummary | undefined> {
     const models = await vscode.lm.selectChatModels();
     if (models.length === 0) {
-      void vscode.window.showWarningMessage('MegaContext: no chat model is connected. Sign in to GitHub Copilot (or another model provider) first.');
+      void vscode.window.showWarningMessage(NO_MODEL_GUIDANCE.replace(/[`*]/g, ''));
       return undefined;
     }
     let chosen: vscode.LanguageModelChat | undefined;

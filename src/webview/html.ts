@@ -31,21 +31,32 @@ export function viewerHtml(o: ViewerHtmlOptions): string {
 </head>
 <body data-variant="${o.variant}">
 <main id="app" aria-label="MegaContext focus map">
+  <p id="notice" class="notice" role="status" hidden></p>
+  <div class="ask" role="search">
+    <input id="ask-input" class="ask-input" type="text" maxlength="4000" autocomplete="off" spellcheck="false"
+      aria-label="Question to focus the memory on" placeholder="Ask what the model should see…">
+    <button id="ask-button" class="ask-button" type="button">Focus</button>
+  </div>
   <section id="summary" aria-label="Budget">
     <p id="mode" class="mode" role="status" hidden></p>
     <p id="query" class="query"></p>
     <div id="gauge" class="gauge" role="meter" aria-label="Tokens used of the budget" aria-valuemin="0"></div>
     <p id="gauge-text" class="gauge-text"></p>
     <ul id="legend" class="legend" aria-label="Legend"></ul>
-    <p id="telemetry" class="telemetry"></p>
+    <details id="telemetry-box" class="telemetry"><summary id="telemetry"></summary><p id="telemetry-details"></p></details>
   </section>
-  <p id="empty" class="empty" hidden>No focus yet. Run “MegaContext: Focus on Query…”, or ask <code>@megacontext</code> in chat.</p>
+  <section id="in-context" class="in-context" aria-labelledby="in-context-title" hidden>
+    <h2 id="in-context-title" class="section-title">In context</h2>
+    <ol id="in-context-list" class="in-context-list"></ol>
+  </section>
+  <p id="empty" class="empty" hidden>No focus yet. Type a question above, run “MegaContext: Focus on Query…”, or ask <code>@megacontext</code> in chat.</p>
   <div id="scroller" class="scroller">
     <canvas id="map" class="map" tabindex="0" role="application"
       aria-roledescription="focus map"
       aria-label="Spans of every document by level of detail. Arrow keys move between spans, Home and End to a document's ends, Control+Home and Control+End to the map's, Enter opens, P pins, C collapses, U unpins, Shift+F10 for actions."></canvas>
     <div id="spacer" class="spacer"></div>
   </div>
+  <section id="folded" class="folded" aria-label="Documents the model sees only by name" hidden></section>
   <div id="tooltip" class="tooltip" role="tooltip" hidden></div>
   <div id="menu" class="menu" role="menu" hidden></div>
   <div id="live" class="visually-hidden" aria-live="polite" aria-atomic="true"></div>

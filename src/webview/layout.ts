@@ -45,7 +45,38 @@ export interface StripLayout {
 }
 
 /**
- * One row per document: a label line, then a strip whose full inner width is the document, each span
+ * Documents the map draws: the leading ones with any span finer than a root line (the snapshot lists them
+ * first, by relevance). The rest, shown to the model only by their root line, the viewer lists folded by folder.
+ */
+export function mappedDocuments(snapshot: FocusSnapshot): number {
+  const i = snapshot.documents.findIndex((d) => d.spans.length > 0 && d.spans.every((s) => s.lod === 3));
+  return i < 0 ? snapshot.documents.length : i;
+}
+
+/** Prompt tokens a document's spans cost: its share of the working context (headers aside). */
+export function promptTokens(doc: FocusSnapshot['documents'][number]): number {
+  let t = 0;
+  for (const s of doc.spans) t += s.cost;
+  return t;
+}
+
+/** Documents shown only by their root line, grouped by folder (in path order), with their prompt tokens. */
+export function foldedByFolder(snapshot: FocusSnapshot): { folder: string; docs: number[]; tokens: number }[] {
+  const groups = new Map<string, { folder: string; docs: number[]; tokens: number }>();
+  for (let d = mappedDocuments(snapshot); d < snapshot.documents.length; d++) {
+    const doc = snapshot.documents[d];
+    const cut = doc.path.lastIndexOf('/');
+    const folder = cut < 0 ? '' : doc.path.slice(0, cut + 1);
+    const g = groups.get(folder) ?? { folder, docs: [], tokens: 0 };
+    g.docs.push(d);
+    g.tokens += promptTokens(doc);
+    groups.set(folder, g);
+  }
+  return [...groups.values()].sort((a, b) => (a.folder < b.folder ? -1 : a.folder > b.folder ? 1 : 0));
+}
+
+/**
+ * One row per mapped document (mappedDocuments): a label line, then a strip whose full inner width is the document, each span
  * as wide as its share of the document's tokens. Positions are fractional; the drawing rounds.
  */
 export function layoutStrips(snapshot: FocusSnapshot, width: number, rowHeight: number, options: LayoutOptions = {}): StripLayout {
@@ -56,7 +87,7 @@ export function layoutStrips(snapshot: FocusSnapshot, width: number, rowHeight: 
   const stripH = Math.max(2, rowHeight - labelHeight - gap);
   const rows: RowLayout[] = [];
   let spanCount = 0;
-  snapshot.documents.forEach((doc, d) => {
+  snapshot.documents.slice(0, mappedDocuments(snapshot)).forEach((doc, d) => {
     const y = d * rowHeight;
     const stripY = y + labelHeight;
     const scale = doc.tokens > 0 ? inner / doc.tokens : 0;

@@ -28,6 +28,28 @@ export interface FocusSpan {
   pinned: boolean;
   /** Prompt tokens this span costs (its own lines, without the document header). */
   cost: number;
+  /** The units the span covers, from the document's outline (`name L12`, or `in name L40-120` inside one). */
+  names?: string[];
+}
+
+/** One exact run of the prompt: what the model reads verbatim, and why it is there. */
+export interface InContextItem {
+  /** Index of its document in `FocusSnapshot.documents`. */
+  doc: number;
+  path: string;
+  /** 1-based, inclusive line range of the run. */
+  startLine: number;
+  endLine: number;
+  /** Units the run shows (`name L12`), from the outline. */
+  names: string[];
+  /** The query's words (as typed) found in the run, by their search terms (identifier parts, lightly stemmed). */
+  matched: string[];
+  /** Best score the scorer gave its blocks. */
+  score: number;
+  /** Held exact by a pin, the active editor or the chat tail. */
+  pinned: boolean;
+  /** Prompt tokens of its text. */
+  tokens: number;
 }
 
 export interface FocusDocument {
@@ -75,7 +97,13 @@ export interface FocusSnapshot {
   byLod: LodTotals;
   /** Prompt tokens not attributable to a span: preamble, document headers, exact-text markers. */
   overheadTokens: number;
+  /**
+   * By relevance: documents with exact text first (the most first), then those with gists by best score,
+   * then those shown only by their root line, by path (the viewer folds these by folder).
+   */
   documents: FocusDocument[];
+  /** The prompt's exact runs in document order: what the model sees verbatim, and why. */
+  inContext?: InContextItem[];
   telemetry: RefocusTelemetry;
   /** Spans of this snapshot (see `spanKey`) that the last refocus made finer or coarser. */
   changed?: { expanded: string[]; collapsed: string[] };
@@ -105,13 +133,21 @@ export function spanRef(path: string, s: FocusSpan): SpanRef {
 
 // ---- messages ---------------------------------------------------------------------------------
 
-/** host → viewer. `animate` is false when a snapshot is only re-sent (the view was hidden, reloaded). */
-export type HostToViewer = { type: 'snapshot/didChange'; snapshot: FocusSnapshot | null; animate: boolean };
+/**
+ * host → viewer. `animate` is false when a snapshot is only re-sent (the view was hidden, reloaded). `notice`: a
+ * line the view shows above everything (for example that no chat model is available, and what to do).
+ */
+export type HostToViewer = { type: 'snapshot/didChange'; snapshot: FocusSnapshot | null; animate: boolean; notice?: string };
+
+const MAX_NOTICE = 2000;
 
 export type SpanAction = 'span/open' | 'span/pin' | 'span/collapse' | 'span/unpin';
 
-/** viewer → host */
-export type ViewerToHost = { type: 'viewer/ready' } | { type: SpanAction; span: SpanRef };
+/** viewer → host. `focus/query` runs a focus for the question typed into the view. */
+export type ViewerToHost = { type: 'viewer/ready' } | { type: SpanAction; span: SpanRef } | { type: 'focus/query'; query: string };
+
+/** Longest question the view's query box sends (the recall tool's limit). */
+export const MAX_QUERY_CHARS = 4000;
 
 const SPAN_ACTIONS: readonly string[] = ['span/open', 'span/pin', 'span/collapse', 'span/unpin'];
 
@@ -129,6 +165,11 @@ export interface FocusSource {
   unpin(span: SpanRef): unknown;
   /** Open the span's source; when absent the viewer opens `path` (absolute or workspace-relative). */
   open?(span: SpanRef): unknown;
+  /** Focus on a question typed into the view (as "Focus on Query…" does). */
+  query?(query: string): unknown;
+  /** A line the view shows above everything, if any; `onDidChangeNotice` fires when it changes. */
+  notice?(): string | undefined;
+  readonly onDidChangeNotice?: FocusEvent<void>;
 }
 
 /** Structurally a `vscode.Event<T>` (an `EventEmitter<T>.event` fits), without importing vscode here. */
@@ -158,6 +199,10 @@ export function parseSpanRef(v: unknown): SpanRef | undefined {
 export function parseViewerMessage(message: unknown): ViewerToHost | undefined {
   if (!isObj(message) || typeof message.type !== 'string') return undefined;
   if (message.type === 'viewer/ready') return { type: 'viewer/ready' };
+  if (message.type === 'focus/query') {
+    const q = typeof message.query === 'string' ? message.query.trim() : '';
+    return q.length > 0 && q.length <= MAX_QUERY_CHARS ? { type: 'focus/query', query: q } : undefined;
+  }
   if (!SPAN_ACTIONS.includes(message.type)) return undefined;
   const span = parseSpanRef(message.span);
   return span ? { type: message.type as SpanAction, span } : undefined;
@@ -165,7 +210,8 @@ export function parseViewerMessage(message: unknown): ViewerToHost | undefined {
 
 function isSpan(v: unknown): v is FocusSpan {
   return isObj(v) && isLod(v.lod) && isCount(v.start) && isCount(v.end) && isLine(v.startLine) && isLine(v.endLine) &&
-    isNum(v.score) && typeof v.gistText === 'string' && typeof v.truncated === 'boolean' && typeof v.pinned === 'boolean' && isCount(v.cost);
+    isNum(v.score) && typeof v.gistText === 'string' && typeof v.truncated === 'boolean' && typeof v.pinned === 'boolean' && isCount(v.cost) &&
+    (v.names === undefined || isStrings(v.names));
 }
 
 function isDocument(v: unknown): v is FocusDocument {
@@ -183,7 +229,14 @@ function isSnapshot(v: unknown): v is FocusSnapshot {
   const ch = v.changed;
   if (ch !== undefined && !(isObj(ch) && isStrings(ch.expanded) && isStrings(ch.collapsed))) return false;
   if (v.lexicalOnly !== undefined && typeof v.lexicalOnly !== 'string') return false;
-  return Array.isArray(v.documents) && v.documents.every(isDocument);
+  if (!Array.isArray(v.documents) || !v.documents.every(isDocument)) return false;
+  const docs = v.documents.length;
+  return v.inContext === undefined || (Array.isArray(v.inContext) && v.inContext.every((i) => isInContext(i, docs)));
+}
+
+function isInContext(v: unknown, documents: number): v is InContextItem {
+  return isObj(v) && isCount(v.doc) && v.doc < documents && typeof v.path === 'string' && isLine(v.startLine) && isLine(v.endLine) &&
+    isStrings(v.names) && isStrings(v.matched) && isNum(v.score) && typeof v.pinned === 'boolean' && isCount(v.tokens);
 }
 
 const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string');
@@ -192,5 +245,9 @@ const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((s)
 export function parseHostMessage(message: unknown): HostToViewer | undefined {
   if (!isObj(message) || message.type !== 'snapshot/didChange' || typeof message.animate !== 'boolean') return undefined;
   if (message.snapshot !== null && !isSnapshot(message.snapshot)) return undefined;
-  return { type: 'snapshot/didChange', snapshot: message.snapshot as FocusSnapshot | null, animate: message.animate };
+  const notice = message.notice;
+  if (notice !== undefined && (typeof notice !== 'string' || notice.length > MAX_NOTICE)) return undefined;
+  const parsed: HostToViewer = { type: 'snapshot/didChange', snapshot: message.snapshot as FocusSnapshot | null, animate: message.animate };
+  if (notice !== undefined) parsed.notice = notice;
+  return parsed;
 }

@@ -20,10 +20,11 @@ export class ViewerSession {
   private ready = false;
   /** A snapshot arrived while the webview could not receive it. */
   private missed = false;
-  private readonly subscription: { dispose(): unknown };
+  private readonly subscriptions: { dispose(): unknown }[];
 
   constructor(private readonly source: FocusSource, private readonly port: ViewerPort, private readonly options: ViewerSessionOptions) {
-    this.subscription = source.onDidFocus(() => this.send(true));
+    this.subscriptions = [source.onDidFocus(() => this.send(true))];
+    if (source.onDidChangeNotice) this.subscriptions.push(source.onDidChangeNotice(() => this.send(false)));
   }
 
   /** The webview (re)appeared: it may have missed snapshots, so it gets the whole current one again. */
@@ -52,6 +53,14 @@ export class ViewerSession {
       this.send(false);
       return;
     }
+    if (message.type === 'focus/query') {
+      if (!this.source.query) {
+        this.options.log('focus viewer: this view cannot run a focus');
+        return;
+      }
+      this.run(message.type, () => this.source.query!(message.query));
+      return;
+    }
     const span = this.resolve(message.span);
     if (!span) {
       this.options.log(`focus viewer: rejected ${message.type} for a span not in the current snapshot: ${describe(message.span)}`);
@@ -69,15 +78,20 @@ export class ViewerSession {
           return this.source.unpin(span);
       }
     };
+    this.run(message.type, act);
+  }
+
+  /** Runs an action for the webview; a failure is logged as one line, never thrown back at it. */
+  private run(what: string, act: () => unknown): void {
     try {
-      Promise.resolve(act()).catch((err: unknown) => this.options.log(`focus viewer: ${message.type} failed: ${String(err)}`));
+      Promise.resolve(act()).catch((err: unknown) => this.options.log(`focus viewer: ${what} failed: ${String(err)}`));
     } catch (err) {
-      this.options.log(`focus viewer: ${message.type} failed: ${String(err)}`);
+      this.options.log(`focus viewer: ${what} failed: ${String(err)}`);
     }
   }
 
   dispose(): void {
-    this.subscription.dispose();
+    for (const s of this.subscriptions) s.dispose();
   }
 
   private send(animate: boolean): void {
@@ -86,7 +100,10 @@ export class ViewerSession {
       return;
     }
     this.missed = false;
-    this.port.post({ type: 'snapshot/didChange', snapshot: this.source.current() ?? null, animate });
+    const message: HostToViewer = { type: 'snapshot/didChange', snapshot: this.source.current() ?? null, animate };
+    const notice = this.source.notice?.();
+    if (notice) message.notice = notice;
+    this.port.post(message);
   }
 
   /** The span as the host knows it, so a webview cannot make the host open or pin arbitrary paths. */

@@ -6,10 +6,11 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { inflateSync } from 'node:zlib';
 import { extname, join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { makeNonce, viewerHtml } from '../../src/webview/html';
-import { layoutStrips, type SpanRect, type StripLayout } from '../../src/webview/layout';
+import { foldedByFolder, layoutStrips, mappedDocuments, type SpanRect, type StripLayout } from '../../src/webview/layout';
 import { spanKey, spanRef, type FocusDocument, type FocusSnapshot, type FocusSpan, type SpanLod } from '../../src/webview/protocol';
 import { snapshotFromWorkingContext } from '../../src/engine/snapshot';
 import { displayPath, fixtureWorkingContext, PLANTED_HTML } from '../unit/support/viewerSnapshot';
@@ -86,7 +87,8 @@ async function applyTheme(page: Page, theme: ThemeName): Promise<void> {
 }
 
 async function postSnapshot(page: Page, snapshot: FocusSnapshot | null, animate: boolean): Promise<void> {
-  const spans = snapshot ? snapshot.documents.reduce((a, d) => a + d.spans.length, 0) : 0;
+  // Documents shown only by their root line are folded by folder, not drawn: the map holds the others.
+  const spans = snapshot ? snapshot.documents.slice(0, mappedDocuments(snapshot)).reduce((a, d) => a + d.spans.length, 0) : 0;
   // As a JSON string: Playwright's own argument serializer takes seconds on a 30k-span object.
   await page.evaluate((json) => window.postMessage(JSON.parse(json), '*'), JSON.stringify({ type: 'snapshot/didChange', snapshot, animate }));
   await page.waitForFunction((n) => document.getElementById('map')?.dataset.spans === String(n), spans);
@@ -121,7 +123,8 @@ async function pixelAndColour(page: Page, at: { x: number; y: number }, lod: Spa
     const k = c.width / box.width;
     const pixel = [...c.getContext('2d')!.getImageData(Math.floor((at.x - box.left) * k), Math.floor((at.y - box.top) * k), 1, 1).data];
     const probe = document.createElement('canvas').getContext('2d')!;
-    probe.fillStyle = getComputedStyle(document.documentElement).getPropertyValue(`--lod${lod}`).trim();
+    // The colour the app made of the theme's --lodN for this background (what the gauge and legend use too).
+    probe.fillStyle = getComputedStyle(document.body).getPropertyValue(`--lod${lod}-shown`).trim();
     probe.fillRect(0, 0, 1, 1);
     return { pixel, want: [...probe.getImageData(0, 0, 1, 1).data] };
   }, { at, lod });
@@ -174,8 +177,17 @@ function hostileSnapshot(base: FocusSnapshot): FocusSnapshot {
     const p = PAYLOADS[i % PAYLOADS.length];
     d.path = `${p}/${d.path}`;
     d.id = `${p}/${d.id}`;
-    d.spans.forEach((x, j) => { x.gistText = `${PAYLOADS[(i + j) % PAYLOADS.length]} ${x.gistText}`; });
+    d.spans.forEach((x, j) => {
+      x.gistText = `${PAYLOADS[(i + j) % PAYLOADS.length]} ${x.gistText}`;
+      x.names = [`${PAYLOADS[(i + j + 1) % PAYLOADS.length]} L${x.startLine}`, ...(x.names ?? [])];
+    });
   });
+  s.inContext = (s.inContext ?? []).map((item, k) => ({
+    ...item,
+    path: s.documents[item.doc].path,
+    names: [`${PAYLOADS[k % PAYLOADS.length]} L${item.startLine}`, ...item.names],
+    matched: [PAYLOADS[(k + 1) % PAYLOADS.length], ...item.matched],
+  }));
   s.changed = { expanded: s.documents.map((d) => spanKey(d.path, d.spans[0])), collapsed: [] };
   return s;
 }
@@ -195,6 +207,76 @@ async function activeContent(page: Page): Promise<{ elements: string[]; handlers
   });
 }
 
+/** A screen pixel as rendered (a 1×1 screenshot, decoded here): what a user sees, after compositing. */
+async function screenPixel(page: Page, x: number, y: number): Promise<[number, number, number]> {
+  const png = await page.screenshot({ clip: { x: Math.floor(x), y: Math.floor(y), width: 1, height: 1 } });
+  return firstPixel(png);
+}
+
+/** The first pixel of an 8-bit RGB or RGBA PNG (what Chromium writes), decoded with zlib alone. */
+function firstPixel(png: Buffer): [number, number, number] {
+  let at = 8;
+  let colorType = -1;
+  const idat: Buffer[] = [];
+  while (at < png.length) {
+    const len = png.readUInt32BE(at);
+    const type = png.toString('latin1', at + 4, at + 8);
+    const data = png.subarray(at + 8, at + 8 + len);
+    if (type === 'IHDR') {
+      if (data[8] !== 8 || data[12] !== 0) throw new Error(`unexpected PNG: bit depth ${data[8]}, interlace ${data[12]}`);
+      colorType = data[9];
+    } else if (type === 'IDAT') idat.push(data);
+    at += 12 + len;
+  }
+  if (colorType !== 2 && colorType !== 6) throw new Error(`unexpected PNG colour type ${colorType}`);
+  const row = inflateSync(Buffer.concat(idat));
+  // Row 0, filter byte first; for the first pixel of the first row only None and Sub/Up/Average/Paeth with zero neighbours apply.
+  const filter = row[0];
+  if (filter > 4) throw new Error(`bad PNG filter ${filter}`);
+  return [row[1], row[2], row[3]];
+}
+
+/** WCAG 2 contrast ratio of two sRGB colours. */
+function contrastRatio(a: readonly number[], b: readonly number[]): number {
+  const lum = (c: readonly number[]) => {
+    const [r, g, bl] = c.map((v) => (v / 255 <= 0.04045 ? v / 255 / 12.92 : ((v / 255 + 0.055) / 1.055) ** 2.4));
+    return 0.2126 * r + 0.7152 * g + 0.0722 * bl;
+  };
+  const [hi, lo] = [lum(a), lum(b)].sort((x, y) => y - x);
+  return (hi + 0.05) / (lo + 0.05);
+}
+
+/** The snapshot with one document (one without exact text) shown only by its root line, listed last, as the engine orders it. */
+function withRootOnly(base: FocusSnapshot): { snapshot: FocusSnapshot; path: string } {
+  const s = structuredClone(base);
+  const victim = s.documents.findIndex((d) => !d.spans.some((x) => x.lod === 0));
+  if (victim < 0) throw new Error('every fixture document has exact text');
+  const doc = s.documents[victim];
+  const lines = doc.spans[doc.spans.length - 1].endLine;
+  for (const x of doc.spans) s.byLod[x.lod] -= x.cost;
+  doc.spans = [{ lod: 3, start: 0, end: doc.tokens, startLine: 1, endLine: lines, score: 0, gistText: `${doc.path} (${doc.tokens} tok): root line`, truncated: false, pinned: false, cost: 9 }];
+  s.byLod[3] += 9;
+  const order = s.documents.map((_, i) => i).filter((i) => i !== victim).concat([victim]);
+  const where = new Map(order.map((old, i) => [old, i]));
+  s.documents = order.map((i) => s.documents[i]);
+  s.inContext = (s.inContext ?? []).filter((it) => it.doc !== victim).map((it) => ({ ...it, doc: where.get(it.doc)! }));
+  s.changed = undefined;
+  return { snapshot: s, path: doc.path };
+}
+
+/** `path La-b` of every exact run in a rendered prompt (its `## path (` header above each `[[exact La-b]]`). */
+function promptRuns(prompt: string): string[] {
+  const runs: string[] = [];
+  let path = '';
+  for (const line of prompt.split('\n')) {
+    const header = /^## (.+?) \(/.exec(line);
+    if (header) path = header[1];
+    const exact = /^\[\[exact L(\d+)-(\d+)\]\]$/.exec(line);
+    if (exact) runs.push(`${path} L${exact[1]}-${exact[2]}`);
+  }
+  return runs;
+}
+
 interface Check { name: string; run: () => Promise<void> }
 
 async function main(): Promise<number> {
@@ -210,7 +292,9 @@ async function main(): Promise<number> {
   const lod1Doc = snapshot.documents.find((d) => d.spans.some((x) => x.lod === 1))!;
   // Planted in the document's widest block gist (blocks of whole lines vary in width), so the hover lands on it.
   const lod1Spans = lod1Doc.spans.filter((x) => x.lod === 1);
-  lod1Spans.reduce((a, b) => (b.end - b.start > a.end - a.start ? b : a)).gistText += ' <script>window.__pwned=3</script>';
+  const planted = lod1Spans.reduce((a, b) => (b.end - b.start > a.end - a.start ? b : a));
+  planted.gistText += ' <script>window.__pwned=3</script>';
+  planted.names = [...(planted.names ?? []), '<script>window.__pwned=3</script> L1'];
 
   const { server, origin } = await serve();
   const browser: Browser = await chromium.launch({ executablePath: chromiumPath, args: BROWSER_ARGS });
@@ -268,12 +352,18 @@ async function main(): Promise<number> {
         for (const lod of [0, 1, 2] as SpanLod[]) {
           const count = snapshot.documents.reduce((a, d) => a + d.spans.filter((x) => x.lod === lod).length, 0);
           const li = await page.locator(`#legend li[data-lod="${lod}"]`).textContent();
-          assert(li?.includes(`${count} spans`) && li.includes(`${snapshot.byLod[lod].toLocaleString('en-US')} tok`), `legend LOD${lod}: ${li}`);
+          assert(li?.includes(count === 1 ? '1 span ' : `${count} spans`) && li.includes(`${snapshot.byLod[lod].toLocaleString('en-US')} tok`), `legend LOD${lod}: ${li}`);
         }
         const q = await page.locator('#query').textContent();
         assert(q?.includes(wc.query), `query: ${q}`);
-        const t = await page.locator('#telemetry').textContent();
-        assert(t?.includes(`${snapshot.telemetry.actions} actions`) && t.includes('swap rate') && t.includes('allocate'), `telemetry: ${t}`);
+        // Plain words first; the allocator's jargon only behind the details toggle.
+        const t = (await page.locator('#telemetry').textContent()) ?? '';
+        assert(/^Refocused in [\d.]+ ms: /.test(t) && !/swap rate|iterations|allocate/.test(t), `telemetry: ${t}`);
+        assert(await page.locator('#telemetry-details').isHidden(), 'the details are folded');
+        await page.locator('#telemetry').click();
+        const d = (await page.locator('#telemetry-details').textContent()) ?? '';
+        assert(await page.locator('#telemetry-details').isVisible() && d.includes(`${snapshot.telemetry.actions} actions`) && d.includes('swap rate') && d.includes('allocate'), `details: ${d}`);
+        await page.locator('#telemetry').click();
       },
     },
     {
@@ -289,29 +379,141 @@ async function main(): Promise<number> {
       },
     },
     {
-      name: 'hover shows path, line range, LOD, score and the exact gist text',
+      name: 'a notice from the host (no chat model: what to do) shows above everything, as literal text, and goes when the host drops it',
       run: async () => {
-        const rc = widest(L, snapshot, 2);
-        const doc = snapshot.documents[rc.doc];
-        const span = doc.spans[rc.span];
-        const p = await clientPoint(page, rc);
-        await page.mouse.move(p.x, p.y);
-        await page.locator('#tooltip').waitFor({ state: 'visible' });
-        const tip = (await page.locator('#tooltip').textContent()) ?? '';
-        for (const part of [doc.path, `L${span.startLine}–${span.endLine}`, 'LOD2 group gist', `score ${span.score.toFixed(2)}`, span.gistText]) {
-          assert(tip.includes(part), `tooltip lacks «${part}»: ${tip}`);
+        const notice = `MegaContext has no chat model to answer with. ${PAYLOADS[1]} Sign in, or use the MCP server.`;
+        for (const snap of [null, snapshot]) {
+          await page.evaluate((json) => window.postMessage(JSON.parse(json), '*'), JSON.stringify({ type: 'snapshot/didChange', snapshot: snap, animate: false, notice }));
+          await page.locator('#notice').waitFor({ state: 'visible' });
+          assert((await page.locator('#notice').textContent()) === notice, 'the notice is shown verbatim');
+          const box = await page.locator('#notice').boundingBox();
+          assert(box && box.y < 40, `the notice is not at the top: y=${box?.y}`);
         }
+        const seen = await activeContent(page);
+        assert(seen.elements.length === 0 && seen.handlers.length === 0 && seen.pwned === undefined, JSON.stringify(seen));
+        await postSnapshot(page, snapshot, false);
+        assert(await page.locator('#notice').isHidden(), 'the notice stays after the host dropped it');
       },
     },
     {
-      name: 'hover on a block gist without words says why: only every 4th block shows its gist',
+      name: 'the query box is there before any focus and posts focus/query with the question; an empty box posts nothing',
       run: async () => {
-        const rc = widest(L, snapshot, 1, (_d, x) => x.gistText === '');
-        const p = await clientPoint(page, rc);
-        await page.mouse.move(p.x, p.y);
-        await page.locator('#tooltip').waitFor({ state: 'visible' });
-        const tip = (await page.locator('#tooltip').textContent()) ?? '';
-        assert(tip.includes('LOD1 block gist') && tip.includes('only every 4th block shows its gist') && tip.includes('0 tok'), tip);
+        await postSnapshot(page, null, false);
+        assert(await page.locator('#ask-input').isVisible() && await page.locator('#empty').isVisible(), 'the empty view offers the query box');
+        const n = (await posted(page)).length;
+        await page.locator('#ask-input').fill('   ');
+        await page.locator('#ask-button').click();
+        assert((await posted(page)).length === n, 'an empty question was sent');
+        await page.locator('#ask-input').fill('  where is the refund window decided?  ');
+        await page.locator('#ask-input').press('Enter');
+        const last = (await posted(page)).at(-1);
+        assert(JSON.stringify(last) === JSON.stringify({ type: 'focus/query', query: 'where is the refund window decided?' }), `posted ${JSON.stringify(last)}`);
+        await postSnapshot(page, snapshot, false);
+      },
+    },
+    {
+      name: 'In context comes first and lists exactly the prompt\'s exact runs: file, lines, units and why (matched words)',
+      run: async () => {
+        const items = snapshot.inContext ?? [];
+        const want = promptRuns(wc.rendered.prompt);
+        const got = items.map((it) => `${it.path} L${it.startLine}-${it.endLine}`);
+        assert(want.length > 0 && JSON.stringify([...got].sort()) === JSON.stringify([...want].sort()), `runs: ${got.join(', ')} vs the prompt's ${want.join(', ')}`);
+        const rows = page.locator('#in-context-list .ic-item');
+        assert(await rows.count() === items.length, `${await rows.count()} rows for ${items.length} runs`);
+        const title = (await page.locator('#in-context-title').textContent()) ?? '';
+        assert(title.includes(`${items.length} exact run${items.length === 1 ? '' : 's'}`), `title: ${title}`);
+        // Above the map, so it is on the first screen.
+        const list = await page.locator('#in-context').boundingBox();
+        const map = await page.locator('#scroller').boundingBox();
+        assert(list && map && list.y < map.y && list.y < 640, `In context at y=${list?.y}, the map at y=${map?.y}`);
+        // The needle function's run names its unit and the query words it matches.
+        const needle = items.find((it) => it.names.some((nm) => nm.startsWith('needle_function L')));
+        assert(needle, `no run names needle_function: ${JSON.stringify(items.map((it) => it.names))}`);
+        assert(needle.matched.includes('needle') || needle.matched.some((m) => m.startsWith('needle')), `matched: ${needle.matched.join(', ')}`);
+        const text = (await rows.nth(items.indexOf(needle)).textContent()) ?? '';
+        for (const part of [needle.path, `L${needle.startLine}`, 'needle_function L', 'matches ', needle.matched[0]]) assert(text.includes(part), `row lacks «${part}»: ${text}`);
+        // A click opens that run's exact span.
+        await rows.nth(items.indexOf(needle)).click();
+        const last = (await posted(page)).at(-1) as { type: string; span: { path: string; lod: number; startLine: number; endLine: number } };
+        assert(last.type === 'span/open' && last.span.path === needle.path && last.span.lod === 0 && last.span.startLine <= needle.startLine && needle.startLine <= last.span.endLine, `posted ${JSON.stringify(last)}`);
+      },
+    },
+    {
+      name: 'documents are ordered by relevance: the map starts with the most exact text, not the alphabet',
+      run: async () => {
+        const exact = (d: FocusDocument) => d.spans.filter((x) => x.lod === 0).reduce((a, x) => a + x.cost, 0);
+        const tiers = snapshot.documents.map((d) => (exact(d) > 0 ? 0 : 1));
+        assert(tiers.every((t, i) => i === 0 || tiers[i - 1] <= t), `tiers ${tiers.join(',')}`);
+        for (let i = 1; i < snapshot.documents.length && tiers[i] === 0; i++) assert(exact(snapshot.documents[i - 1]) >= exact(snapshot.documents[i]), 'exact tokens descending');
+        const alphabetical = [...snapshot.documents].map((d) => d.path).sort();
+        assert(snapshot.documents[0].path !== alphabetical[0] || exact(snapshot.documents[0]) > 0, 'the first document is only first by name');
+        await page.locator('#map').focus();
+        await page.keyboard.press('Control+Home');
+        const live = (await page.locator('#live').textContent()) ?? '';
+        assert(live.startsWith(`${snapshot.documents[0].path} · `) && exact(snapshot.documents[0]) === Math.max(...snapshot.documents.map(exact)), `first row: ${live}`);
+        await page.locator('#map').blur();
+      },
+    },
+    {
+      name: 'documents seen only by their root line are folded by folder below the map, not drawn as grey strips',
+      run: async () => {
+        const { snapshot: rooted, path } = withRootOnly(snapshot);
+        await postSnapshot(page, rooted, false);
+        const folder = path.slice(0, path.lastIndexOf('/') + 1);
+        const group = page.locator(`#folded details[data-folder="${folder}"]`);
+        assert(await page.locator('#folded').isVisible() && await group.count() === 1, `no folded group for ${folder}`);
+        const summary = (await group.locator('summary').textContent()) ?? '';
+        assert(summary.includes(folder) && summary.includes('1 file'), `summary: ${summary}`);
+        assert(await group.locator('li').isHidden(), 'folded by default');
+        await group.locator('summary').click();
+        const li = (await group.locator('li').textContent()) ?? '';
+        assert(await group.locator('li').isVisible() && li.includes(`${path} (`), `listed: ${li}`);
+        assert(foldedByFolder(rooted).length === 1 && mappedDocuments(rooted) === rooted.documents.length - 1, 'one folded document');
+        const legend = (await page.locator('#legend li[data-lod="3"]').textContent()) ?? '';
+        assert(legend.includes('1 document ') || legend.includes('1 document·') || /\b1 document\b/.test(legend), `legend: ${legend}`);
+        await postSnapshot(page, snapshot, false);
+        assert(await page.locator('#folded').isHidden(), 'nothing folded when every document has detail');
+      },
+    },
+    {
+      name: 'long In-context and folded lists never squeeze the map: its first row stays on screen and under the pointer',
+      run: async () => {
+        const { snapshot: rooted } = withRootOnly(snapshot);
+        const extra = Array.from({ length: 60 }, (_, i) => ({ ...rooted.documents[rooted.documents.length - 1], id: `/w/lib/f${i}.py`, path: `lib/f${i}.py` }));
+        const crowded: FocusSnapshot = { ...rooted, documents: [...rooted.documents, ...extra], inContext: Array.from({ length: 15 }, () => rooted.inContext!).flat() };
+        await postSnapshot(page, crowded, false);
+        await page.locator('#folded details').first().locator('summary').click();
+        const room = await page.evaluate(() => {
+          const scroller = document.getElementById('scroller')!;
+          const map = document.getElementById('map')!;
+          const box = map.getBoundingClientRect();
+          const rowHeight = Number(map.dataset.rowHeight);
+          const hit = document.elementFromPoint(box.left + 20, box.top + rowHeight - 6);
+          return { height: scroller.clientHeight, rowHeight, hit: hit?.id ?? hit?.tagName };
+        });
+        assert(room.height >= 3 * room.rowHeight, `the map has ${room.height} px for rows of ${room.rowHeight}`);
+        assert(room.hit === 'map', `the first row is covered by ${room.hit}`);
+        await postSnapshot(page, snapshot, false);
+      },
+    },
+    {
+      name: 'hover on a gist shows path, line range, LOD, score and the units of its lines from the outline, not gist words',
+      run: async () => {
+        for (const lod of [2, 1] as SpanLod[]) {
+          const rc = widest(L, snapshot, lod, (_d, x) => (x.names ?? []).length > 0 && x.names!.every((nm) => !nm.includes('<')));
+          const doc = snapshot.documents[rc.doc];
+          const span = doc.spans[rc.span];
+          const p = await clientPoint(page, rc);
+          await page.mouse.move(p.x, p.y);
+          await page.waitForFunction((want) => document.getElementById('tooltip')!.textContent!.includes(want), span.names![0]);
+          const tip = (await page.locator('#tooltip').textContent()) ?? '';
+          for (const part of [doc.path, `L${span.startLine}–${span.endLine}`, lod === 2 ? 'LOD2 group gist' : 'LOD1 block gist', `score ${span.score.toFixed(2)}`, ...span.names!]) {
+            assert(tip.includes(part), `tooltip lacks «${part}»: ${tip}`);
+          }
+          // Each name is `unit L12` (or `in unit La-b`), a line of the document's outline.
+          assert(span.names!.every((nm) => /L\d+(-\d+)?$/.test(nm) || /^and \d+ more$/.test(nm)), `names: ${span.names!.join(' | ')}`);
+          if (span.gistText && !span.names!.some((nm) => nm.includes(span.gistText))) assert(!tip.includes(span.gistText), `the tooltip still shows gist words: ${tip}`);
+        }
       },
     },
     {
@@ -347,8 +549,8 @@ async function main(): Promise<number> {
         await page.mouse.move(0, 0);
         await page.evaluate(() => sessionStorage.removeItem('state'));
         await postSnapshot(page, snapshot, false);
-        // Start keyboard navigation from the summary above the map, as a user tabbing into the view.
-        await page.locator('#query').click();
+        // Start keyboard navigation from the last control above the map, as a user tabbing into the view.
+        await page.locator('#in-context-list button').last().focus();
         await page.keyboard.press('Tab');
         assert(await page.evaluate(() => document.activeElement?.id === 'map'), 'the map has focus');
         const live = async () => (await page.locator('#live').textContent()) ?? '';
@@ -389,7 +591,7 @@ async function main(): Promise<number> {
         const p1 = await clientPoint(page, rc1);
         await page.mouse.move(p1.x, p1.y);
         await page.waitForFunction(() => document.getElementById('tooltip')!.textContent!.includes('<script>window.__pwned=3'));
-        const elements = await page.evaluate(() => document.querySelectorAll('body img, body script:not([src]), #tooltip *:not(div):not(pre)').length);
+        const elements = await page.evaluate(() => document.querySelectorAll('body img, body script:not([src]), #tooltip *:not(div):not(pre):not(ul):not(li)').length);
         const pwned = await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned);
         assert(elements === 0 && pwned === undefined, `elements ${elements}, __pwned ${pwned}`);
       },
@@ -461,6 +663,41 @@ async function main(): Promise<number> {
       },
     },
     {
+      name: 'every LOD colour has at least 3:1 contrast against the background, exact text the most, in dark, light and high-contrast themes (rendered pixels)',
+      run: async () => {
+        const { snapshot: rooted } = withRootOnly(snapshot);
+        const R = await (async () => { await postSnapshot(page, rooted, false); return pageLayout(page, rooted); })();
+        await page.mouse.move(0, 0);
+        await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+        const lines: string[] = [];
+        for (const theme of ['dark', 'light', 'high-contrast'] as const) {
+          await applyTheme(page, theme);
+          await page.waitForTimeout(150);
+          const ratios: number[] = [];
+          let bg: [number, number, number] = [0, 0, 0];
+          for (const lod of [0, 1, 2] as SpanLod[]) {
+            const rc = widest(R, rooted, lod);
+            const at = await clientPoint(page, rc);
+            const bgAt = await page.evaluate((y) => ({ x: document.getElementById('map')!.getBoundingClientRect().left + 3, y }), at.y);
+            const fg = await screenPixel(page, at.x, at.y);
+            bg = await screenPixel(page, bgAt.x, bgAt.y);
+            ratios.push(contrastRatio(fg, bg));
+          }
+          // Root lines are not drawn on the map any more; their colour is the legend's swatch (and the gauge's).
+          const sw = await page.locator('#legend li[data-lod="3"] .swatch').boundingBox();
+          assert(sw, 'the legend shows the root-line swatch');
+          ratios.push(contrastRatio(await screenPixel(page, sw.x + sw.width / 2, sw.y + sw.height / 2), bg));
+          lines.push(`${theme}: ${ratios.map((r, l) => `LOD${l} ${r.toFixed(2)}:1`).join(', ')}`);
+          ratios.forEach((r, l) => assert(r >= 3, `${theme}: LOD${l} has ${r.toFixed(2)}:1 against the background`));
+          assert(ratios.slice(1).every((r) => ratios[0] > r), `${theme}: exact text is not the most prominent (${ratios.map((r) => r.toFixed(2)).join(', ')})`);
+          await page.screenshot({ path: join(results, `viewer-contrast-${theme}.png`) });
+        }
+        console.log(`    ${lines.join('; ')}`);
+        await applyTheme(page, 'dark');
+        await postSnapshot(page, snapshot, false);
+      },
+    },
+    {
       name: 'a 1M-token workspace (thousands of documents, 30k+ spans) renders well under a second and scrolls',
       run: async () => {
         const big = bigSnapshot(snapshot);
@@ -504,11 +741,14 @@ async function main(): Promise<number> {
           await page.mouse.move(p.x, p.y);
           await page.waitForFunction((want) => document.getElementById('tooltip')!.textContent!.includes(want), doc.path);
           const tip = (await page.locator('#tooltip').textContent()) ?? '';
-          const gist = doc.spans[rc.span].gistText;
-          assert(tip.includes(doc.path) && tip.includes(gist.slice(0, 30)), `tooltip shows path and gist literally: ${tip.slice(0, 200)}`);
+          const span = doc.spans[rc.span];
+          const shown = span.lod === 0 ? span.gistText : span.names![0];
+          assert(tip.includes(doc.path) && tip.includes(shown.slice(0, 30)), `tooltip shows path and text literally: ${tip.slice(0, 200)}`);
         }
         const query = (await page.locator('#query').textContent()) ?? '';
         assert(query.includes('<script>window.__pwned=1</script>') && query.includes('"><svg onload='), `query shown literally: ${query}`);
+        const listed = (await page.locator('#in-context-list').textContent()) ?? '';
+        assert(hostile.inContext!.length > 0 && listed.includes(hostile.inContext![0].names[0]) && listed.includes(hostile.inContext![0].path), `In-context list shows names and paths literally: ${listed.slice(0, 200)}`);
         // The keyboard path: the live region and the context menu's label carry the path.
         await page.locator('#map').focus();
         await page.keyboard.press('Control+Home');

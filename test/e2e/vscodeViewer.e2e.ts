@@ -148,6 +148,15 @@ async function main(): Promise<number> {
       await frame!.locator('#map').click({ position: { x: 12, y: Math.min(16, Math.floor(rowHeight / 2)) + 4 } });
       await page.locator(`.tabs-container .tab.active[aria-label*="${basename(path)}"]`).waitFor({ timeout: 15_000 });
     });
+    await check('a question typed into the view\'s query box refocuses it, with the exact runs listed first', async () => {
+      const second = `once more, from the view: ${query}`;
+      await frame!.locator('#ask-input').fill(second);
+      await frame!.locator('#ask-input').press('Enter');
+      await frame!.waitForFunction((q) => document.getElementById('query')?.textContent?.includes(q), second, { timeout: 120_000 });
+      const rows = await frame!.locator('#in-context-list .ic-item').count();
+      const title = (await frame!.locator('#in-context-title').textContent()) ?? '';
+      if (rows === 0 || !title.includes(`${rows} exact run`)) throw new Error(`In context: ${rows} rows, title ${JSON.stringify(title)}`);
+    });
     await check('the light theme recolours the view (screenshot)', async () => {
       // As a user would: Preferences: Color Theme, then pick Light Modern.
       await page.keyboard.press('F1');

@@ -31,7 +31,10 @@ test('the JSON output, the viewer snapshot and the FocusResult describe and pric
   const json = focusJson(view, { id: 'q1', query: QUERY }, documentOrder(tree.documents.values()), true);
   const snapshot = snapshotFromView(view);
   const result = focusResultOf(view, snapshot);
-  const spans = snapshot.documents.flatMap((d) => d.spans);
+  // The snapshot lists documents by relevance; in the prompt's order, its spans are the entries.
+  const byId = new Map(snapshot.documents.map((d) => [d.id, d]));
+  const spans = view.perDoc.flatMap((es) => byId.get(es[0].doc.id)!.spans);
+  assert.equal(byId.size, view.perDoc.length);
   assert.equal(json.entries.length, view.perDoc.flat().length);
   assert.equal(spans.length, json.entries.length);
   assert.equal(result.entries.length, json.entries.length);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hitTest, layoutStrips, moveSelection, visibleRows } from '../../src/webview/layout';
+import { foldedByFolder, hitTest, layoutStrips, mappedDocuments, moveSelection, promptTokens, visibleRows } from '../../src/webview/layout';
 import type { FocusDocument, FocusSnapshot, FocusSpan, SpanLod } from '../../src/webview/protocol';
 
 function sp(lod: SpanLod, start: number, end: number): FocusSpan {
@@ -17,8 +17,22 @@ function snap(documents: FocusDocument[]): FocusSnapshot {
 const docs: FocusDocument[] = [
   { id: '/a', path: 'a', tokens: 2048 + 64, spans: [sp(2, 0, 1024), sp(1, 1024, 1056), sp(0, 1056, 1088), sp(1, 1088, 2048), sp(2, 2048, 2112)] },
   { id: '/empty', path: 'empty', tokens: 0, spans: [] },
-  { id: '/b', path: 'b', tokens: 100, spans: [sp(3, 0, 100)] },
+  { id: '/b', path: 'b', tokens: 100, spans: [sp(2, 0, 100)] },
 ];
+
+test('documents shown only by their root line are not drawn: they are folded by folder, with their share of the prompt', () => {
+  const rooted = snap([
+    ...docs,
+    { id: '/w/lib/x.py', path: 'lib/x.py', tokens: 50, spans: [{ ...sp(3, 0, 50), cost: 7 }] },
+    { id: '/w/top.md', path: 'top.md', tokens: 20, spans: [{ ...sp(3, 0, 20), cost: 4 }] },
+    { id: '/w/lib/a.py', path: 'lib/a.py', tokens: 30, spans: [{ ...sp(3, 0, 30), cost: 5 }] },
+  ]);
+  assert.equal(mappedDocuments(rooted), 3);
+  const L = layoutStrips(rooted, 216, 30);
+  assert.equal(L.rows.length, 3, 'root-only documents have no row on the map');
+  assert.deepEqual(foldedByFolder(rooted), [{ folder: '', docs: [4], tokens: 4 }, { folder: 'lib/', docs: [3, 5], tokens: 12 }]);
+  assert.equal(promptTokens(rooted.documents[0]), 5, 'a document\'s figure is what its spans cost in the prompt, not its size');
+});
 
 test('each document is one row whose spans tile the strip in proportion to their tokens', () => {
   const L = layoutStrips(snap(docs), 216, 30, { padX: 8, labelHeight: 14, gap: 4 });

@@ -66,3 +66,35 @@ test('a real snapshot passes the webview-side check after a JSON round trip; dam
 test('span keys name the level, the start and the path', () => {
   assert.equal(spanKey('a:b.ts', { lod: 2, start: 1024 }), '2:1024:a:b.ts');
 });
+
+test('a question from the view\'s query box is accepted trimmed; empty, oversized or non-text ones are rejected', () => {
+  assert.deepEqual(parseViewerMessage({ type: 'focus/query', query: '  refund window  ', extra: '<b>' }), { type: 'focus/query', query: 'refund window' });
+  for (const query of ['', '   ', 42, null, undefined, ['a'], 'x'.repeat(4001)]) {
+    assert.equal(parseViewerMessage({ type: 'focus/query', query }), undefined, `accepted ${JSON.stringify(query)?.slice(0, 40)}`);
+  }
+});
+
+test('the In-context list of a snapshot is checked too: a row must point at one of its documents', async () => {
+  const s = await fixtureSnapshot();
+  assert.ok((s.inContext ?? []).length > 0, 'the fixture has exact runs');
+  const ok = JSON.parse(JSON.stringify(s)) as FocusSnapshot;
+  assert.ok(parseHostMessage({ type: 'snapshot/didChange', snapshot: ok, animate: false }));
+  for (const damage of [
+    (x: FocusSnapshot) => { x.inContext![0].doc = x.documents.length; },
+    (x: FocusSnapshot) => { (x.inContext![0] as unknown as Record<string, unknown>).names = '<b>'; },
+    (x: FocusSnapshot) => { (x.inContext![0] as unknown as Record<string, unknown>).matched = [1]; },
+    (x: FocusSnapshot) => { (x.documents[0].spans[0] as unknown as Record<string, unknown>).names = [{}]; },
+  ]) {
+    const bad = JSON.parse(JSON.stringify(s)) as FocusSnapshot;
+    damage(bad);
+    assert.equal(parseHostMessage({ type: 'snapshot/didChange', snapshot: bad, animate: false }), undefined);
+  }
+});
+
+test('a host notice is text: kept when it is a string, the message dropped otherwise', () => {
+  assert.deepEqual(parseHostMessage({ type: 'snapshot/didChange', snapshot: null, animate: false, notice: '<b>no model</b>' }),
+    { type: 'snapshot/didChange', snapshot: null, animate: false, notice: '<b>no model</b>' });
+  for (const notice of [1, ['x'], { a: 1 }, 'x'.repeat(2001)]) {
+    assert.equal(parseHostMessage({ type: 'snapshot/didChange', snapshot: null, animate: false, notice }), undefined);
+  }
+});

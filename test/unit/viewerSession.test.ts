@@ -97,3 +97,43 @@ test('without a source `open`, the fallback opener gets the host-resolved span; 
   await new Promise((r) => setImmediate(r));
   assert.deepEqual(logs, ['focus viewer: span/pin failed: Error: engine down']);
 });
+
+test('a question from the query box reaches the source once, validated; a source without `query` logs it', async () => {
+  const snap = await fixtureSnapshot();
+  const src = fakeSource(snap);
+  const asked: string[] = [];
+  src.source.query = (q) => { asked.push(q); };
+  const logs: string[] = [];
+  const session = new ViewerSession(src.source, fakePort().port, { log: (l) => logs.push(l), openFallback: () => {} });
+  session.receive({ type: 'focus/query', query: '  where is the refund window?  ' });
+  session.receive({ type: 'focus/query', query: '' });
+  assert.deepEqual(asked, ['where is the refund window?']);
+  assert.equal(logs.length, 1);
+  assert.match(logs[0], /^focus viewer: rejected a malformed message/);
+  const bare = fakeSource(snap);
+  const logs2: string[] = [];
+  new ViewerSession(bare.source, fakePort().port, { log: (l) => logs2.push(l), openFallback: () => {} }).receive({ type: 'focus/query', query: 'x' });
+  assert.deepEqual(logs2, ['focus viewer: this view cannot run a focus']);
+});
+
+test('the source\'s notice rides along with every snapshot, and a change of notice re-sends at once', async () => {
+  const snap = await fixtureSnapshot();
+  const src = fakeSource(snap);
+  const changed = new EventEmitter();
+  let notice: string | undefined = 'no chat model: sign in';
+  src.source.notice = () => notice;
+  (src.source as { onDidChangeNotice?: FocusSource['onDidChangeNotice'] }).onDidChangeNotice = (l) => {
+    changed.on('c', l);
+    return { dispose: () => changed.off('c', l) };
+  };
+  const p = fakePort();
+  const session = new ViewerSession(src.source, p.port, { log: () => {}, openFallback: () => {} });
+  session.receive({ type: 'viewer/ready' });
+  assert.equal(p.sent.at(-1)?.notice, 'no chat model: sign in');
+  notice = undefined;
+  changed.emit('c');
+  assert.equal(p.sent.length, 2);
+  assert.equal('notice' in p.sent[1], false, 'no notice once a model is there');
+  session.dispose();
+  assert.equal(changed.listenerCount('c'), 0, 'the notice listener is disposed');
+});

@@ -16,8 +16,8 @@ test('a snapshot mirrors the working context: every document, spans covering it 
   assert.equal(s.query, wc.query);
   assert.equal(s.budget, wc.budget);
   assert.equal(s.usedTokens, wc.rendered.tokens);
-  wc.perDoc.forEach((entries, i) => {
-    const d = s.documents[i];
+  wc.perDoc.forEach((entries) => {
+    const d = s.documents.find((x) => x.id === entries[0].doc.id)!;
     assert.equal(d.path, displayPath(entries[0].doc));
     assert.equal(d.id, entries[0].doc.id);
     assert.equal(d.tokens, entries[0].doc.tokenCount);
@@ -111,4 +111,50 @@ test('bare paths on a folder line are shown and priced as their part of that lin
   assert.ok(spans[1].cost < countPromptTokens('· r/pkg/b.py\n'), `${spans[1].cost}`);
   assert.equal(s.byLod[3] + s.overheadTokens, rendered.tokens);
   assert.equal(s.overheadTokens, countPromptTokens(PREAMBLE));
+});
+
+test('documents come by relevance: exact text first (the most first), gists next, root-only last in prompt order', async () => {
+  const { wc } = await fixtureWorkingContext();
+  const s = snapshotFromWorkingContext(wc, displayPath);
+  const exact = s.documents.map((d) => d.spans.filter((x) => x.lod === 0).reduce((a, x) => a + x.cost, 0));
+  assert.ok(exact[0] > 0, 'the first document has exact text');
+  for (let i = 1; i < exact.length; i++) assert.ok(exact[i - 1] >= exact[i] || exact[i] === 0, `exact tokens by document: ${exact.join(', ')}`);
+  assert.ok(exact.indexOf(0) < 0 || exact.slice(exact.indexOf(0)).every((x) => x === 0), `documents without exact text come after: ${exact.join(', ')}`);
+  // Alphabetically docs/planted.md would be first; the needle function's file holds the most exact text.
+  assert.equal(s.documents[0].path, 'src/orders.py');
+});
+
+test('In context lists every exact run of the prompt with its units and the query words it matches', async () => {
+  const { wc } = await fixtureWorkingContext();
+  const s = snapshotFromWorkingContext(wc, displayPath);
+  const items = s.inContext ?? [];
+  // The prompt's own markers are the truth: `## path (` then `[[exact La-b]]`.
+  const want: string[] = [];
+  let path = '';
+  for (const line of wc.rendered.prompt.split('\n')) {
+    const h = /^## (.+?) \(/.exec(line);
+    if (h) path = h[1];
+    const m = /^\[\[exact L(\d+)-(\d+)\]\]$/.exec(line);
+    if (m) want.push(`${path} L${m[1]}-${m[2]}`);
+  }
+  assert.deepEqual(items.map((i) => `${i.path} L${i.startLine}-${i.endLine}`).sort(), want.sort());
+  for (const i of items) assert.equal(s.documents[i.doc].path, i.path);
+  const needle = items.find((i) => i.names.some((n) => n.startsWith('needle_function L')));
+  assert.ok(needle, JSON.stringify(items));
+  assert.deepEqual(needle.matched, ['needle_function', 'unique_marker_zebra']);
+  assert.ok(needle.tokens > 0 && needle.tokens <= s.byLod[0]);
+});
+
+test('a gist span names the units of its lines from the outline; a root line names none of its own', async () => {
+  const { wc } = await fixtureWorkingContext();
+  const s = snapshotFromWorkingContext(wc, displayPath);
+  const gists = s.documents.flatMap((d) => d.spans.filter((x) => x.lod === 1 || x.lod === 2));
+  assert.ok(gists.some((x) => (x.names ?? []).length > 0), 'some gist names a unit');
+  for (const x of gists) for (const n of x.names ?? []) {
+    const m = /L(\d+)(?:-(\d+))?$/.exec(n);
+    assert.ok(m || /^and \d+ more$/.test(n), n);
+    // A unit named by its own line lies inside the span; `in unit La-b` encloses it.
+    if (m && !n.startsWith('in ')) assert.ok(Number(m[1]) >= x.startLine && Number(m[1]) <= x.endLine, `${n} outside L${x.startLine}-${x.endLine}`);
+    if (m && n.startsWith('in ')) assert.ok(Number(m[1]) <= x.startLine && Number(m[2]) >= x.endLine, `${n} does not enclose L${x.startLine}-${x.endLine}`);
+  }
 });

@@ -2,7 +2,8 @@ import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import { report, test } from './harness';
 import { join } from 'node:path';
-import { DOTENV_MARKER, PLANTED_TOKEN, fakeChatModel, fakeModel, indexedApi, workspaceRoot } from './util';
+import { DOTENV_MARKER, PLANTED_TOKEN, fakeChatModel, fakeModel, indexedApi, waitFor, workspaceRoot } from './util';
+import { ChatModelWatch } from '../../../src/extension/chatModels';
 
 /** A ChatResponseStream that records what the participant streams. */
 function recordingStream() {
@@ -140,3 +141,75 @@ test('the chat exchange is in memory after the engine restarts and reloads the s
   assert.match(reloaded.text, /Assistant: Fake answer #\d+/);
   assert.equal(status.blocksGisted, 0, 'the warm start recomputed gists');
 }, { timeoutMs: 120_000 });
+
+/** A model as VS Code hands it over when none can serve: every call fails as "not found". */
+function unavailableModel(): vscode.LanguageModelChat {
+  const gone = () => Promise.reject(vscode.LanguageModelError.NotFound('Language model unavailable'));
+  return { id: 'gone', name: 'Gone', vendor: 'nobody', family: 'none', version: '0', maxInputTokens: 0, countTokens: gone, sendRequest: gone } as unknown as vscode.LanguageModelChat;
+}
+
+test('without a usable chat model, @megacontext says so in its own words, says what to do, and still shows the working context', async () => {
+  await indexedApi();
+  const fake = await fakeModel();
+  const before = fake.requests.length;
+  const rec = recordingStream();
+  const result = await (await indexedApi()).chatHandler(chatRequest(QUESTION, unavailableModel()), { history: [] } as unknown as vscode.ChatContext, rec.stream, new vscode.CancellationTokenSource().token);
+  assert.equal(result.errorDetails, undefined, `a bare error instead of guidance: ${result.errorDetails?.message}`);
+  assert.equal(fake.requests.length, before, 'another model was called');
+  assert.equal(result.metadata?.noModel, true);
+  const md = rec.markdown.join('');
+  for (const part of ['no chat model', 'sign in', 'pick a model', 'MCP server', 'megacontext mcp', 'megacontext focus', '/focus']) {
+    assert.ok(md.toLowerCase().includes(part.toLowerCase()), `the guidance lacks «${part}»: ${md.slice(0, 400)}`);
+  }
+  assert.doesNotMatch(md, /Language model unavailable/, 'VS Code\'s bare message leaked through');
+  assert.match(md, /\*\*Focus for\*\* “How does applyBestDiscount/, 'the working context is not shown');
+  assert.match(md, /src\/pricing\.ts {2}exact L\d+/);
+}, { timeoutMs: 90_000 });
+
+test('/focus works with no model at all: the map and what is in context, no model call', async () => {
+  const api = await indexedApi();
+  const fake = await fakeModel();
+  const before = fake.requests.length;
+  for (const model of [undefined, unavailableModel()]) {
+    const rec = recordingStream();
+    const result = await api.chatHandler(chatRequest('discount rules', model as unknown as vscode.LanguageModelChat, 'focus'), { history: [] } as unknown as vscode.ChatContext, rec.stream, new vscode.CancellationTokenSource().token);
+    assert.equal(result.errorDetails, undefined, result.errorDetails?.message);
+    const md = rec.markdown.join('');
+    assert.match(md, /\*\*Focus for\*\* “discount rules”/);
+    assert.match(md, /\*\*In context\*\*/);
+    const tokens = Number(result.metadata?.tokens ?? 0);
+    assert.ok(tokens > 0 && tokens <= 8192, `tokens ${tokens}`);
+  }
+  assert.equal(fake.requests.length, before);
+}, { timeoutMs: 90_000 });
+
+test('with no chat model the focus viewer carries the guidance; it goes away when a model appears', async () => {
+  await indexedApi();
+  const models: vscode.LanguageModelChat[] = [];
+  const changed = new vscode.EventEmitter<void>();
+  const watch = new ChatModelWatch(async () => models, changed.event);
+  let fired = 0;
+  watch.onDidChange(() => fired++);
+  try {
+    assert.equal(await watch.refresh(), false);
+    const notice = watch.notice() ?? '';
+    for (const part of ['no chat model', 'sign in', 'MCP server', 'megacontext mcp', 'megacontext focus']) {
+      assert.ok(notice.toLowerCase().includes(part.toLowerCase()), `the notice lacks «${part}»: ${notice}`);
+    }
+    models.push(await fakeChatModel());
+    changed.fire();
+    await waitFor('the watch to see the model', () => watch.notice() === undefined);
+    assert.ok(fired >= 2, `onDidChange fired ${fired} times`);
+    // Against VS Code's own list (the test extension's model is registered): no notice.
+    const real = new ChatModelWatch();
+    try {
+      assert.equal(await real.refresh(), true);
+      assert.equal(real.notice(), undefined);
+    } finally {
+      real.dispose();
+    }
+  } finally {
+    watch.dispose();
+    changed.dispose();
+  }
+});

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { FocusResult, IndexResult, LineHold } from '../../../src/engine/protocol';
 import { test } from './harness';
-import { fakeChatModel, indexedApi, workspaceRoot } from './util';
+import { fakeChatModel, indexedApi, waitFor, workspaceRoot } from './util';
 
 test('every MegaContext command is contributed and registered', async () => {
   await indexedApi();
@@ -21,14 +21,64 @@ test('Index and Rebuild run and report what they did', async () => {
   assert.ok(rebuild && rebuild.added >= 5, `rebuild re-added ${rebuild?.added} files`);
 }, { timeoutMs: 120_000 });
 
-test('Focus on Query opens the map and the prompt in a virtual document', async () => {
+const REPORT_URI = vscode.Uri.from({ scheme: 'megacontext-focus', path: '/MegaContext Focus.md' });
+const reportText = async () => (await vscode.workspace.openTextDocument(REPORT_URI)).getText();
+/** Tabs showing the focus report: as a rendered Markdown preview, and as raw Markdown source. */
+function reportTabs(): { previews: number; sources: number } {
+  const tabs = vscode.window.tabGroups.all.flatMap((g) => g.tabs);
+  return {
+    previews: tabs.filter((t) => t.input instanceof vscode.TabInputWebview && /markdown\.preview/.test(t.input.viewType) && t.label.includes('MegaContext Focus')).length,
+    sources: tabs.filter((t) => t.input instanceof vscode.TabInputText && t.input.uri.scheme === 'megacontext-focus').length,
+  };
+}
+
+test('Focus on Query opens the report as a Markdown preview, one tab for every query, with exact runs listed one by one', async () => {
   await indexedApi();
-  const result = await vscode.commands.executeCommand<FocusResult>('megacontext.focusOnQuery', 'how are returns handled?');
-  assert.ok(result && result.tokens <= result.budget);
-  const doc = vscode.window.activeTextEditor?.document;
-  assert.equal(doc?.uri.scheme, 'megacontext-focus');
-  assert.match(doc!.getText(), /## Prompt\n\nMegaContext working context/);
-});
+  await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  const first = await vscode.commands.executeCommand<FocusResult>('megacontext.focusOnQuery', 'how are returns handled?');
+  assert.ok(first && first.tokens <= first.budget);
+  await waitFor('the report preview', () => reportTabs().previews === 1);
+  const second = await vscode.commands.executeCommand<FocusResult>('megacontext.focusOnQuery', 'inventory restock');
+  await waitFor('the report to show the second query', async () => (await reportText()).includes('inventory restock'));
+  assert.deepEqual(reportTabs(), { previews: 1, sources: 0 }, 'each query must reuse the one preview tab, never open raw Markdown');
+  const text = await reportText();
+  assert.match(text, /## Prompt\n\n`{3,}text\nMegaContext working context/);
+  assert.ok(text.includes('**In context**'), 'the report lists what is in context');
+  // Every document's exact runs, one range per run, as the prompt marks them.
+  const runs = new Map<string, string[]>();
+  let path = '';
+  for (const line of second.prompt.split('\n')) {
+    const h = /^## (.+?) \(/.exec(line);
+    if (h) path = h[1];
+    const m = /^\[\[exact L(\d+)-(\d+)\]\]$/.exec(line);
+    if (m) runs.set(path, [...(runs.get(path) ?? []), m[1] === m[2] ? `L${m[1]}` : `L${m[1]}-${m[2]}`]);
+  }
+  assert.ok(runs.size > 0, 'the focus has exact text');
+  for (const [p, rs] of runs) assert.ok(text.includes(`${p}  exact ${rs.join(', ')}`), `the report does not list ${p}'s exact runs as ${rs.join(', ')}`);
+}, { timeoutMs: 90_000 });
+
+test('pinning and unpinning lines refocuses, and the open report shows the new focus', async () => {
+  const api = await indexedApi();
+  await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  await vscode.commands.executeCommand<FocusResult>('megacontext.focusOnQuery', 'inventory restock');
+  const returnsExact = (r: FocusResult | undefined) => r?.entries.some((e) => e.display === 'docs/returns.md' && e.lod === 0 && e.startLine === 1) ?? false;
+  assert.equal(returnsExact(api.focus.last), false, 'precondition: docs/returns.md line 1 is not exact for this query');
+  await waitFor('the report', async () => (await reportText()).includes('inventory restock'));
+  assert.doesNotMatch(await reportText(), /docs\/returns\.md {2}exact L1-/);
+  const before = api.focus.last;
+  const path = join(workspaceRoot(), 'docs', 'returns.md');
+  const editor = await vscode.window.showTextDocument(vscode.Uri.file(path));
+  editor.selection = new vscode.Selection(0, 0, 2, 0);
+  await vscode.commands.executeCommand<LineHold[]>('megacontext.pinSelection');
+  assert.notEqual(api.focus.last, before, 'pinning did not refocus');
+  assert.equal(api.focus.last?.query, 'inventory restock', 'the refocus keeps the report\'s question');
+  assert.ok(returnsExact(api.focus.last), 'the pinned lines are not exact after the pin');
+  await waitFor('the report to show the pinned lines', async () => /docs\/returns\.md {2}exact L1-/.test(await reportText()));
+  const pinned = api.focus.last;
+  await vscode.commands.executeCommand<LineHold[]>('megacontext.unpinSelection');
+  assert.notEqual(api.focus.last, pinned, 'unpinning did not refocus');
+  await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+}, { timeoutMs: 90_000 });
 
 test('Copy Working Context as Prompt returns (and copies) the prompt', async () => {
   await indexedApi();
@@ -91,7 +141,7 @@ test('The megacontext.scorer setting switches the focus from the lexical plan (d
     assert.equal(lens.scorer, 'lens');
     const shown = await vscode.commands.executeCommand<FocusResult>('megacontext.focusOnQuery', question);
     assert.equal(shown.scorer, 'lens');
-    assert.match(vscode.window.activeTextEditor?.document.getText() ?? '', /; relevance by LensNet\./, 'the focus document says who scored');
+    await waitFor('the focus report to say who scored', async () => /; relevance by LensNet\./.test(await reportText()));
     await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
   } finally {
     await config().update('scorer', undefined, vscode.ConfigurationTarget.Global);
