@@ -29,6 +29,7 @@ function mcMethods(base: Partial<Omit<FocusSettings, 'budget'>> = {}, options: M
   return [
     megacontext('mc', 'lens', base, options),
     megacontext('mc-lexical', 'lexical', base, options),
+    megacontext('mc-lens2', 'lens2', base, options),
     megacontext('mc-lexical-greedy', 'lexical-greedy', base, options),
     megacontext('mc-lexical+shift', 'lexical-greedy', { ...base, shift: [0.3, 1, 0.3] }, options),
     megacontext('mc+shift', 'lens', { ...base, shift: [0.3, 1, 0.3] }),
@@ -76,7 +77,7 @@ options:
   --store DIR      where the tree is persisted (default: ~/.cache/megacontext/<hash of the paths>)
   --budget N       token budget of the working context (default 2048; mcp: of recall when the call names none, default 8192)
   --include/--exclude JSON  mcp: globs (a JSON array, .gitignore syntax) only indexed / never indexed, as the extension's settings
-  --scorer KIND    lexical (the plan over whole units, default) or lens (LensNet, the plan filling what it leaves)
+  --scorer KIND    lexical (the plan over whole units, default), lens2 (the plan choosing by LensNet v2's block values; focus only) or lens (LensNet, the plan filling what it leaves)
   --models DIR     folder holding models.json and the ONNX files (default: the package's models/)
   --providers LIST execution providers to try in order (default cuda,dml,coreml,webgpu,cpu)
   --threads N      CPU threads for inference (1 to 4 × the CPUs)
@@ -331,7 +332,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
       const queries = readQueries(args);
       const budget = intOption(args, 'budget', 2048, 1);
       const scorer = (stringOption(args, 'scorer') ?? 'lexical') as ScorerKind;
-      if (scorer !== 'lens' && scorer !== 'lexical') throw new UsageError(`--scorer must be lens or lexical`);
+      if (scorer !== 'lens' && scorer !== 'lens2' && scorer !== 'lexical') throw new UsageError(`--scorer must be lens, lens2 or lexical`);
       const { tree, summary, root, maxFileBytes } = await buildTree(args, log, warn);
       log(describeIndex(summary, tree));
       const display = (d: TreeDocument) => redactPath(relative(root, d.id) || d.id);
@@ -363,7 +364,9 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
       // The memory as an MCP server on stdin/stdout (src/mcp/server.ts); stdout carries the protocol only.
       const { mcpOptions, serveMcp } = require('../mcp/cli') as typeof import('../mcp/cli');
       const options = mcpOptions(args, defaultStore);
-      return await serveMcp({ ...options, runtime: (await loadRuntimeOrLexical(args, warn)).runtime, log: warn });
+      // The lexical-only tree keeps a store folder of its own, chosen with the runtime (engine/runtimeChoice.ts).
+      const { runtime, storeDir } = await loadRuntimeOrLexical(args, warn, options.storeDir);
+      return await serveMcp({ ...options, runtime, storeDir, log: warn });
     }
     throw new UsageError(`unknown command ${args.command}`);
   } catch (e) {

@@ -5,7 +5,6 @@
 // second agent), so every change is written at once and a store another process wrote is read again.
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LexicalRuntime } from '../core/lexicalRuntime';
 import type { ModelRuntime } from '../core/runtime';
 import { STORE_FILE } from '../core/store';
 import { runFocus } from '../engine/focusRequest';
@@ -13,14 +12,12 @@ import type { EngineStatus, ExpandResult, FocusResult, IndexParams } from '../en
 import { MemorySession } from '../engine/session';
 import { indexWorkspace } from '../engine/workspaceIndex';
 
-/** Where the lexical-only tree lives inside a store folder (as in the engine host and the CLI). */
-const LEXICAL_STORE_SUBDIR = 'lexical-only';
 /** A request this long after the last walk of the folders walks them again (unchanged files are not re-read). */
 const REWALK_MS = 5_000;
 
 export interface McpMemoryOptions {
   runtime: ModelRuntime;
-  /** The store folder (the extension's storage folder, or the CLI's default); undefined: nothing persisted. */
+  /** The store folder of this runtime's tree (chooseRuntime: the lexical-only tree has its own); undefined: nothing persisted. */
   storeDir: string | undefined;
   scope: Omit<IndexParams, 'rebuild'>;
   log: (line: string) => void;
@@ -36,8 +33,7 @@ export class McpMemory {
   private writes: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: McpMemoryOptions) {
-    const lexical = options.runtime instanceof LexicalRuntime;
-    this.storeDir = options.storeDir && (lexical ? join(options.storeDir, LEXICAL_STORE_SUBDIR) : options.storeDir);
+    this.storeDir = options.storeDir;
   }
 
   get roots(): string[] {
