@@ -16,7 +16,7 @@ import { buildFeatures, EXTRA_FEATURES, FEATURE_NAMES, meanVector, QueryEvidence
 import { DEFAULT_FOCUS, FocusAllocator } from '../../src/core/focus';
 import { FocusEngine } from '../../src/core/engine';
 import type { Entry } from '../../src/core/entry';
-import { CostModel } from '../../src/core/render';
+import { CostModel } from '../../src/core/cost';
 import type { GistBatch, ModelRuntime, RuntimeInfo } from '../../src/core/runtime';
 import { Tree, type TreeDocument } from '../../src/core/tree';
 import { mineCodeQueries } from '../../src/eval/codeQueries';

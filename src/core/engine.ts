@@ -5,7 +5,8 @@ import { BudgetTooSmallError, DEFAULT_FOCUS, FocusAllocator, type FocusSettings,
 import { checkWorkingContext, type Violation } from './invariants';
 import { loadGrammars } from './units';
 import { blockValues, DEFAULT_PLAN, isSupportFile, planFocus, planScores, type Plan, type PlanOptions } from './plan';
-import { CostModel, renderWorkingContext, type Rendered } from './render';
+import { renderWorkingContext, type Rendered } from './render';
+import { CostModel } from './cost';
 import type { ModelRuntime } from './runtime';
 import { tokenize } from './tokenizer';
 import type { Tree, TreeDocument } from './tree';

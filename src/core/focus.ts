@@ -1,6 +1,6 @@
 import { GROUP_BLOCKS, type Lod } from './constants';
 import { entryKey, makeEntry, type Entry } from './entry';
-import type { CostModel } from './render';
+import type { CostModel } from './cost';
 import type { TreeDocument } from './tree';
 
 /** Allocator parameters (DESIGN.md "The focus allocator"); defaults from the reference design. */

@@ -21,7 +21,7 @@ import { GROUP_BLOCKS } from './constants';
 import { makeEntry, type Entry } from './entry';
 import { EVIDENCE_KERNEL, smoothBlocks } from './features';
 import { children } from './focus';
-import type { CostModel } from './render';
+import type { CostModel } from './cost';
 import { bm25Term, scoreRanges, type QueryTerms } from './lexical';
 import { outline, unitChain } from './outline';
 import { definitionLines, definitionScopes, sectionRanges } from './structure';

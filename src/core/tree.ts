@@ -66,7 +66,7 @@ export class TreeDocument {
   /** Lazily rendered gist texts, by block * 8 + words kept, group * 8 + children kept (see render.ts). */
   get gistText1(): Map<number, string> { return ((this.caches ??= {}).gistText1 ??= new Map()); }
   get gistText2(): Map<number, string> { return ((this.caches ??= {}).gistText2 ??= new Map()); }
-  /** Token costs of gist renderings per gist size (render.ts CostModel.gistCost): one per block or group, -1 until costed. */
+  /** Token costs of gist renderings per gist size (cost.ts CostModel.gistCost): one per block or group, -1 until costed. */
   get gistCost1(): Map<number, Int32Array> { return ((this.caches ??= {}).gistCost1 ??= new Map()); }
   get gistCost2(): Map<number, Int32Array> { return ((this.caches ??= {}).gistCost2 ??= new Map()); }
   /**

@@ -6,7 +6,7 @@ import type { FocusEngine, FocusRequest, WorkingContext } from '../core/engine';
 import type { Lod } from '../core/constants';
 import type { Entry } from '../core/entry';
 import type { Violation } from '../core/invariants';
-import { CostModel } from '../core/render';
+import { CostModel } from '../core/cost';
 import { lineOf } from '../core/tokenizer';
 import type { TreeDocument } from '../core/tree';
 import { lexicalOnlyReason } from './runtimeChoice';

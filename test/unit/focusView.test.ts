@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { documentOrder, FocusEngine } from '../../src/core/engine';
 import { LexicalRuntime } from '../../src/core/lexicalRuntime';
-import { CostModel } from '../../src/core/render';
+import { CostModel } from '../../src/core/cost';
 import type { TreeDocument } from '../../src/core/tree';
 import { ModelLoadError } from '../../src/models/onnxRuntime';
 import { focusJson } from '../../src/engine/focusJson';
