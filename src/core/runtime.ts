@@ -30,6 +30,13 @@ export interface ModelRuntime {
   gistGroups(children: Float32Array, mask: Float32Array, count: number): Promise<GistBatch>;
   /** entries: n*F features; tail: t*dim query gists. Returns n signed scores. */
   scoreEntries(entries: Float32Array, n: number, tail: Float32Array, t: number): Promise<Float32Array>;
+  /**
+   * LensNet v2 (valueModel.ts), when the models carry it: rows is n × valueFeatures; returns n bounded
+   * log-corrections of the plan's block values.
+   */
+  scoreValues?(rows: Float32Array, n: number): Promise<Float32Array>;
+  /** Width of one LensNet v2 row (absent without LensNet v2). */
+  readonly valueFeatures?: number;
   info(): RuntimeInfo;
   dispose(): Promise<void>;
 }

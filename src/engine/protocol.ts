@@ -111,9 +111,10 @@ export interface FocusParams {
   settings?: FocusSettingsParams;
   /**
    * lens (default): LensNet scores the entries for the allocator. lexical: the budget-aware lexical plan
-   * (src/core/plan.ts), which measures higher recall (README, "Focus quality").
+   * (src/core/plan.ts), which measures higher recall (README, "Focus quality"). lens2: the lexical plan
+   * choosing by LensNet v2's block values (src/core/valueModel.ts; the lexical plan without it).
    */
-  scorer?: 'lens' | 'lexical';
+  scorer?: 'lens' | 'lens2' | 'lexical';
 }
 
 /** One entry of the working context, as the extension sees it. */

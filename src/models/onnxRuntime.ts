@@ -15,6 +15,8 @@ export interface ModelsManifest {
   groupBlocks: number;
   lensFeatures: number;
   files: { lod1: string; lod2: string; lens: string };
+  /** LensNet v2, the plan's value model (models.json `files.value`), when the set carries it: its file, sha256 and row width. */
+  value?: { path: string; sha256: string; features: number };
   /** onnxruntime graph optimisation per model (models.json `files.*.graphOptimizationLevel`; default 'all'). */
   optimization: { lod1: GraphLevel; lod2: GraphLevel; lens: GraphLevel };
 }
@@ -77,8 +79,9 @@ function readManifest(modelsDir: string): ModelsManifest {
     throw new ModelLoadError(`models not found: ${join(modelsDir, 'models.json')} is missing (run \`npm run train\` or reinstall)`);
   }
   try {
-    const m = JSON.parse(raw) as Partial<Omit<ModelsManifest, 'files' | 'optimization'>> & {
-      files?: Record<string, string | { path: string; graphOptimizationLevel?: string }>;
+    const m = JSON.parse(raw) as Partial<Omit<ModelsManifest, 'files' | 'optimization' | 'value'>> & {
+      files?: Record<string, string | { path: string; graphOptimizationLevel?: string; sha256?: string }>;
+      valueFeatures?: number;
     };
     if (typeof m.dim !== 'number' || typeof m.lensFeatures !== 'number' || typeof m.modelId !== 'string') throw new Error('fields');
     const file = (key: string, fallback: string): string => {
@@ -101,21 +104,44 @@ function readManifest(modelsDir: string): ModelsManifest {
       lensFeatures: m.lensFeatures,
       files: { lod1: file('lod1', 'gistnet-lod1.onnx'), lod2: file('lod2', 'gistnet-lod2.onnx'), lens: file('lens', 'lensnet.onnx') },
       optimization: { lod1: level('lod1'), lod2: level('lod2'), lens: level('lens') },
+      value: valueEntry(m.files?.value, m.valueFeatures),
     };
   } catch {
     throw new ModelLoadError(`models manifest ${join(modelsDir, 'models.json')} is malformed`);
   }
 }
 
+/** models.json's `files.value` (LensNet v2) when complete; an incomplete entry means no LensNet v2. */
+function valueEntry(f: unknown, features: unknown): ModelsManifest['value'] {
+  if (typeof f !== 'object' || f === null || typeof features !== 'number') return undefined;
+  const { path, sha256 } = f as { path?: unknown; sha256?: unknown };
+  return typeof path === 'string' && typeof sha256 === 'string' ? { path, sha256, features } : undefined;
+}
+
 /** GistNet and LensNet in onnxruntime-node, on the first execution provider that loads. */
 export class OnnxModels implements ModelRuntime {
+  /** LensNet v2 (valueModel.ts): present only when the models carry it and it loaded. */
+  readonly scoreValues?: (rows: Float32Array, n: number) => Promise<Float32Array>;
+  readonly valueFeatures?: number;
+
   private constructor(
     private readonly lod1: ort.InferenceSession,
     private readonly lod2: ort.InferenceSession,
     private readonly lens: ort.InferenceSession,
     private readonly manifest: ModelsManifest,
     private readonly runtimeInfo: OnnxRuntimeInfo,
-  ) {}
+    private readonly value?: ort.InferenceSession,
+  ) {
+    if (value && manifest.value) {
+      const F = manifest.value.features;
+      this.valueFeatures = F;
+      this.scoreValues = async (rows, n) => {
+        if (n === 0) return new Float32Array(0);
+        const out = await value.run({ rows: new ort.Tensor('float32', rows, [n, F]) });
+        return out.delta.data as Float32Array;
+      };
+    }
+  }
 
   get dim(): number {
     return this.manifest.dim;
@@ -177,6 +203,7 @@ export class OnnxModels implements ModelRuntime {
         const levels = [manifest.optimization.lod1, manifest.optimization.lod2, manifest.optimization.lens];
         const sessions = await Promise.all(files.map((f, i) => ort.InferenceSession.create(f, { ...opts, graphOptimizationLevel: levels[i] })));
         tried.push({ provider });
+        const value = await loadValueModel(modelsDir, manifest, opts);
         const info: OnnxRuntimeInfo = {
           executionProvider: provider,
           modelId: manifest.modelId,
@@ -187,7 +214,7 @@ export class OnnxModels implements ModelRuntime {
           providersTried: tried,
           modelsDir,
         };
-        return new OnnxModels(sessions[0], sessions[1], sessions[2], manifest, info);
+        return new OnnxModels(sessions[0], sessions[1], sessions[2], manifest, info, value);
       } catch (err) {
         tried.push({ provider, error: err instanceof Error ? err.message.split('\n')[0] : String(err) });
       }
@@ -228,7 +255,28 @@ export class OnnxModels implements ModelRuntime {
   }
 
   async dispose(): Promise<void> {
-    await Promise.all([this.lod1.release(), this.lod2.release(), this.lens.release()]);
+    await Promise.all([this.lod1.release(), this.lod2.release(), this.lens.release(), this.value?.release()]);
+  }
+}
+
+/**
+ * LensNet v2's session, on the CPU (an MLP over a few thousand rows: a device round trip costs more than
+ * it saves). It is optional: a missing file or one that does not match models.json leaves it out, and
+ * the 'lens2' scorer is then the lexical plan (the models' own modelId does not cover it).
+ */
+async function loadValueModel(modelsDir: string, manifest: ModelsManifest, opts: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession | undefined> {
+  if (!manifest.value) return undefined;
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(join(modelsDir, manifest.value.path));
+  } catch {
+    return undefined;
+  }
+  if (createHash('sha256').update(bytes).digest('hex') !== manifest.value.sha256) return undefined;
+  try {
+    return await ort.InferenceSession.create(bytes, { ...opts, executionProviders: ['cpu'], logSeverityLevel: 3 });
+  } catch {
+    return undefined;
   }
 }
 

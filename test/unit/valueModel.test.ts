@@ -1,0 +1,90 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { FocusEngine } from '../../src/core/engine';
+import { Tree } from '../../src/core/tree';
+import { VALUE_FEATURE_NAMES, VALUE_FEATURES, valueInputs, isQuestion } from '../../src/core/valueModel';
+import { QueryEvidence, meanVector } from '../../src/core/features';
+import { DEFAULT_PLAN } from '../../src/core/plan';
+import { loadModels } from '../../src/models/onnxRuntime';
+import { FakeRuntime } from './support/fakeRuntime';
+
+const ROOT = join(__dirname, '..', '..', '..');
+/**
+ * The committed models and their reference (models/training/value-reference.json); MEGACONTEXT_MODELS_DIR points
+ * elsewhere for smoke runs, whose reference `npm run train -- --smoke` writes to the models' `.state/` folder.
+ */
+const MODELS = process.env.MEGACONTEXT_MODELS_DIR ?? join(ROOT, 'models');
+const REFERENCE = process.env.MEGACONTEXT_VALUE_REFERENCE ?? (process.env.MEGACONTEXT_MODELS_DIR ? join(MODELS, '.state', 'value-reference.json') : join(ROOT, 'models', 'training', 'value-reference.json'));
+
+interface Tensor { dims: number[]; data: number[] }
+
+test('LensNet v2 in onnxruntime-node reproduces the PyTorch reference outputs', async () => {
+  const manifest = JSON.parse(readFileSync(join(MODELS, 'models.json'), 'utf8')) as { files: Record<string, unknown>; valueFeatures?: number; valueFeatureNames?: string[] };
+  assert.ok(manifest.files.value, 'models.json lists lensnet-v2 (files.value)');
+  assert.deepEqual(manifest.valueFeatureNames, [...VALUE_FEATURE_NAMES], 'the model was trained on the features valueModel.ts computes, in order');
+  assert.ok(existsSync(REFERENCE), `reference outputs at ${REFERENCE}`);
+  const ref = JSON.parse(readFileSync(REFERENCE, 'utf8')) as { inputs: { rows: Tensor }; outputs: { delta: Tensor }; tolerance: number };
+  const rt = await loadModels(MODELS, { providers: ['cpu'] });
+  try {
+    assert.ok(rt.scoreValues, 'the runtime loaded LensNet v2');
+    assert.equal(rt.valueFeatures, VALUE_FEATURES);
+    const n = ref.inputs.rows.dims[0];
+    const got = await rt.scoreValues(Float32Array.from(ref.inputs.rows.data), n);
+    assert.equal(got.length, n);
+    let worst = 0;
+    for (let i = 0; i < n; i++) worst = Math.max(worst, Math.abs(got[i] - ref.outputs.delta.data[i]));
+    assert.ok(worst <= ref.tolerance, `max |onnx - torch| = ${worst} > ${ref.tolerance}`);
+    // Bounded corrections, any batch size.
+    const big = await rt.scoreValues(Float32Array.from({ length: 300 * VALUE_FEATURES }, (_, i) => Math.sin(i) * 3), 300);
+    assert.ok([...big].every((x) => Number.isFinite(x) && Math.abs(x) <= 4));
+  } finally {
+    await rt.dispose();
+  }
+});
+
+const DOCS = [
+  { id: 'src/pricing.py', text: 'def total(items):\n    """Sum the prices."""\n    return sum(i.price for i in items)\n\n\ndef discount(total, code):\n    """Apply a discount code to a total, never below zero."""\n    if code == "HALF":\n        return max(0, total / 2)\n    return total\n' },
+  { id: 'tests/test_pricing.py', text: 'from pricing import discount\n\n\ndef test_discount():\n    assert discount(10, "HALF") == 5\n' },
+  { id: 'README.md', text: '# Shop\n\nPrices and discounts.\n' },
+];
+
+test('the value inputs hold the plan\'s value, the unit kind and the support flag', async () => {
+  const rt = new FakeRuntime();
+  const tree = new Tree(rt);
+  await tree.ingest(DOCS.map((d) => ({ ...d, kind: 'file' as const })));
+  const engine = new FocusEngine(tree, rt);
+  const docs = [...tree.documents.values()];
+  const { tail, count } = await engine.tailGists('apply a discount code');
+  const ev = new QueryEvidence(tree, 'apply a discount code');
+  const inputs = valueInputs(docs, ev, 'apply a discount code', meanVector(tail, count, rt.dim), DEFAULT_PLAN, (d) => d.id.startsWith('tests/'));
+  assert.ok(inputs.n > 0);
+  assert.equal(inputs.rows.length, inputs.n * VALUE_FEATURES);
+  for (let r = 0; r < inputs.n; r++) {
+    const d = docs[inputs.docOf[r]];
+    const row = inputs.rows.subarray(r * VALUE_FEATURES, (r + 1) * VALUE_FEATURES);
+    assert.ok(Math.abs(row[2] - Math.log(inputs.base[inputs.docOf[r]][inputs.blockOf[r]])) < 1e-5, 'log_value is the plan\'s value');
+    assert.equal(row[16], d.id.startsWith('tests/') ? 1 : 0);
+    assert.ok(row.every((x) => Number.isFinite(x)));
+  }
+  assert.ok(isQuestion('When did Caroline go to the LGBTQ support group?'));
+  assert.ok(!isQuestion('Fix handling of empty headers'));
+});
+
+test('scorer lens2 is the lexical plan when the model is neutral, and the lexical plan without LensNet v2', async () => {
+  const rt = new FakeRuntime();
+  const tree = new Tree(rt);
+  await tree.ingest(DOCS.map((d) => ({ ...d, kind: 'file' as const })));
+  const engine = new FocusEngine(tree, rt);
+  const req = { query: 'apply a discount code', budget: 256 };
+  const lexical = await engine.focus({ ...req, scorer: 'lexical' });
+  const without = await engine.focus({ ...req, scorer: 'lens2' });
+  assert.equal(without.scorer, 'lexical', 'no scoreValues: the lexical plan runs');
+  const neutral = Object.assign(new FakeRuntime(), { scoreValues: async (_rows: Float32Array, n: number) => new Float32Array(n), valueFeatures: VALUE_FEATURES });
+  const tree2 = new Tree(neutral);
+  await tree2.ingest(DOCS.map((d) => ({ ...d, kind: 'file' as const })));
+  const lens2 = await new FocusEngine(tree2, neutral).focus({ ...req, scorer: 'lens2' });
+  assert.equal(lens2.scorer, 'lens2');
+  assert.equal(lens2.rendered.prompt, lexical.rendered.prompt, 'delta 0 is the plan exactly');
+});
