@@ -9,8 +9,10 @@
 // GistNet: the float32 export is kept in models/training/fp32/ (smoke: the state folder) and
 // fast_gistnet.py writes its int8 rewrite as gistnet-lod1.onnx, (3) LensNet dataset
 // (node out/models/training/lens-data.js), (4) LensNet training + export, (5) models.json +
-// reference.json, (6) parity: onnxruntime-node vs the PyTorch reference (max abs diff <= 1e-4; the
-// int8 LOD1 GistNet within its own tolerances, see make_reference.py).
+// reference.json, (5b) LensNet v2, the plan's value model: its dataset from the development suites
+// (node out/models/training/value-data.js) and its training + export (train_value.py, which adds it to
+// models.json), (6) parity: onnxruntime-node vs the PyTorch reference (max abs diff <= 1e-4; the
+// int8 LOD1 GistNet within its own tolerances, see make_reference.py), LensNet v2 included.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
@@ -105,7 +107,15 @@ step('4 LensNet training + ONNX export', () =>
   run(PY, [`${T}/train_lensnet.py`, '--data', lensData, '--out', outDir, '--state', stateDir, ...smokeArg]));
 step('5 models.json + reference.json', () =>
   run(PY, [`${T}/make_reference.py`, '--out', outDir, '--state', stateDir, '--lod1-fp32', lod1Fp32]));
-step('6 parity (onnxruntime-node vs PyTorch reference)', () => run('node', [`${T}/parity.mjs`, outDir]));
+const valueData = `${dataDir}/${smoke ? 'value-smoke' : 'value'}`;
+const valueRef = smoke ? `${stateDir}/value-reference.json` : `${T}/value-reference.json`;
+step('5b LensNet v2 (the plan\'s value model): dataset + training + export', () => {
+  const builder = 'out/models/training/value-data.js';
+  if (!existsSync(builder)) die(`${builder} not found: run \`npm run build\` first`);
+  run('node', [builder, '--models', outDir, '--out', valueData, ...smokeArg]);
+  run(PY, [`${T}/train_value.py`, '--data', valueData, '--out', outDir, '--state', stateDir, '--reference', valueRef, ...smokeArg]);
+});
+step('6 parity (onnxruntime-node vs PyTorch reference)', () => run('node', [`${T}/parity.mjs`, outDir, valueRef]));
 
 console.log('\ntrain: timings');
 for (const [n, s] of timings) console.log(`  ${s.toFixed(1).padStart(7)} s  ${n}`);

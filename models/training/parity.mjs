@@ -1,7 +1,8 @@
 // Parity check: onnxruntime-node (CPU) vs the PyTorch reference outputs in reference.json (max abs
 // diff <= its tolerance: 1e-4, or the model's own, e.g. the int8 LOD1 GistNet's per output), plus
 // dynamic-shape runs (B = 1 and 7; N = 1 and 300; T = 1 and 5).
-//   node models/training/parity.mjs [modelsDir]      exit 1 on any mismatch (> tolerance) or bad shape
+//   node models/training/parity.mjs [modelsDir] [valueReference]   exit 1 on any mismatch (> tolerance) or bad shape
+// valueReference: LensNet v2's fixed inputs and PyTorch outputs (train_value.py), checked when models.json lists it.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -73,6 +74,17 @@ for (const name of ['gistnet-lod1', 'gistnet-lod2', 'lensnet']) {
       console.log(`shape lensnet N=${N} T=${T}: ${bad ? 'FAIL' : 'ok'}`);
     }
   }
+}
+// LensNet v2 (the plan's value model), when the set carries it.
+if (meta.files?.value) {
+  const vref = JSON.parse(readFileSync(process.argv[3] ?? join(dir, 'training', 'value-reference.json'), 'utf8'));
+  const sess = await ort.InferenceSession.create(join(dir, meta.files.value.path), { executionProviders: ['cpu'] });
+  const out = await sess.run({ rows: toTensor(vref.inputs.rows) });
+  let max = 0;
+  for (let i = 0; i < vref.outputs.delta.data.length; i++) max = Math.max(max, Math.abs(out.delta.data[i] - vref.outputs.delta.data[i]));
+  const ok = max <= vref.tolerance && out.delta.dims.join(',') === vref.outputs.delta.dims.join(',');
+  if (!ok) failures.push(`lensnet-v2.delta: max abs diff ${max.toExponential(2)} > ${vref.tolerance}`);
+  console.log(`parity lensnet-v2.delta: max abs diff ${max.toExponential(2)} (tolerance ${vref.tolerance}) ${ok ? 'ok' : 'FAIL'}`);
 }
 if (failures.length) {
   console.error('parity FAILED: ' + failures.join('; '));
