@@ -248,7 +248,7 @@ function bundleVariants(doc: TreeDocument, b: number, budget: number, options: P
   if (unit.kind !== 'turn' || out.length === 0) out.push([b, ...heads]);
   // A piece of a line over 32 tokens brings the rest of its line; the piece alone is the last resort
   // (not for a turn: it is shown whole or not at all).
-  const lines = out.map((v) => v.flatMap((x) => wholeLine(doc, x)));
+  const lines = out.map((v) => wholeLines(doc, v));
   if (unit.kind !== 'turn' && lines.some((v, i) => v.length > out[i].length)) lines.push([b, ...heads]);
   // Distinct, ascending, and distinct from each other.
   const seen = new Set<string>();
@@ -286,6 +286,24 @@ function wholeLine(doc: TreeDocument, b: number): number[] {
   while (!startsLine(b1) && b1 - b0 <= MAX_LINE_PIECES) b1++;
   if (!startsLine(b0) || !startsLine(b1)) return [b];
   return blockRange(b0, b1 - 1);
+}
+
+/**
+ * `blocks` with the rest of every line a piece of which they hold (wholeLine of each block). Only the
+ * first and last block of each run of consecutive blocks can be a piece of a line reaching outside the
+ * run, so only those are looked at (a whole-unit variant holds up to hundreds of blocks).
+ */
+function wholeLines(doc: TreeDocument, blocks: number[]): number[] {
+  const sorted = [...new Set(blocks)].sort((x, y) => x - y);
+  const out: number[] = [];
+  for (let k = 0; k < sorted.length; k++) {
+    const x = sorted[k];
+    const first = k === 0 || sorted[k - 1] !== x - 1;
+    const last = k === sorted.length - 1 || sorted[k + 1] !== x + 1;
+    if (first || last) out.push(...wholeLine(doc, x));
+    else out.push(x);
+  }
+  return out;
 }
 
 /**
