@@ -332,7 +332,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
       const queries = readQueries(args);
       const budget = intOption(args, 'budget', 2048, 1);
       const scorer = (stringOption(args, 'scorer') ?? 'lexical') as ScorerKind;
-      if (scorer !== 'lens' && scorer !== 'lens2' && scorer !== 'lexical') throw new UsageError(`--scorer must be lens or lexical (or lens2)`);
+      if (scorer !== 'lens' && scorer !== 'lens2' && scorer !== 'lexical') throw new UsageError('--scorer must be lens, lens2 or lexical');
       const { tree, summary, root, maxFileBytes } = await buildTree(args, log, warn);
       log(describeIndex(summary, tree));
       const display = (d: TreeDocument) => redactPath(relative(root, d.id) || d.id);

@@ -108,8 +108,8 @@ export function focusResultOf(view: FocusView, snapshot: FocusSnapshot): FocusRe
     composition,
     exactTokens,
     documents: wc.perDoc.length,
-    // The protocol asks for lens or lexical only; the engine reports which one ran.
-    scorer: wc.scorer === 'lens' ? 'lens' : 'lexical',
+    // The engine reports which scorer ran (lens2 or lens fall back to the plan without their models).
+    scorer: wc.scorer === 'lens' || wc.scorer === 'lens2' ? wc.scorer : 'lexical',
     telemetry,
     timings: { ...wc.timings },
     ...(view.lexicalOnly !== undefined ? { lexicalOnly: view.lexicalOnly } : {}),

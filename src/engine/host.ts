@@ -136,7 +136,7 @@ const handlers: { [M in EngineMethod]: Handler<M> } = {
   async focus(params) {
     requireString(params.query, 'query');
     if (!Number.isInteger(params.budget) || params.budget < 1) throw new BadRequest('budget must be a positive integer');
-    if (params.scorer !== undefined && params.scorer !== 'lens' && params.scorer !== 'lens2' && params.scorer !== 'lexical') throw new BadRequest('scorer must be lens or lexical (or lens2)');
+    if (params.scorer !== undefined && params.scorer !== 'lens' && params.scorer !== 'lens2' && params.scorer !== 'lexical') throw new BadRequest('scorer must be lens, lens2 or lexical');
     const m = await memory();
     // Files shown exact by recent focuses and pinned ones are checked by content first: an edit that kept
     // the modification time (cp -p, rsync -t) must not leave old text in the prompt.

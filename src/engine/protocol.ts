@@ -5,6 +5,9 @@ import type { FocusSnapshot } from '../webview/protocol';
 // Add a method by adding one entry to `EngineMethods`; the client, the host dispatcher and the
 // tests all derive their types from that map, so a method cannot be half-declared.
 
+/** The scorers a front end may ask for (core's ScorerKind without the kept-for-comparison greedy one). */
+export type ScorerChoice = 'lens' | 'lens2' | 'lexical';
+
 /** What the engine host reports about its own runtime. */
 export interface RuntimeInfo {
   /** onnxruntime version (`ort.env.versions.common`). */
@@ -114,7 +117,7 @@ export interface FocusParams {
    * (src/core/plan.ts), which measures higher recall (README, "Focus quality"). lens2: the lexical plan
    * choosing by LensNet v2's block values (src/core/valueModel.ts; the lexical plan without it).
    */
-  scorer?: 'lens' | 'lens2' | 'lexical';
+  scorer?: ScorerChoice;
 }
 
 /** One entry of the working context, as the extension sees it. */
@@ -147,8 +150,8 @@ export interface FocusResult {
   /** Prompt tokens that are exact (LOD0) text; the rest are gists, headers and markers. */
   exactTokens: number;
   documents: number;
-  /** Who scored relevance: LensNet, or the lexical plan (asked for, or the models did not load). */
-  scorer: 'lens' | 'lexical';
+  /** Who scored relevance: LensNet, the plan by LensNet v2's values, or the lexical plan (asked for, or the models did not load). */
+  scorer: ScorerChoice;
   telemetry: Record<string, number>;
   timings: Record<string, number>;
   /** What the focus viewer draws (built in the host, where the tree is). */

@@ -1,7 +1,7 @@
 // The extension's settings (package.json contributes.configuration), read where they are used so a
 // change takes effect on the next request.
 import * as vscode from 'vscode';
-import type { FocusSettingsParams, IndexParams } from '../engine/protocol';
+import type { FocusSettingsParams, IndexParams, ScorerChoice } from '../engine/protocol';
 
 function config(): vscode.WorkspaceConfiguration {
   return vscode.workspace.getConfiguration('megacontext');
@@ -51,9 +51,10 @@ export function allocatorSettings(): FocusSettingsParams {
   return settings;
 }
 
-/** Who scores relevance for the focus: LensNet (default) or the lexical plan. */
-export function scorerSetting(): 'lens' | 'lexical' {
-  return config().get<string>('scorer', 'lexical') === 'lens' ? 'lens' : 'lexical';
+/** Who scores relevance for the focus: the lexical plan (default), the plan by LensNet v2's values, or LensNet. */
+export function scorerSetting(): ScorerChoice {
+  const s = config().get<string>('scorer', 'lexical');
+  return s === 'lens' || s === 'lens2' ? s : 'lexical';
 }
 
 /** Seconds after startup before the workspace is indexed; 0 or less: only on first use. */

@@ -32,7 +32,7 @@ export function mcpOptions(args: ParsedArgs, defaultStore: (paths: string[]) => 
   if (existsSync(store) && !statSync(store).isDirectory()) throw new UsageError(`--store is not a folder: ${store}`);
   const { minimum, maximum } = TOOL_SCHEMAS[RECALL_TOOL].properties.budget;
   const scorer = stringOption(args, 'scorer') ?? 'lexical';
-  if (scorer !== 'lens' && scorer !== 'lexical') throw new UsageError('--scorer must be lens or lexical');
+  if (scorer !== 'lens' && scorer !== 'lens2' && scorer !== 'lexical') throw new UsageError('--scorer must be lens, lens2 or lexical');
   const include = globList(args, 'include');
   return {
     storeDir: store,

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { ModelRuntime } from '../core/runtime';
 import { STORE_FILE } from '../core/store';
 import { runFocus } from '../engine/focusRequest';
-import type { EngineStatus, ExpandResult, FocusResult, IndexParams } from '../engine/protocol';
+import type { EngineStatus, ExpandResult, FocusResult, IndexParams, ScorerChoice } from '../engine/protocol';
 import { MemorySession } from '../engine/session';
 import { indexWorkspace } from '../engine/workspaceIndex';
 
@@ -102,7 +102,7 @@ export class McpMemory {
     });
   }
 
-  async focus(query: string, budget: number, scorer: 'lens' | 'lexical'): Promise<FocusResult> {
+  async focus(query: string, budget: number, scorer: ScorerChoice): Promise<FocusResult> {
     const m = await this.current();
     // Files shown exact lately are compared with the disk by content first, as the engine host does.
     await this.exclusive(async () => {

@@ -16,7 +16,7 @@ import {
 import { BudgetTooSmallError } from '../core/focus';
 import { packageRoot } from '../core/packageRoot';
 import type { ModelRuntime } from '../core/runtime';
-import type { FocusResult, IndexParams } from '../engine/protocol';
+import type { FocusResult, IndexParams, ScorerChoice } from '../engine/protocol';
 import { MemoryRequestError } from '../engine/session';
 import { ToolInputError, validateInput } from '../tools/toolInput';
 import type { ExpandInput, RecallInput, RememberInput } from '../tools/toolSchemas';
@@ -27,7 +27,7 @@ import { MCP_EXPAND, MCP_FOCUS_MAP, MCP_RECALL, MCP_REMEMBER, MCP_TOOLS, STATUS_
 export interface McpServerOptions {
   /** Token budget of recall and focus_map when the call names none. */
   budget: number;
-  scorer: 'lens' | 'lexical';
+  scorer: ScorerChoice;
 }
 
 /** An error an agent can act on, as one line. */

@@ -2,6 +2,7 @@
 // schemas (src/tools/toolSchemas.ts, the one definition package.json must equal), so an agent over
 // MCP and one in agent mode are held to the same rules. Free of `vscode` and of the SDK.
 import { EXPAND_TOOL, RECALL_TOOL, REMEMBER_TOOL, TOOL_SCHEMAS, type JsonSchema } from '../tools/toolSchemas';
+import type { ScorerChoice } from '../engine/protocol';
 
 export const MCP_RECALL = 'recall';
 export const MCP_EXPAND = 'expand';
@@ -28,7 +29,7 @@ export interface FocusMap {
   usedTokens: number;
   /** Of those, tokens of exact text. */
   exactTokens: number;
-  scorer: 'lens' | 'lexical';
+  scorer: ScorerChoice;
   /** Set when the learned models did not load: why. */
   lexicalOnly?: string;
   /** Every span shown exactly, in document order: where to read without calling `expand`. */
@@ -47,7 +48,7 @@ export const FOCUS_MAP_OUTPUT_SCHEMA = {
     budget: { type: 'integer', minimum: 1 },
     usedTokens: { type: 'integer', minimum: 0 },
     exactTokens: { type: 'integer', minimum: 0 },
-    scorer: { type: 'string', enum: ['lens', 'lexical'] },
+    scorer: { type: 'string', enum: ['lens', 'lens2', 'lexical'] },
     lexicalOnly: { type: 'string' },
     exact: {
       type: 'array',

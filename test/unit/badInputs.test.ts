@@ -349,7 +349,7 @@ test('through the engine host: bad inputs are skipped with reasons, the rest is 
     assert.ok(lexical.telemetry.planned > 0, 'the lexical plan chose blocks');
     assert.equal(lexical.scorer, 'lexical');
     assert.ok(lexical.entries.some((e) => e.path === path.join(root, 'bom.py') && e.lod === 0), 'the plan shows the BOM file exactly');
-    await assert.rejects(client.request('focus', { query: 'x', budget: 3000, scorer: 'bogus' as 'lens' }), /scorer must be lens or lexical/);
+    await assert.rejects(client.request('focus', { query: 'x', budget: 3000, scorer: 'bogus' as 'lens' }), /scorer must be lens, lens2 or lexical/);
     const x = await client.request('expand', { path: path.join(root, 'bom.py'), startLine: 1, endLine: 1 });
     assert.equal(x.text, '\uFEFFdef bom_zebra_marker():\n');
     assert.equal(client.pid, pid, 'the same host served every request');
