@@ -110,13 +110,8 @@ export class MemorySession {
     return (await write).bytes;
   }
 
-  private async storeMtime(): Promise<number | undefined> {
-    if (!this.storeDir) return undefined;
-    try {
-      return (await stat(join(this.storeDir, STORE_FILE))).mtimeMs;
-    } catch {
-      return undefined;
-    }
+  private storeMtime(): Promise<number | undefined> {
+    return storeFileMtime(this.storeDir);
   }
 
   /**
@@ -213,5 +208,16 @@ export class MemorySession {
     await this.tree.ingest([{ id, kind, appending: true, text: (old?.text ?? '') + clean, mtimeMs: Date.now() }]);
     this.changed();
     return this.tree.documents.get(id)!;
+  }
+}
+
+/** The mtime of the store file in `storeDir` (undefined: no store, or no file yet): another value than the one
+ * a process last read or wrote means another process wrote it. */
+export async function storeFileMtime(storeDir: string | undefined): Promise<number | undefined> {
+  if (!storeDir) return undefined;
+  try {
+    return (await stat(join(storeDir, STORE_FILE))).mtimeMs;
+  } catch {
+    return undefined;
   }
 }

@@ -3,13 +3,10 @@
 // focused by the same request (src/engine/focusRequest.ts) as the extension's engine host. It runs
 // in-process, like the CLI. The store is shared with other processes (the extension's engine host, a
 // second agent), so every change is written at once and a store another process wrote is read again.
-import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { ModelRuntime } from '../core/runtime';
-import { STORE_FILE } from '../core/store';
 import { runFocus } from '../engine/focusRequest';
 import type { EngineStatus, ExpandResult, FocusResult, IndexParams, ScorerChoice } from '../engine/protocol';
-import { MemorySession } from '../engine/session';
+import { MemorySession, storeFileMtime } from '../engine/session';
 import { indexWorkspace } from '../engine/workspaceIndex';
 
 /** A request this long after the last walk of the folders walks them again (unchanged files are not re-read). */
@@ -46,13 +43,8 @@ export class McpMemory {
     return next;
   }
 
-  private async storeMtime(): Promise<number | undefined> {
-    if (!this.storeDir) return undefined;
-    try {
-      return (await stat(join(this.storeDir, STORE_FILE))).mtimeMs;
-    } catch {
-      return undefined;
-    }
+  private storeMtime(): Promise<number | undefined> {
+    return storeFileMtime(this.storeDir);
   }
 
   private async open(): Promise<MemorySession> {
