@@ -1,7 +1,7 @@
 import { BLOCK_TOKENS } from './constants';
 import type { Entry } from './entry';
 import { buildFeatures, meanVector, QueryEvidence } from './features';
-import { BudgetTooSmallError, DEFAULT_FOCUS, FocusAllocator, type FocusSettings, type FocusTelemetry, type Hold, type Scorer } from './focus';
+import { BudgetTooSmallError, DEFAULT_FOCUS, FocusAllocator, type FocusSettings, type FocusTelemetry, type Hold } from './focus';
 import { checkWorkingContext, type Violation } from './invariants';
 import { loadGrammars } from './units';
 import { blockValues, DEFAULT_PLAN, isSupportFile, planFocus, planScores, type Plan, type PlanOptions } from './plan';
@@ -102,6 +102,21 @@ export class FocusEngine {
     return { tail: out.gists, count };
   }
 
+  /**
+   * The scorer that runs for `asked`: the lexical plan is the default (it wins the answerable metrics of
+   * the evaluation, README); a runtime without LensNet (the degraded mode) or without LensNet v2 can only
+   * plan by lexical evidence.
+   */
+  private scorerFor(asked: ScorerKind | undefined, ctx: ScoringContext): ScorerStrategy {
+    if (asked === 'lexical-greedy') return new GreedyScorer(ctx);
+    if (asked === 'lens' && !this.runtime.lexicalOnly) return new LensScorer(this.runtime, ctx);
+    if (asked === 'lens2' && this.runtime.scoreValues && !this.runtime.lexicalOnly) {
+      const { docs, ev, req, tailMean, planOptions, support } = ctx;
+      return new PlanScorer('lens2', ctx, () => learnedBlockValues(this.runtime, docs, ev, req.query, tailMean, planOptions, support));
+    }
+    return new PlanScorer('lexical', ctx, async () => lexicalValues(ctx));
+  }
+
   async focus(req: FocusRequest): Promise<WorkingContext> {
     // The map names units: a tree restored from the store has not loaded its languages' grammars yet.
     if (this.grammarsFor !== this.tree.documents.size) {
@@ -129,50 +144,19 @@ export class FocusEngine {
     };
     const costModel = new CostModel(displayPath, req.blockWords, req.groupChildren, req.blockStride);
     const renderOptions = { displayPath, blockWords: req.blockWords, groupChildren: req.groupChildren, blockStride: req.blockStride };
-    // A runtime without LensNet (the degraded mode) can only score by lexical evidence.
-    let plan: Plan | undefined;
     const planOptions = { ...DEFAULT_PLAN, ...req.plan };
-    const blockValue = (d: TreeDocument) => blockValues(d, ev.of(d).raw, planOptions, ev.q, d.kind === 'file' && isSupportFile(displayPath(d)));
-    // The lexical plan is the default: it wins every answerable metric of the evaluation (README).
-    const used: ScorerKind = req.scorer === 'lexical-greedy' ? 'lexical-greedy' : req.scorer === 'lens2' && this.runtime.scoreValues && !this.runtime.lexicalOnly ? 'lens2' : req.scorer === 'lens' && !this.runtime.lexicalOnly ? 'lens' : 'lexical';
-    const usesPlan = used === 'lexical' || used === 'lens2';
-    // The plan is a whole target computed from the starting state, not a step-by-step guess: the
-    // allocator realises it at its own pace only when N_diff allows (a plan of 45 blocks in 8 groups
-    // needs 53 actions; 4 per iteration × 12 iterations left the last picks and ~10% of the budget unused).
-    const allocSettings = usesPlan ? { ...settings, nDiff: PLAN_ACTIONS } : settings;
-    const scorer: Scorer =
-      usesPlan
-        ? async (entries) => {
-            // Planned once, from the allocator's starting state, with its cost model and budget.
-            plan ??= planFocus(allocator.state, allocator.usedTokens, settings.budget, costModel, used === 'lens2' ? await learnedBlockValues(this.runtime, docs, ev, req.query, tailMean, planOptions, (d) => d.kind === 'file' && isSupportFile(displayPath(d))) : blockValue, planOptions);
-            return planScores(plan, entries, settings.tauExpand);
-          }
-        : used === 'lexical-greedy'
-          ? async (entries) => lexicalScores(entries, ev)
-          : async (entries) => {
-              const keep = scoredEntries(entries, relevance);
-              const some = keep.length === entries.length ? entries : keep.map((i) => entries[i]);
-              const scored = await this.runtime.scoreEntries(buildFeatures(some, ev, tailMean), some.length, tail, count);
-              if (some === entries) return scored;
-              const out = new Float32Array(entries.length);
-              keep.forEach((i, k) => (out[i] = scored[k]));
-              return out;
-            };
+    const support = (d: TreeDocument) => d.kind === 'file' && isSupportFile(displayPath(d));
+    const ctx: ScoringContext = { req, settings, docs, ev, tail, count, tailMean, relevance, costModel, planOptions, support };
+    const strategy = this.scorerFor(req.scorer, ctx);
+    const allocSettings = strategy.nDiff !== undefined ? { ...settings, nDiff: strategy.nDiff } : settings;
     const m0 = performance.now();
     const hasEvidence = (doc: TreeDocument) => ev.of(doc).docMax > 0;
     let allocator = new FocusAllocator(docs, allocSettings, costModel, req.holds, relevance, req.caps, hasEvidence);
     const mapMs = performance.now() - m0;
-    const telemetry = { ...(await allocator.run(scorer)), trims: 0, coldRebuilds: 0, planned: plan ? plannedBlocks(plan) : 0, plannedShown: 0, filled: 0 };
-    if (used === 'lens' && allocator.usedTokens < FILL_BELOW * settings.budget) {
-      // LensNet stops short of the budget (about half of it at 8k): the lexical plan spends the rest on
-      // top of what LensNet chose, keeping it (PlanOptions.fill).
-      const fill = planFocus(allocator.state, allocator.usedTokens, settings.budget, costModel, blockValue, { ...planOptions, fill: true });
-      const more = await allocator.run(async (entries) => planScores(fill, entries, settings.tauExpand), PLAN_ACTIONS);
-      telemetry.filled = plannedBlocks(fill);
-      telemetry.scoreMs += more.scoreMs;
-      telemetry.allocateMs += more.allocateMs;
-      telemetry.iterations += more.iterations;
-    }
+    const run = await allocator.run((entries) => strategy.score(entries, allocator));
+    const telemetry = { ...run, trims: 0, coldRebuilds: 0, planned: strategy.plan ? plannedBlocks(strategy.plan) : 0, plannedShown: 0, filled: 0 };
+    if (strategy.finish) telemetry.filled = await strategy.finish(allocator, telemetry);
+    const plan = strategy.plan;
     if (plan) telemetry.plannedShown = shownBlocks(allocator.state, plan);
     let r0 = performance.now();
     let rendered = renderWorkingContext(allocator.state, renderOptions);
@@ -197,10 +181,102 @@ export class FocusEngine {
       budget: settings.budget,
       perDoc: allocator.state,
       rendered,
-      scorer: used,
+      scorer: strategy.kind,
       telemetry,
       timings: { tailMs, mapMs, scoreMs: telemetry.scoreMs, allocateMs: telemetry.allocateMs, renderMs, totalMs: performance.now() - t0 },
     };
+  }
+}
+
+/** What one focus request's scorer works from. */
+interface ScoringContext {
+  req: FocusRequest;
+  settings: FocusSettings;
+  docs: TreeDocument[];
+  ev: QueryEvidence;
+  tail: Float32Array;
+  count: number;
+  tailMean: Float32Array;
+  relevance: (doc: TreeDocument) => number;
+  costModel: CostModel;
+  planOptions: PlanOptions;
+  /** A test, doc or example file (the plan's supportShare). */
+  support: (doc: TreeDocument) => boolean;
+}
+
+/** A scorer as the engine runs it: scores for the allocator, and what it planned, if it plans. */
+interface ScorerStrategy {
+  readonly kind: ScorerKind;
+  /** Actions per allocator iteration when the scorer needs more than N_diff (a plan is a whole target). */
+  readonly nDiff?: number;
+  readonly plan?: Plan;
+  score(entries: Entry[], allocator: FocusAllocator): Promise<Float32Array>;
+  /** After the allocator ran (LensNet: the plan spends what it left); returns the blocks it added. */
+  finish?(allocator: FocusAllocator, telemetry: FocusTelemetry): Promise<number>;
+}
+
+/** The plan's own block values (blockValues), for the lexical plan and for filling what LensNet leaves. */
+function lexicalValues(ctx: ScoringContext): (d: TreeDocument) => Float32Array {
+  return (d) => blockValues(d, ctx.ev.of(d).raw, ctx.planOptions, ctx.ev.q, ctx.support(d));
+}
+
+/**
+ * The lexical plan (or, with `learned`, the plan choosing by LensNet v2's values): planned once, from the
+ * allocator's starting state, with its cost model and budget, then realised by the allocator. The plan is
+ * a whole target, not a step-by-step guess: the allocator realises it at its own pace only when N_diff
+ * allows (a plan of 45 blocks in 8 groups needs 53 actions; 4 per iteration × 12 iterations left the last
+ * picks and ~10% of the budget unused).
+ */
+class PlanScorer implements ScorerStrategy {
+  readonly nDiff = PLAN_ACTIONS;
+  plan?: Plan;
+  constructor(readonly kind: 'lexical' | 'lens2', private readonly ctx: ScoringContext, private readonly values: () => Promise<(d: TreeDocument) => Float32Array>) {}
+
+  async score(entries: Entry[], allocator: FocusAllocator): Promise<Float32Array> {
+    const { settings, costModel, planOptions } = this.ctx;
+    this.plan ??= planFocus(allocator.state, allocator.usedTokens, settings.budget, costModel, await this.values(), planOptions);
+    return planScores(this.plan, entries, settings.tauExpand);
+  }
+}
+
+/** The earlier lexical scorer, kept to compare against (lexicalScores). */
+class GreedyScorer implements ScorerStrategy {
+  readonly kind = 'lexical-greedy';
+  constructor(private readonly ctx: ScoringContext) {}
+  async score(entries: Entry[]): Promise<Float32Array> {
+    return lexicalScores(entries, this.ctx.ev);
+  }
+}
+
+/** LensNet scores the entries; the lexical plan then spends what it leaves of the budget. */
+class LensScorer implements ScorerStrategy {
+  readonly kind = 'lens';
+  constructor(private readonly runtime: ModelRuntime, private readonly ctx: ScoringContext) {}
+
+  async score(entries: Entry[]): Promise<Float32Array> {
+    const { ev, tailMean, tail, count, relevance } = this.ctx;
+    const keep = scoredEntries(entries, relevance);
+    const some = keep.length === entries.length ? entries : keep.map((i) => entries[i]);
+    const scored = await this.runtime.scoreEntries(buildFeatures(some, ev, tailMean), some.length, tail, count);
+    if (some === entries) return scored;
+    const out = new Float32Array(entries.length);
+    keep.forEach((i, k) => (out[i] = scored[k]));
+    return out;
+  }
+
+  /**
+   * LensNet stops short of the budget (about half of it at 8k): the lexical plan spends the rest on top of
+   * what LensNet chose, keeping it (PlanOptions.fill).
+   */
+  async finish(allocator: FocusAllocator, telemetry: FocusTelemetry): Promise<number> {
+    const { settings, costModel, planOptions } = this.ctx;
+    if (allocator.usedTokens >= FILL_BELOW * settings.budget) return 0;
+    const fill = planFocus(allocator.state, allocator.usedTokens, settings.budget, costModel, lexicalValues(this.ctx), { ...planOptions, fill: true });
+    const more = await allocator.run(async (entries) => planScores(fill, entries, settings.tauExpand), PLAN_ACTIONS);
+    telemetry.scoreMs += more.scoreMs;
+    telemetry.allocateMs += more.allocateMs;
+    telemetry.iterations += more.iterations;
+    return plannedBlocks(fill);
   }
 }
 
