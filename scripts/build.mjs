@@ -6,6 +6,7 @@
 import * as esbuild from 'esbuild';
 import { existsSync, readdirSync, statSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { createRequire } from 'node:module';
 
 const roots = ['src', 'test', 'scripts', 'models/training'];
 function tsFiles(dir) {
@@ -51,7 +52,28 @@ const bundles = [
   { in: 'src/engine/host.ts', out: 'host' },
   { in: 'src/cli/main.ts', out: 'cli' },
 ].filter((b) => { try { statSync(b.in); return true; } catch { return false; } });
+// gpt-tokenizer's o200k encoding is ~2.8 MB of the ~3.3 MB of a bundle: it gets a bundle of its own,
+// dist/o200k.js, which the engine host and the CLI both require, instead of a copy in each (the VSIX
+// ships both for the MCP server, and the Windows ARM one went over its 40 MB limit).
+const TOKENIZER = 'gpt-tokenizer/encoding/o200k_base';
+const sharedTokenizer = {
+  name: 'shared-tokenizer',
+  setup(build) {
+    build.onResolve({ filter: /^gpt-tokenizer\/encoding\/o200k_base$/ }, () => ({ path: './o200k.js', external: true }));
+  },
+};
 await esbuild.build({
+  entryPoints: [{ in: createRequire(import.meta.url).resolve(TOKENIZER), out: 'o200k' }],
+  outdir: 'dist',
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  minify: production,
+  logLevel: 'warning',
+});
+await esbuild.build({
+  plugins: [sharedTokenizer],
   entryPoints: bundles.map((b) => ({ in: b.in, out: b.out })),
   outdir: 'dist',
   bundle: true,

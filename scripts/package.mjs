@@ -84,7 +84,8 @@ export function ignoreFileFor(target, baseIgnore, productionPackages) {
 }
 
 // bin/megacontext.js and dist/cli.js: the MCP server the extension registers with VS Code (src/extension/mcpProvider.ts).
-const REQUIRED = ['package.json', 'dist/extension.js', 'dist/host.js', 'dist/cli.js', 'bin/megacontext.js', 'models/models.json', 'media/dist/viewer.js'];
+// dist/o200k.js: the tokenizer the host and the CLI share (scripts/build.mjs).
+const REQUIRED = ['package.json', 'dist/extension.js', 'dist/host.js', 'dist/cli.js', 'dist/o200k.js', 'bin/megacontext.js', 'models/models.json', 'media/dist/viewer.js'];
 
 /** Paths (inside extension/) that must never ship, each with the reason printed on a violation. */
 const FORBIDDEN = [
