@@ -342,8 +342,9 @@ async function main() {
   }
 
   if (args.build) {
-    console.log('[package] building (node scripts/build.mjs)');
-    if (await run(process.execPath, [join(repoRoot, 'scripts', 'build.mjs')]) !== 0) fail('the build failed');
+    // Minified bundles (no source maps ship anyway): the Windows ARM VSIX sits near its 40 MB limit.
+    console.log('[package] building (node scripts/build.mjs --production)');
+    if (await run(process.execPath, [join(repoRoot, 'scripts', 'build.mjs'), '--production']) !== 0) fail('the build failed');
   }
   const vsce = join(repoRoot, 'node_modules', '@vscode', 'vsce', 'vsce');
   if (!existsSync(vsce)) fail(`${vsce} is missing: run npm install (@vscode/vsce is a devDependency)`);
