@@ -24,6 +24,7 @@ import { children } from './focus';
 import type { CostModel } from './cost';
 import { bm25Term, scoreRanges, type QueryTerms } from './lexical';
 import { outline, unitChain } from './outline';
+import { lineOf } from './tokenizer';
 import { definitionLines, definitionScopes, sectionRanges } from './structure';
 import type { TreeDocument } from './tree';
 
@@ -268,18 +269,7 @@ const MAX_LINE_PIECES = 16;
  */
 function wholeLine(doc: TreeDocument, b: number): number[] {
   const lines = doc.lines;
-  const startsLine = (x: number): boolean => {
-    if (x === 0 || x >= doc.nBlocks) return true;
-    const c = doc.blockChar[x];
-    let lo = 0;
-    let hi = lines.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >>> 1;
-      if (lines[mid] <= c) lo = mid;
-      else hi = mid - 1;
-    }
-    return lines[lo] === c;
-  };
+  const startsLine = (x: number): boolean => x === 0 || x >= doc.nBlocks || lines[lineOf(lines, doc.blockChar[x]) - 1] === doc.blockChar[x];
   let b0 = b;
   while (!startsLine(b0) && b - b0 < MAX_LINE_PIECES) b0--;
   let b1 = b + 1;
@@ -465,38 +455,17 @@ function foldedStart(state: Entry[][], cm: CostModel, options: PlanOptions, plan
  */
 function candidates(p: Planning, top: number): Candidate[] {
   const { options, budget, state } = p;
-  const keep = Math.max(options.maxCandidates, Math.ceil(budget / 16));
   const floor = options.minShare * top;
-  // The keep-th best value, found on a typed array: a large tree has tens of thousands of blocks above
-  // the floor, and sorting them all as objects took longer than the rest of the candidates' work.
-  let above = 0;
-  for (const v of p.values) for (let b = 0; b < v.length; b++) if (v[b] > floor) above++;
-  let cut = floor;
-  let atCut = Infinity;
-  if (above > keep) {
-    const all = new Float32Array(above);
-    let n = 0;
-    for (const v of p.values) for (let b = 0; b < v.length; b++) if (v[b] > floor) all[n++] = v[b];
-    all.sort();
-    const kth = all[above - keep];
-    // Values equal to the keep-th are taken in document and block order, as the full sort would.
-    let over = 0;
-    for (let k = above - 1; k >= 0 && all[k] > kth; k--) over++;
-    atCut = keep - over;
-    cut = kth;
-  }
-  let cand: Candidate[] = [];
+  const best = bestValues(p.values, (x) => x > floor, Math.max(options.maxCandidates, Math.ceil(budget / 16)));
+  const cand: Candidate[] = [];
   p.values.forEach((v, d) => {
     for (let b = 0; b < v.length; b++) {
-      const x = v[b];
-      if (!(x > floor) || x < cut) continue;
-      if (x === cut && above > keep && atCut-- <= 0) continue;
-      cand.push({ d, b, v: x, variants: [], groups: [], costs: [], priority: [], want: undefined, version: -1 });
+      if (best.take(v[b])) cand.push({ d, b, v: v[b], variants: [], groups: [], costs: [], priority: [], want: undefined, version: -1 });
     }
   });
   cand.sort((x, y) => y.v - x.v || x.d - y.d || x.b - y.b);
   const perUnit = new Map<string, number>();
-  cand = cand.filter((c) => {
+  const kept = cand.filter((c) => {
     const doc = state[c.d][0].doc;
     const u = unitChain(doc, c.b)[0];
     if (u === undefined) return true;
@@ -507,13 +476,34 @@ function candidates(p: Planning, top: number): Candidate[] {
     perUnit.set(k, n + 1);
     return n < PER_UNIT;
   });
-  for (const c of cand) {
+  for (const c of kept) {
     c.variants = bundleVariants(state[c.d][0].doc, c.b, budget, options);
     const groups = new Set<number>();
     for (const v of c.variants) for (const b of v) groups.add(Math.floor(b / GROUP_BLOCKS));
     c.groups = [...groups];
   }
-  return cand;
+  return kept;
+}
+
+/**
+ * The `keep` best of the values that pass `passes`, found on a typed array (a large tree has tens of
+ * thousands of blocks above a floor; sorting them as objects took longer than the rest of the plan's
+ * candidates): `take(x)`, asked of every value in document and block order, says whether it is one of
+ * them; values equal to the keep-th are taken in that order, as a full sort would. `n`: how many.
+ */
+export function bestValues(values: readonly Float32Array[], passes: (x: number) => boolean, keep: number): { n: number; take: (x: number) => boolean } {
+  let n = 0;
+  for (const v of values) for (let b = 0; b < v.length; b++) if (passes(v[b])) n++;
+  if (n <= keep) return { n, take: passes };
+  const all = new Float32Array(n);
+  let k = 0;
+  for (const v of values) for (let b = 0; b < v.length; b++) if (passes(v[b])) all[k++] = v[b];
+  all.sort();
+  const cut = all[n - keep];
+  let over = 0;
+  for (let j = n - 1; j >= 0 && all[j] > cut; j--) over++;
+  let atCut = keep - over;
+  return { n: keep, take: (x) => passes(x) && (x > cut || (x === cut && atCut-- > 0)) };
 }
 
 /** A group's key in the plan's stale set: document index and group number in one integer. */

@@ -16,7 +16,7 @@ import { GROUP_BLOCKS } from './constants';
 import type { QueryEvidence } from './features';
 import { popcount } from './lexical';
 import { outline } from './outline';
-import { blockValues, type PlanOptions } from './plan';
+import { bestValues, blockValues, type PlanOptions } from './plan';
 import type { ModelRuntime } from './runtime';
 import type { TreeDocument } from './tree';
 
@@ -77,26 +77,13 @@ export function valueInputs(
   const base = docs.map((d) => (d.tokenCount > 0 ? blockValues(d, ev.of(d).raw, options, ev.q, support(d)) : new Float32Array(0)));
   let top = 0;
   for (const v of base) for (let b = 0; b < v.length; b++) if (v[b] > top) top = v[b];
-  let floor = VALUE_FLOOR * top;
-  let n = 0;
-  for (const v of base) for (let b = 0; b < v.length; b++) if (v[b] > 0 && v[b] >= floor) n++;
+  const floor = VALUE_FLOOR * top;
   // At most MAX_ROWS, the best by the plan's value (ties in document and block order), as in training.
-  let atFloor = Infinity;
-  if (n > MAX_ROWS) {
-    const all = new Float32Array(n);
-    let k = 0;
-    for (const v of base) for (let b = 0; b < v.length; b++) if (v[b] > 0 && v[b] >= floor) all[k++] = v[b];
-    all.sort();
-    const kth = all[n - MAX_ROWS];
-    let over = 0;
-    for (let j = n - 1; j >= 0 && all[j] > kth; j--) over++;
-    atFloor = MAX_ROWS - over;
-    floor = kth;
-    n = MAX_ROWS;
-  }
+  const best = bestValues(base, (x) => x > 0 && x >= floor, MAX_ROWS);
+  const n = best.n;
   const keep = base.map((v) => {
     const m = new Uint8Array(v.length);
-    for (let b = 0; b < v.length; b++) if (v[b] > 0 && v[b] >= floor && (v[b] > floor || atFloor-- > 0)) m[b] = 1;
+    for (let b = 0; b < v.length; b++) if (best.take(v[b])) m[b] = 1;
     return m;
   });
   const F = VALUE_FEATURES;
