@@ -3,7 +3,9 @@
 //   npm run train                      full recipe; writes models/*.onnx, models.json, reference.json
 //   npm run train -- --smoke           tiny run (< ~1 min) into models/training/.data/smoke-models/
 //   npm run train -- --reuse-gist      skip steps 1-2 when the GistNet ONNX + state already exist
-//   npm run train -- --fake-lens       full run, but LensNet from SYNTHETIC data (until lens-data.ts exists)
+//   npm run train -- --fake-lens       full run, but LensNet from SYNTHETIC data
+//
+// `npm run train` builds first (the `pretrain` script): steps 3 and 5b run the compiled dataset builders in out/.
 //
 // Steps: (1) GistNet dataset (node), (2) GistNet training + export (python), (2b) the shipped LOD1
 // GistNet: the float32 export is kept in models/training/fp32/ (smoke: the state folder) and
@@ -92,7 +94,7 @@ step('3 LensNet dataset', () => {
   const builder = 'out/models/training/lens-data.js';
   if (existsSync(builder)) {
     run('node', [builder, '--models', outDir, '--gist-data', gistData, '--out', lensData, ...smokeArg]);
-  } else if (smoke || fakeLens) {
+  } else if (fakeLens) {
     synthetic = true;
     console.log('!'.repeat(100));
     console.log(`!!! ${builder} not found (run \`npm run build\` once models/training/lens-data.ts exists).`);
@@ -100,7 +102,7 @@ step('3 LensNet dataset', () => {
     console.log('!'.repeat(100));
     run(PY, [`${T}/fake_lens_data.py`, '--out', lensData, ...(smoke ? ['--examples', '24', '--max-n', '48'] : ['--examples', '160', '--max-n', '200'])]);
   } else {
-    die(`${builder} not found: write models/training/lens-data.ts and run \`npm run build\` (or pass --fake-lens to train LensNet on SYNTHETIC data)`);
+    die(`${builder} not found: run \`npm run build\` first (or pass --fake-lens to train LensNet on SYNTHETIC data)`);
   }
 });
 step('4 LensNet training + ONNX export', () =>
