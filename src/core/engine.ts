@@ -156,6 +156,7 @@ export class FocusEngine {
     const run = await allocator.run((entries) => strategy.score(entries, allocator));
     const telemetry = { ...run, trims: 0, coldRebuilds: 0, planned: strategy.plan ? plannedBlocks(strategy.plan) : 0, plannedShown: 0, filled: 0 };
     if (strategy.finish) telemetry.filled = await strategy.finish(allocator, telemetry);
+    if (allocator.unfoldFolders() > 0) telemetry.foldedFolders = allocator.foldedCount;
     const plan = strategy.plan;
     if (plan) telemetry.plannedShown = shownBlocks(allocator.state, plan);
     let r0 = performance.now();

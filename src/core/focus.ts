@@ -189,6 +189,8 @@ export class FocusAllocator {
   private foldedFolders = 0;
   /** Documents folded into a folder line by the cold start. */
   private folded = 0;
+  /** The cold start's document relevance when it folded folders (unfoldFolders lists the most relevant first). */
+  private foldRelevance?: Float64Array;
 
   constructor(
     readonly docs: TreeDocument[],
@@ -239,6 +241,11 @@ export class FocusAllocator {
     for (const [i, x] of extras) this.runExtra.set(i, x);
     this.coldRoots = this.docs.filter((d, i) => !heldDocs.has(i) && d.tokenCount > 0).length;
     return true;
+  }
+
+  /** Folder lines shown (see foldFolders, unfoldFolders). */
+  get foldedCount(): number {
+    return this.foldedFolders;
   }
 
   get usedTokens(): number {
@@ -298,6 +305,7 @@ export class FocusAllocator {
     if (this.used > target) {
       const r = new Float64Array(this.docs.length);
       for (const o of order) r[o.i] = o.r;
+      this.foldRelevance = r;
       // Documents with evidence stay listed (so a focus can open them) while their folders fold around
       // them; only when that does not fit do they fold too.
       this.foldFolders(order.filter((o) => !this.evidence(this.docs[o.i])), r, target);
@@ -353,6 +361,110 @@ export class FocusAllocator {
     }
     this.foldedFolders = new Set(this.state.flatMap((es) => (es[0]?.fold?.head ? [es[0].fold.folder] : []))).size;
     this.folded = this.state.reduce((n, es) => n + (es[0]?.fold ? 1 : 0), 0);
+  }
+
+  /**
+   * After the focus, the budget it left lists folded folders again, most relevant first: a folded
+   * folder splits into its subfolders' lines and its own files' bare paths while that fits. Without
+   * this, a workspace of thousands of files kept the cold start's folder lines however much of the
+   * budget the focus left (227 of 2,048 tokens for 2,401 files in 24 folders). Returns how many folder
+   * lines were split.
+   */
+  unfoldFolders(): number {
+    if (this.folded === 0) return 0;
+    const budget = this.settings.budget;
+    // A folder's relevance: its most relevant document, folded or not (the one with the evidence stays
+    // listed, and its folder is where an agent looks next).
+    const folderRelevance = new Map<string, number>();
+    this.docs.forEach((d, i) => {
+      const r = this.foldRelevance?.[i] ?? 0;
+      let folder = this.costModel.displayPath(d);
+      for (let up = 0; up < MAX_FOLD_LEVELS; up++) {
+        const cut = folder.lastIndexOf('/');
+        folder = cut <= 0 ? '.' : folder.slice(0, cut);
+        if (!((folderRelevance.get(folder) ?? -Infinity) >= r)) folderRelevance.set(folder, r);
+        if (folder === '.') break;
+      }
+    });
+    const folds = new Map<string, number[]>();
+    this.state.forEach((es, i) => {
+      const f = es[0]?.fold;
+      if (!f) return;
+      let m = folds.get(f.folder);
+      if (!m) folds.set(f.folder, (m = []));
+      m.push(i);
+    });
+    let split = 0;
+    for (;;) {
+      const ranked = [...folds]
+        .map(([folder, members]) => ({ folder, members, r: folderRelevance.get(folder) ?? 0 }))
+        .sort((a, b) => b.r - a.r || a.members.length - b.members.length || (a.folder < b.folder ? -1 : 1));
+      let done = false;
+      for (const { folder, members } of ranked) {
+        const parts = this.splitFold(folder, members);
+        // Every bare path costs at least a token and a folder line two: what cannot fit is not tried.
+        if (parts.bare.length + 2 * parts.folds.length > budget - this.used) {
+          folds.delete(folder);
+          continue;
+        }
+        const before = members.map((i) => this.state[i]);
+        for (const i of parts.bare) this.replaceDocument(i, [{ ...makeEntry(this.docs[i], 3, 0), bare: true }]);
+        for (const f of parts.folds) {
+          const tokens = f.members.reduce((n, i) => n + this.docs[i].tokenCount, 0);
+          f.members.forEach((i, k) => this.replaceDocument(i, [{ ...makeEntry(this.docs[i], 3, 0), bare: true, fold: { folder: f.folder, head: k === 0, files: f.members.length, tokens } }]));
+        }
+        folds.delete(folder);
+        if (this.used > budget) {
+          members.forEach((i, k) => this.replaceDocument(i, before[k]));
+          continue;
+        }
+        for (const f of parts.folds) folds.set(f.folder, f.members);
+        split++;
+        done = true;
+        break;
+      }
+      if (!done) break;
+    }
+    this.foldedFolders = new Set(this.state.flatMap((es) => (es[0]?.fold?.head ? [es[0].fold.folder] : []))).size;
+    this.folded = this.state.reduce((n, es) => n + (es[0]?.fold ? 1 : 0), 0);
+    return split;
+  }
+
+  /**
+   * A folded folder's members one level down: files directly in it (and alone in a subfolder) as bare
+   * paths, each subfolder of several as its own folder line; a level holding one subfolder only is
+   * passed through to the next.
+   */
+  private splitFold(folder: string, members: number[]): { bare: number[]; folds: { folder: string; members: number[] }[] } {
+    let at = folder;
+    for (let depth = 0; depth < MAX_FOLD_LEVELS; depth++) {
+      const sub = new Map<string, number[]>();
+      const bare: number[] = [];
+      for (const i of members) {
+        const path = this.costModel.displayPath(this.docs[i]);
+        const rest = at === '.' ? path : path.slice(at.length + 1);
+        const cut = rest.indexOf('/');
+        if (at === '.' || cut < 0) {
+          bare.push(i);
+          continue;
+        }
+        const key = `${at}/${rest.slice(0, cut)}`;
+        let m = sub.get(key);
+        if (!m) sub.set(key, (m = []));
+        m.push(i);
+      }
+      if (bare.length === 0 && sub.size === 1) {
+        at = [...sub.keys()][0];
+        continue;
+      }
+      const folds: { folder: string; members: number[] }[] = [];
+      for (const [f, m] of sub) {
+        if (m.length > 1) folds.push({ folder: f, members: m.sort((a, b) => a - b) });
+        else bare.push(m[0]);
+      }
+      return { bare, folds };
+    }
+    return { bare: members, folds: [] };
   }
 
   /** Shows document i's root as its bare path; false when it is not a full root line. */

@@ -7,7 +7,7 @@ import { BARE_SCORED, FocusEngine, scoredEntries } from '../../src/core/engine';
 import { checkWorkingContext } from '../../src/core/invariants';
 import { actionsPerIteration, BudgetTooSmallError, DEFAULT_FOCUS, FocusAllocator, topEntries } from '../../src/core/focus';
 import { renderWorkingContext } from '../../src/core/render';
-import { CostModel } from '../../src/core/cost';
+import { CostModel, keptLineCosts } from '../../src/core/cost';
 import { makeEntry, type Entry } from '../../src/core/entry';
 import { countPromptTokens } from '../../src/core/tokenizer';
 import { syntheticSource, treeOf } from './support/corpus';
@@ -447,6 +447,27 @@ test('thousands of files: the folder of the only file with evidence folds around
   assert.ok(run && run.doc.text.slice(run.charStart, run.charEnd).includes('return x'), 'the evidence is exact');
 });
 
+test('thousands of files: the budget the focus leaves lists folded folders again, the evidence\'s folder first', async () => {
+  const docs: { id: string; text: string }[] = [];
+  for (let d = 0; d < 6; d++) for (let s = 0; s < 4; s++) for (let i = 0; i < 100; i++) docs.push({ id: `/w/pkg${d}/sub${s}/m${i}.py`, text: `def f_${d}_${i}(x):\n    return x + ${i}\n` });
+  docs.push({ id: '/w/pkg3/sub1/needle.py', text: 'def needle_zebra(x):\n    """the okapi"""\n    return x\n' });
+  const tree = await treeOf(docs);
+  for (const budget of [2048, 4096]) {
+    const wc = await new FocusEngine(tree, tree.runtime).focus({ query: 'needle_zebra okapi', budget, scorer: 'lexical', displayPath: (d) => d.id.slice(3) });
+    assert.deepEqual(checkWorkingContext(wc.perDoc, wc.rendered, budget), []);
+    // Before: the six package lines and the evidence, 227 tokens of 2,048.
+    assert.ok(wc.rendered.tokens >= 0.9 * budget, `${wc.rendered.tokens} of ${budget} tokens used`);
+    assert.ok(wc.telemetry.foldedFolders >= 1 && wc.telemetry.foldedFolders < 24, `${wc.telemetry.foldedFolders} folder lines`);
+    // The evidence's own folder is listed file by file; every other document is still named by a line.
+    assert.ok(wc.rendered.prompt.includes('· pkg3/sub1/: m0.py | m1.py'), 'the evidence folder lists its files');
+    const folders = new Set(wc.perDoc.filter((es) => es[0].fold).map((es) => es[0].fold!.folder));
+    assert.equal(wc.telemetry.foldedFolders, folders.size);
+    for (const f of folders) assert.ok(wc.rendered.prompt.includes(`· ${f}/ (`), f);
+    const run = wc.rendered.exactRuns.find((r) => r.doc.id === '/w/pkg3/sub1/needle.py');
+    assert.ok(run && run.doc.text.slice(run.charStart, run.charEnd).includes('def needle_zebra'), 'the evidence is exact');
+  }
+});
+
 test('thousands of files: when their bare paths alone are over the cold start\'s share, no document map is costed', async () => {
   const docs: { id: string; text: string }[] = [];
   for (let d = 0; d < 5; d++) for (let i = 0; i < 500; i++) docs.push({ id: `/w/pkg${d}/module_${i}.py`, text: `def g_${d}_${i}(x):\n    return x * ${i}\n` });
@@ -456,8 +477,8 @@ test('thousands of files: when their bare paths alone are over the cold start\'s
   const alloc = new FocusAllocator(ordered, { ...DEFAULT_FOCUS, budget: 1024 }, cm);
   assert.ok(alloc.usedTokens <= 1024);
   assert.ok(alloc.state.every((es) => es.length === 1 && es[0].lod === 3 && es[0].bare), 'every document bare or folded');
-  // startCost keeps each costed map on its document under a `t…` key: none was asked for.
-  assert.ok(ordered.every((d) => ![...d.lineCosts.keys()].some((k) => k.startsWith('t'))), 'no map costed');
+  // startCost keeps each costed map for its document under a `t…` key: none was asked for.
+  assert.ok(ordered.every((d) => ![...keptLineCosts(d).keys()].some((k) => k.startsWith('t'))), 'no map costed');
   const rendered = renderWorkingContext(alloc.state, { displayPath: (d) => d.id.slice(3) });
   assert.ok(rendered.tokens <= 1024);
 });
