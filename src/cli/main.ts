@@ -2,22 +2,21 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism, homedir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { FocusEngine, documentOrder, type ScorerKind } from '../core/engine';
+import { documentOrder } from '../core/engine';
 import { BudgetTooSmallError, DEFAULT_FOCUS, type FocusSettings } from '../core/focus';
 import type { PlanOptions } from '../core/plan';
-import { indexFolders, openTree, refreshFiles, saveTree, type IndexSummary } from '../core/indexer';
+import type { RefreshResult } from '../core/indexer';
 import type { ModelRuntime } from '../core/runtime';
-import type { Tree, TreeDocument } from '../core/tree';
 import { loadModels, ModelLoadError } from '../models/onnxRuntime';
 import { intOption, parseArgs, pathOption, stringOption, UsageError, type ParsedArgs } from './args';
 import { packageRoot } from '../core/packageRoot';
-import { redactPath } from '../core/secrets';
 import { formatCeiling, locomoCeiling } from '../eval/ceiling';
 import { loadConversations } from '../eval/locomo';
 import { BASELINES, BM25_FILES, codeHaystack, exactRunLines, type McOptions, formatTable, locomoHaystacks, megacontext, runSuite } from '../eval/harness';
 import { formatIssueTable, ISSUE_BUDGETS, runIssueSuite, type IssueSplit } from '../eval/issues';
 import { focusJson } from '../engine/focusJson';
-import { focusView } from '../engine/focusView';
+import { Memory } from '../engine/memory';
+import type { IndexResult } from '../engine/protocol';
 import { focusText } from '../engine/report';
 import { chooseRuntime } from '../engine/runtimeChoice';
 
@@ -261,7 +260,12 @@ async function loadRuntimeOrLexical(args: ParsedArgs, warn: (s: string) => void,
   return choice;
 }
 
-async function buildTree(args: ParsedArgs, log: (s: string) => void, warn: (s: string) => void): Promise<{ tree: Tree; summary: IndexSummary; root: string; storeDir: string; maxFileBytes: number }> {
+/**
+ * The engine's Memory (src/engine/memory.ts) over `args.paths`, opened from the store and indexed: the one
+ * the engine host and the MCP server run, in-process. An unreadable store, or one that cannot be written,
+ * costs the cache for next time, never the answer.
+ */
+async function openIndexed(args: ParsedArgs, log: (s: string) => void, warn: (s: string) => void): Promise<{ memory: Memory; summary: IndexResult; root: string; storeDir: string }> {
   if (args.paths.length === 0) throw new UsageError(`${args.command} needs at least one path`);
   const paths = args.paths.map((p) => resolve(p));
   for (const p of paths) if (!existsSync(p)) throw new CliError(`no such file or folder: ${p}`);
@@ -271,41 +275,40 @@ async function buildTree(args: ParsedArgs, log: (s: string) => void, warn: (s: s
   // The lexical-only tree has a store of its own: the learned gists stay for when the models are back.
   const { runtime, storeDir: chosenStore } = await loadRuntimeOrLexical(args, warn, storeDir);
   const treeStore = chosenStore ?? storeDir;
-  let opened: Awaited<ReturnType<typeof openTree>>;
-  let writable = true;
-  try {
-    opened = await openTree(runtime, treeStore);
-  } catch (e) {
-    // An unreadable store costs a full index, not the answer; it is not overwritten either.
-    warn(`megacontext: warning: ${e instanceof Error ? e.message : String(e)}; indexing without the store`);
-    opened = await openTree(runtime, undefined);
-    writable = false;
-  }
-  const { tree, store } = opened;
-  log(`store ${treeStore}: ${store}; models ${runtime.modelId} on ${runtime.info().executionProvider}`);
-  const summary = await indexFolders(tree, paths, {
-    maxFileBytes,
-    onProgress: (p) => log(`  ${p.documents}/${p.totalDocuments} documents, ${p.tokens} tokens`),
-  });
-  if (writable && (summary.added + summary.updated + summary.removed > 0 || !store.startsWith('loaded'))) {
-    try {
-      await saveTree(tree, treeStore);
-    } catch (e) {
-      // A read-only or impossible store folder loses the cache for next time, never this answer.
+  const root = commonRoot(paths);
+  const memory = await Memory.open({
+    runtime,
+    storeDir: treeStore,
+    // Paths are shown relative to the folder common to every path given.
+    displayRoot: root,
+    onUnreadableStore: (message) => warn(`megacontext: warning: ${message}; indexing without the store`),
+    onSaveError: (e) => {
       const code = (e as NodeJS.ErrnoException).code;
       warn(`megacontext: warning: could not save the store in ${treeStore} (${code ?? (e instanceof Error ? e.message : String(e))}); the next run indexes again`);
-    }
+    },
+    // A cold-start rebuild (an invariant check failed) is logged on stderr, --json or not, and kept in the telemetry.
+    onRebuild: (line) => warn(`megacontext: warning: ${line}`),
+  });
+  log(`store ${treeStore}: ${memory.store}; models ${runtime.modelId} on ${runtime.info().executionProvider}`);
+  try {
+    const summary = await memory.index({ roots: paths, maxFileBytes }, undefined, (p) => log(`  ${p.documents}/${p.totalDocuments} documents, ${p.tokens} tokens`));
+    return { memory, summary, root, storeDir: treeStore };
+  } catch (e) {
+    await memory.close();
+    throw e;
   }
-  return { tree, summary, root: commonRoot(paths), storeDir: treeStore, maxFileBytes };
 }
 
-function describeIndex(s: IndexSummary, tree: Tree): string {
-  const skipped = Object.entries(s.skipped).map(([k, v]) => `${v} ${k}`).join(', ') || 'none';
+function describeIndex(s: IndexResult, memory: Memory): string {
+  const counts: Record<string, number> = {};
+  for (const f of s.skipped) counts[f.reason] = (counts[f.reason] ?? 0) + 1;
+  const skipped = Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(', ') || 'none';
   const rate = s.ms > 0 ? Math.round((s.tokens / s.ms) * 1000) : 0;
+  const { blocksGisted, blocksReused } = memory.tree.counters;
   return (
     `indexed ${s.files} files, ${s.tokens} tokens (${s.added} new, ${s.updated} changed, ${s.unchanged} unchanged, ${s.removed} removed) ` +
-    `in ${(s.ms / 1000).toFixed(2)} s (${rate} tokens/s); blocks gisted ${tree.counters.blocksGisted}, reused ${tree.counters.blocksReused}; ` +
-    `skipped: ${skipped}${s.redactedFiles.length ? `; secrets redacted in ${s.redactedFiles.length} files` : ''}`
+    `in ${(s.ms / 1000).toFixed(2)} s (${rate} tokens/s); blocks gisted ${blocksGisted}, reused ${blocksReused}; ` +
+    `skipped: ${skipped}${s.redacted.length ? `; secrets redacted in ${s.redacted.length} files` : ''}`
   );
 }
 
@@ -323,39 +326,36 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
     };
     const warn = (s: string) => err.write(s + '\n');
     if (args.command === 'index') {
-      const { tree, summary, storeDir } = await buildTree(args, log, warn);
-      out.write(describeIndex(summary, tree) + '\n');
+      const { memory, summary, storeDir } = await openIndexed(args, log, warn);
+      await memory.close();
+      out.write(describeIndex(summary, memory) + '\n');
       out.write(`store: ${storeDir}\n`);
       return 0;
     }
     if (args.command === 'focus') {
       const queries = readQueries(args);
       const budget = intOption(args, 'budget', 2048, 1);
-      const scorer = (stringOption(args, 'scorer') ?? 'lexical') as ScorerKind;
+      const scorer = stringOption(args, 'scorer') ?? 'lexical';
       if (scorer !== 'lens' && scorer !== 'lens2' && scorer !== 'lexical') throw new UsageError('--scorer must be lens, lens2 or lexical');
-      const { tree, summary, root, maxFileBytes } = await buildTree(args, log, warn);
-      log(describeIndex(summary, tree));
-      const display = (d: TreeDocument) => redactPath(relative(root, d.id) || d.id);
-      let engine = new FocusEngine(tree, tree.runtime);
-      // A cold-start rebuild (an invariant check failed) is logged on stderr, --json or not, and kept in the telemetry.
-      const onRebuild = (line: string) => warn(`megacontext: warning: ${line}`);
-      for (const q of queries) {
-        let view = await focusView(engine, { query: q.query, budget, scorer, displayPath: display }, onRebuild);
+      const { memory, summary, root } = await openIndexed(args, log, warn);
+      try {
+        log(describeIndex(summary, memory));
         // The files about to be shown exact are compared with the disk by content first; a change since
         // indexing (or one that kept the mtime) is taken in and the focus done again on the current text.
-        const exact = new Set(view.perDoc.flat().filter((e) => e.lod === 0 && e.doc.kind === 'file').map((e) => e.doc.id));
-        const fresh = await refreshFiles(tree, exact, { maxFileBytes });
-        if (fresh.changed.length + fresh.removed.length > 0) {
+        const onStale = (fresh: RefreshResult) => {
           const names = [...fresh.changed, ...fresh.removed.map((r) => r.path)].map((p) => relative(root, p) || p);
           warn(`megacontext: warning: ${names.length} file(s) changed since indexing (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', …' : ''}); focused again on their current text`);
-          engine = new FocusEngine(tree, tree.runtime);
-          view = await focusView(engine, { query: q.query, budget, scorer, displayPath: display }, onRebuild);
+        };
+        for (const q of queries) {
+          const view = await memory.focusView({ query: q.query, budget, scorer }, { onStale });
+          if (args.options.has('json')) {
+            out.write(JSON.stringify(focusJson(view, q, documentOrder(memory.tree.documents.values()), !args.options.has('no-prompt'))) + '\n');
+          } else {
+            out.write(focusText(view, !args.options.has('no-prompt')));
+          }
         }
-        if (args.options.has('json')) {
-          out.write(JSON.stringify(focusJson(view, q, documentOrder(tree.documents.values()), !args.options.has('no-prompt'))) + '\n');
-        } else {
-          out.write(focusText(view, !args.options.has('no-prompt')));
-        }
+      } finally {
+        await memory.close();
       }
       return 0;
     }

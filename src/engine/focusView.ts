@@ -1,6 +1,6 @@
 // The one projection of a working context: every entry described once (path, LOD, token, char and line
 // span, score) and priced once, by the allocator's own CostModel. The `focus --json` output
-// (focusJson.ts), the viewer snapshot (snapshot.ts), the extension's FocusResult (focusRequest.ts) and
+// (focusJson.ts), the viewer snapshot (snapshot.ts), the protocol's FocusResult (memory.ts) and
 // the report text (report.ts) are all derived from it, so they cannot disagree.
 import type { FocusEngine, FocusRequest, WorkingContext } from '../core/engine';
 import type { Lod } from '../core/constants';

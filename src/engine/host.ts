@@ -1,14 +1,13 @@
 // Entry of the engine host: a child Node process forked by the extension (src/extension/engineClient.ts).
 // It owns onnxruntime-node and the models; requests arrive over the IPC channel and are dispatched by
-// method name (src/engine/protocol.ts). The CLI does not use it: it runs the same engine in-process.
+// method name (src/engine/protocol.ts) to the one engine, Memory (memory.ts). Only the extension (and
+// tests driving it as the extension does) starts it: the CLI and the MCP server run Memory in-process.
 // Models load lazily, on the first request that needs them, so starting the host is cheap.
 import { join } from 'node:path';
 import { packageRoot } from '../core/packageRoot';
 import type { ModelRuntime } from '../core/runtime';
-import { chatDocId, runFocus } from './focusRequest';
+import { Memory, MemoryRequestError } from './memory';
 import { chooseRuntime } from './runtimeChoice';
-import { MemoryRequestError, MemorySession } from './session';
-import { indexWorkspace, updateFiles } from './workspaceIndex';
 import {
   isEngineMethod,
   parseToHost,
@@ -55,15 +54,15 @@ async function loadModels(providers: string[] | undefined): Promise<ModelState> 
   }
 }
 
-let session: Promise<MemorySession> | undefined;
+let memory: Promise<Memory> | undefined;
 
 /**
- * The memory tree, opened from the store on first use. When the models do not load (missing, corrupt,
- * no provider), memory still works in lexical-only mode; that tree lives in a store folder of its own
- * so the learned gists of the real store are kept for when the models are back.
+ * The memory, opened from the store on first use. When the models do not load (missing, corrupt, no
+ * provider), memory still works in lexical-only mode; that tree lives in a store folder of its own so
+ * the learned gists of the real store are kept for when the models are back.
  */
-async function memory(): Promise<MemorySession> {
-  session ??= (async () => {
+function openMemory(): Promise<Memory> {
+  memory ??= (async () => {
     models ??= loadModels(undefined);
     const state = await models;
     const choice = await chooseRuntime(async () => {
@@ -71,18 +70,10 @@ async function memory(): Promise<MemorySession> {
       throw new Error(state.error);
     }, storeDir);
     if (choice.lexicalOnly !== undefined) process.stderr.write(`[megacontext] the models did not load, running lexical-only: ${choice.lexicalOnly}\n`);
-    return MemorySession.open(choice.runtime, choice.storeDir);
+    return Memory.open({ runtime: choice.runtime, storeDir: choice.storeDir });
   })();
-  session.catch(() => { session = undefined; });
-  return session;
-}
-
-/** Changes to the tree run one at a time; focus and reads may run beside them. */
-let writes: Promise<unknown> = Promise.resolve();
-function exclusive<T>(work: () => Promise<T>): Promise<T> {
-  const next = writes.then(work, work);
-  writes = next.catch(() => undefined);
-  return next;
+  memory.catch(() => { memory = undefined; });
+  return memory;
 }
 
 class BadRequest extends Error {}
@@ -118,76 +109,48 @@ const handlers: { [M in EngineMethod]: Handler<M> } = {
 
   async index(params, signal, emit) {
     if (!Array.isArray(params.roots)) throw new BadRequest('roots must be an array of folder paths');
-    const m = await memory();
-    return exclusive(async () => {
-      const result = await indexWorkspace(m, params, signal, emit);
-      // A finished index is written at once, not after the debounce: it is the costly part to lose, and
-      // the status the extension asks for next reports the store's real size (not 0 B before the first write).
-      if (m.savePending) await m.flush().catch((err: unknown) => process.stderr.write(`[megacontext] could not write the store: ${errorMessage(err)}\n`));
-      return result;
-    });
+    // A finished index is written at once (a failed write is logged on stderr): the status the extension
+    // asks for next reports the store's real size.
+    return (await openMemory()).index(params, signal, emit);
   },
 
   async updateFiles(params, signal) {
-    const m = await memory();
-    return exclusive(() => updateFiles(m, params, signal));
+    return (await openMemory()).update(params, signal);
   },
 
   async focus(params) {
     requireString(params.query, 'query');
     if (!Number.isInteger(params.budget) || params.budget < 1) throw new BadRequest('budget must be a positive integer');
     if (params.scorer !== undefined && params.scorer !== 'lens' && params.scorer !== 'lens2' && params.scorer !== 'lexical') throw new BadRequest('scorer must be lens, lens2 or lexical');
-    const m = await memory();
-    // Files shown exact by recent focuses and pinned ones are checked by content first: an edit that kept
-    // the modification time (cp -p, rsync -t) must not leave old text in the prompt.
-    // Notes another process (the MCP server) stored since are taken in, so every agent recalls them.
-    await exclusive(async () => {
-      if (await m.syncNotes()) m.changed();
-      await m.verifyFiles((params.holds ?? []).map((h) => h.path));
-    });
-    const result = await runFocus(m, params);
-    m.noteRecentFiles(result.entries.filter((e) => e.lod === 0).map((e) => e.path));
-    return result;
+    return (await openMemory()).focus(params);
   },
 
   async appendChat(params) {
     requireString(params.session, 'session');
     requireString(params.text, 'text');
-    const m = await memory();
-    const doc = await exclusive(() => m.append(chatDocId(params.session), 'chat', params.text));
-    return { docId: doc.id, tokens: doc.tokenCount };
+    return (await openMemory()).appendChat(params.session, params.text);
   },
 
   async remember(params) {
     const note = requireString(params.note, 'note');
-    const m = await memory();
-    const doc = await exclusive(() => m.remember(note));
-    return { docId: doc.id, tokens: doc.tokenCount };
+    return (await openMemory()).remember(note);
   },
 
   async expand(params) {
     requireString(params.path, 'path');
-    const m = await memory();
-    return m.expand(params.path, params.startLine, params.endLine);
+    return (await openMemory()).expand(params.path, params.startLine, params.endLine);
   },
 
   async clearChat() {
-    const m = await memory();
-    return exclusive(async () => {
-      let removed = 0;
-      for (const d of [...m.tree.documents.values()]) if (d.kind === 'chat' && m.tree.remove(d.id)) removed++;
-      if (removed > 0) m.changed();
-      return { removed };
-    });
+    return (await openMemory()).clearChat();
   },
 
   async status() {
-    return (await memory()).status();
+    return (await openMemory()).status();
   },
 
   async flush() {
-    const m = await memory();
-    return { bytes: await exclusive(() => m.flush()) };
+    return { bytes: await (await openMemory()).flush() };
   },
 };
 
@@ -240,8 +203,8 @@ process.on('message', (raw) => { void handle(raw); });
 // The parent went away (editor closed, extension host crashed): do not linger.
 process.on('disconnect', () => {
   void (async () => {
-    const open = await session?.catch(() => undefined);
-    await open?.flush().catch(() => undefined);
+    const open = await memory?.catch(() => undefined);
+    await open?.close().catch(() => undefined);
     const state = await models?.catch(() => undefined);
     if (state && 'loaded' in state) await state.loaded.dispose().catch(() => undefined);
     process.exit(0);

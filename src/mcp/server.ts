@@ -17,7 +17,7 @@ import { BudgetTooSmallError } from '../core/focus';
 import { packageRoot } from '../core/packageRoot';
 import type { ModelRuntime } from '../core/runtime';
 import type { FocusResult, IndexParams, ScorerChoice } from '../engine/protocol';
-import { MemoryRequestError } from '../engine/session';
+import { MemoryRequestError } from '../engine/memory';
 import { ToolInputError, validateInput } from '../tools/toolInput';
 import type { ExpandInput, RecallInput, RememberInput } from '../tools/toolSchemas';
 import { PathOutsideWorkspaceError, resolveExpandTarget } from '../tools/workspacePath';

@@ -12,11 +12,10 @@ import { CostModel } from '../../src/core/cost';
 import type { TreeDocument } from '../../src/core/tree';
 import { ModelLoadError } from '../../src/models/onnxRuntime';
 import { focusJson } from '../../src/engine/focusJson';
-import { focusResultOf, runFocus } from '../../src/engine/focusRequest';
 import { focusView, rebuildNotice } from '../../src/engine/focusView';
+import { focusResultOf, Memory } from '../../src/engine/memory';
 import { focusText } from '../../src/engine/report';
 import { chooseRuntime, LEXICAL_STORE_SUBDIR, lexicalOnlyReason } from '../../src/engine/runtimeChoice';
-import { MemorySession } from '../../src/engine/session';
 import { snapshotFromView } from '../../src/engine/snapshot';
 import { treeOf } from './support/corpus';
 import { FakeRuntime } from './support/fakeRuntime';
@@ -81,20 +80,20 @@ test('a cold-start rebuild found by the engine\'s own check is logged as one lin
   assert.equal(json.telemetry.coldRebuilds, 1);
 });
 
-test('the engine host\'s focus (runFocus) reports a rebuild on its log and in the result\'s telemetry', async () => {
-  const session = await MemorySession.open(new FakeRuntime(16), undefined);
-  await session.tree.ingest(FIXTURE_DOCS.map((d) => ({ ...d, kind: 'file' as const })));
-  breakLines(session.tree.documents.get('/w/src/orders.py')!);
+test('the engine\'s focus (Memory, as the host runs it) reports a rebuild on its log and in the result\'s telemetry', async () => {
   const lines: string[] = [];
-  const result = await runFocus(session, { query: QUERY, budget: 2400 }, (l) => lines.push(l));
+  const memory = await Memory.open({ runtime: new FakeRuntime(16), onRebuild: (l) => lines.push(l) });
+  await memory.tree.ingest(FIXTURE_DOCS.map((d) => ({ ...d, kind: 'file' as const })));
+  breakLines(memory.tree.documents.get('/w/src/orders.py')!);
+  const result = await memory.focus({ query: QUERY, budget: 2400 });
   assert.equal(result.telemetry.coldRebuilds, 1);
   assert.equal(lines.length, 1);
   assert.match(lines[0], /^cold-start rebuild: .*alignment: \/w\/src\/orders\.py/);
   // Nothing broken, nothing logged.
-  const clean = await MemorySession.open(new FakeRuntime(16), undefined);
-  await clean.tree.ingest(FIXTURE_DOCS.map((d) => ({ ...d, kind: 'file' as const })));
   const quiet: string[] = [];
-  assert.equal((await runFocus(clean, { query: QUERY, budget: 2400 }, (l) => quiet.push(l))).telemetry.coldRebuilds, 0);
+  const clean = await Memory.open({ runtime: new FakeRuntime(16), onRebuild: (l) => quiet.push(l) });
+  await clean.tree.ingest(FIXTURE_DOCS.map((d) => ({ ...d, kind: 'file' as const })));
+  assert.equal((await clean.focus({ query: QUERY, budget: 2400 })).telemetry.coldRebuilds, 0);
   assert.deepEqual(quiet, []);
 });
 

@@ -360,7 +360,7 @@ test('planted secrets never reach a prompt, a snapshot, an expand or status resu
     await configEdit('pkg/.npmrc', (tok) => `save-exact=true\n//registry.example.com/:_authToken=${tok}\n`, 'skipped');
   });
 
-  // updateFiles (src/engine/workspaceIndex.ts) applies the discovery rule that makes a .pypirc/kubeconfig
+  // updateFiles (Memory.update, src/engine/memory.ts) applies the discovery rule that makes a .pypirc/kubeconfig
   // holding a credential a secret file (secretContentRule): the file leaves memory, reported as secret.
   await t.test('a password or token typed into a clean .pypirc or kubeconfig (updateFiles) does not reach memory', async () => {
     await configEdit('pkg/.pypirc', (tok) => `[distutils]\nindex-servers = pypi\n\n[pypi]\nusername = me\npassword = ${tok}\n`, 'skipped');

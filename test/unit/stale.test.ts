@@ -15,8 +15,7 @@ import { fileStat, indexFolders, openTree, RACY_MS, refreshFiles, saveTree, stat
 import { readStore, writeStore } from '../../src/core/store';
 import { storeHeader } from '../../src/core/indexer';
 import { Tree } from '../../src/core/tree';
-import { MemorySession } from '../../src/engine/session';
-import { updateFiles } from '../../src/engine/workspaceIndex';
+import { Memory } from '../../src/engine/memory';
 import { FakeRuntime } from './support/fakeRuntime';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -167,21 +166,21 @@ test('before text is shown exact: recently shown files are compared by content, 
   writeFileSync(a, OLD);
   writeFileSync(path.join(root, 'b.py'), 'x = 1\n');
   await settle();
-  const session = await MemorySession.open(new FakeRuntime(16), undefined);
-  await updateFiles(session, { roots: [root], changed: [{ path: a }], deleted: [] }, new AbortController().signal); // unknown: walks
-  assert.ok(session.tree.documents.has(a));
-  session.noteRecentFiles([a, path.join(root, 'nope.py')]);
+  const memory = await Memory.open({ runtime: new FakeRuntime(16) });
+  await memory.update({ roots: [root], changed: [{ path: a }], deleted: [] }); // unknown: walks
+  assert.ok(memory.tree.documents.has(a));
+  memory.noteRecentFiles([a, path.join(root, 'nope.py')]);
   sedThenTouchR(a);
-  const r = await session.verifyFiles();
+  const r = await memory.verifyFiles();
   assert.deepEqual(r.changed, [a]);
   assert.equal(r.checked, 1);
-  assert.equal(session.tree.documents.get(a)!.text, NEW);
+  assert.equal(memory.tree.documents.get(a)!.text, NEW);
   // A file gone since is removed, with its reason.
   await fsp.rm(a);
-  const gone = await refreshFiles(session.tree, [a, path.join(root, 'b.py')]);
+  const gone = await refreshFiles(memory.tree, [a, path.join(root, 'b.py')]);
   assert.deepEqual(gone.removed.map((x) => [x.path, x.reason]), [[a, 'vanished']]);
   assert.equal(gone.checked, 2);
-  assert.ok(!session.tree.documents.has(a));
+  assert.ok(!memory.tree.documents.has(a));
 });
 
 test("an editor's unsaved text leaves no disk record: the next index compares the file by content", { timeout: 30_000 }, async () => {
@@ -189,15 +188,15 @@ test("an editor's unsaved text leaves no disk record: the next index compares th
   const a = path.join(root, 'a.py');
   writeFileSync(a, OLD);
   await settle();
-  const session = await MemorySession.open(new FakeRuntime(16), undefined);
-  await indexFolders(session.tree, [root]);
-  await updateFiles(session, { roots: [root], changed: [{ path: a, text: NEW }], deleted: [] }, new AbortController().signal);
-  assert.equal(session.tree.documents.get(a)!.text, NEW);
-  assert.equal(session.tree.documents.get(a)!.fileStat, undefined);
+  const memory = await Memory.open({ runtime: new FakeRuntime(16) });
+  await indexFolders(memory.tree, [root]);
+  await memory.update({ roots: [root], changed: [{ path: a, text: NEW }], deleted: [] });
+  assert.equal(memory.tree.documents.get(a)!.text, NEW);
+  assert.equal(memory.tree.documents.get(a)!.fileStat, undefined);
   // The edit was discarded in the editor: the disk still holds OLD with its old stat.
-  const s = await indexFolders(session.tree, [root]);
+  const s = await indexFolders(memory.tree, [root]);
   assert.equal(s.updated, 1);
-  assert.equal(session.tree.documents.get(a)!.text, OLD);
+  assert.equal(memory.tree.documents.get(a)!.text, OLD);
 });
 
 function capture(): Writable & { text: () => string } {
