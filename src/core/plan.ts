@@ -112,9 +112,97 @@ export const DEFAULT_PLAN: PlanOptions = { alpha: 0.3, minShare: 0.02, maxCandid
 export function blockValues(doc: TreeDocument, raw: Float32Array, options: PlanOptions, q?: QueryTerms, support = false): Float32Array {
   // Most documents of a large tree hold no query word: nothing to smooth, lift or spread.
   if (!raw.some((x) => x > 0)) return raw;
-  const out = spreadValues(doc, raw, options, q);
+  return combineValues(doc, valueParts(doc, raw, options, q), options, ALL_LIFTS, support);
+}
+
+/**
+ * What blockValues adds up, each computed once: the smoothed BM25, the section prior's and the
+ * definition lines' increments (in the order they are added, so a sum is the same float as before),
+ * and the scope scores the scope lift takes its maximum with. LensNet v2 asks for the values with one
+ * lift off at a time (valueModel.ts): from the parts that is three cheap combinations, not three more
+ * passes over the document's sections, scopes and definition lines.
+ */
+export interface ValueParts {
+  readonly smooth: Float32Array;
+  readonly sectionAt: Int32Array;
+  readonly sectionAdd: Float64Array;
+  /** Definition scopes (first, last block pairs) and each one's whole-scope BM25 times scopeText (null: off). */
+  readonly scopes: Uint32Array | null;
+  readonly scopeText: Float32Array | null;
+  readonly defAt: Int32Array;
+  readonly defAdd: Float64Array;
+}
+
+/** Which of the plan's lifts a combination of ValueParts applies. */
+export interface Lifts {
+  section: boolean;
+  scope: boolean;
+  def: boolean;
+}
+export const ALL_LIFTS: Lifts = { section: true, scope: true, def: true };
+
+/** The parts of a document's block values (see ValueParts). */
+export function valueParts(doc: TreeDocument, raw: Float32Array, options: PlanOptions, q?: QueryTerms): ValueParts {
+  const smooth = smoothBlocks(raw, options.kernel ?? EVIDENCE_KERNEL);
+  const section = options.section > 0 && q ? sectionPrior(doc, raw, q, options.section) : NO_ADDS;
+  const def = options.defLine > 0 && q ? definitionLineAdds(doc, q, options.defLine, options.defName) : NO_ADDS;
+  let scopes: Uint32Array | null = null;
+  let scopeText: Float32Array | null = null;
+  if (options.scopeLift > 0 || (options.scopeText > 0 && q)) {
+    scopes = definitionScopes(doc);
+    if (options.scopeText > 0 && q) {
+      scopeText = scoreRanges(doc.postings, q, scopes, SCOPE_LENGTH * doc.postings.totalLength() / Math.max(1, doc.nBlocks));
+    }
+  }
+  return { smooth, sectionAt: section.at, sectionAdd: section.add, scopes, scopeText, defAt: def.at, defAdd: def.add };
+}
+
+/** The block values from their parts with the chosen lifts, the line spread and the support share. */
+export function combineValues(doc: TreeDocument, parts: ValueParts, options: PlanOptions, lifts: Lifts, support: boolean): Float32Array {
+  const v = Float32Array.from(parts.smooth);
+  if (lifts.section) for (let k = 0; k < parts.sectionAt.length; k++) v[parts.sectionAt[k]] += parts.sectionAdd[k];
+  if (lifts.scope && parts.scopes) liftScopes(v, parts.scopes, options.scopeLift, options.scopeText, parts.scopeText);
+  if (lifts.def) for (let k = 0; k < parts.defAt.length; k++) v[parts.defAt[k]] += parts.defAdd[k];
+  const out = options.lineSpread > 0 ? spreadLines(doc, v, options.lineSpread) : v;
   if (options.supportShare !== 1 && support) for (let b = 0; b < out.length; b++) out[b] *= options.supportShare;
   return out;
+}
+
+const NO_ADDS = { at: new Int32Array(0), add: new Float64Array(0) };
+
+/** Every line spanning several blocks shares its best block's value (times `share`) among them. */
+function spreadLines(doc: TreeDocument, v: Float32Array, share: number): Float32Array {
+  const out = Float32Array.from(v);
+  const spans = lineSpans(doc);
+  for (let k = 0; k < spans.length; k += 2) {
+    const b = spans[k];
+    const e = spans[k + 1];
+    let best = 0;
+    for (let x = b; x <= e; x++) best = Math.max(best, v[x]);
+    for (let x = b; x <= e; x++) out[x] = Math.max(out[x], share * best);
+  }
+  return out;
+}
+
+/** First and last block of every line that spans several blocks, found once per document. */
+const spanCache = new WeakMap<TreeDocument, Uint32Array>();
+function lineSpans(doc: TreeDocument): Uint32Array {
+  let spans = spanCache.get(doc);
+  if (spans) return spans;
+  const out: number[] = [];
+  const nb = doc.nBlocks;
+  const lines = doc.lines;
+  let b = 0;
+  for (let l = 0; l < lines.length; l++) {
+    const c0 = lines[l];
+    const c1 = l + 1 < lines.length ? lines[l + 1] : doc.textLength;
+    while (b + 1 < nb && doc.blockChar[b + 1] <= c0) b++;
+    let e = b;
+    while (e + 1 < nb && doc.blockChar[e + 1] < c1) e++;
+    if (e > b) out.push(b, e);
+  }
+  spanCache.set(doc, (spans = Uint32Array.from(out)));
+  return spans;
 }
 
 /** Directories whose files support code rather than being it (compared case-insensitively). */
@@ -127,31 +215,6 @@ export function isSupportFile(path: string): boolean {
   const parts = path.split(/[\\/]/);
   const name = parts.pop() ?? '';
   return TEST_FILE.test(name) || parts.some((p) => SUPPORT_DIRS.has(p.toLowerCase()));
-}
-
-/** Smoothed BM25 with the structural lifts (section, scope, definition line) and the line spread. */
-function spreadValues(doc: TreeDocument, raw: Float32Array, options: PlanOptions, q?: QueryTerms): Float32Array {
-  const v = smoothBlocks(raw, options.kernel ?? EVIDENCE_KERNEL);
-  if (options.section > 0 && q) addSectionPrior(doc, raw, v, q, options.section);
-  if (options.scopeLift > 0 || (options.scopeText > 0 && q)) liftScopes(doc, v, options.scopeLift, options.scopeText, q);
-  if (options.defLine > 0 && q) addDefinitionLines(doc, v, q, options.defLine, options.defName);
-  if (options.lineSpread <= 0) return v;
-  const out = Float32Array.from(v);
-  // Walk lines; every line spanning several blocks shares its best block's value among them.
-  const nb = doc.nBlocks;
-  let b = 0;
-  for (let l = 0; l < doc.lines.length; l++) {
-    const c0 = doc.lines[l];
-    const c1 = l + 1 < doc.lines.length ? doc.lines[l + 1] : doc.textLength;
-    while (b + 1 < nb && doc.blockChar[b + 1] <= c0) b++;
-    let e = b;
-    while (e + 1 < nb && doc.blockChar[e + 1] < c1) e++;
-    if (e === b) continue;
-    let best = 0;
-    for (let k = b; k <= e; k++) best = Math.max(best, v[k]);
-    for (let k = b; k <= e; k++) out[k] = Math.max(out[k], options.lineSpread * best);
-  }
-  return out;
 }
 
 export interface Plan {
@@ -704,19 +767,27 @@ export function planScores(plan: Plan, entries: Entry[], tauExpand: number): Flo
   return out;
 }
 
-/** Adds the section prior (PlanOptions.section) to the block values `v`. */
-function addSectionPrior(doc: TreeDocument, raw: Float32Array, v: Float32Array, q: QueryTerms, weight: number): void {
+/** The section prior's increments (PlanOptions.section), block by block in the order they are added. */
+function sectionPrior(doc: TreeDocument, raw: Float32Array, q: QueryTerms, weight: number): { at: Int32Array; add: Float64Array } {
   const sections = sectionRanges(doc);
   const n = sections.length >> 1;
-  if (n < 2) return; // one section: the prior would lift every block alike
+  if (n < 2) return NO_ADDS; // one section: the prior would lift every block alike
   const sec = scoreRanges(doc.postings, q, sections, doc.postings.totalLength() / n);
   let top = 0;
   for (const x of sec) top = Math.max(top, x);
   let best = 0;
   for (const x of raw) best = Math.max(best, x);
-  if (top <= 0) return;
+  if (top <= 0) return NO_ADDS;
   const scale = (weight * best) / top;
-  for (let s = 0; s < n; s++) for (let b = sections[2 * s]; b <= sections[2 * s + 1] && b < v.length; b++) v[b] += scale * sec[s];
+  const at: number[] = [];
+  const add: number[] = [];
+  for (let s = 0; s < n; s++) {
+    for (let b = sections[2 * s]; b <= sections[2 * s + 1] && b < raw.length; b++) {
+      at.push(b);
+      add.push(scale * sec[s]);
+    }
+  }
+  return { at: Int32Array.from(at), add: Float64Array.from(add) };
 }
 
 /** Blocks of a typical scope, for the length normalisation of scope BM25 (a 128-token function). */
@@ -724,12 +795,10 @@ const SCOPE_LENGTH = 4;
 
 /**
  * Each definition block gets `share` of the best value in its body, or `textShare` of its whole scope's
- * BM25, if that is more than its own.
+ * BM25 (`whole`, null when off), if that is more than its own.
  */
-function liftScopes(doc: TreeDocument, v: Float32Array, share: number, textShare = 0, q?: QueryTerms): void {
-  const scopes = definitionScopes(doc);
+function liftScopes(v: Float32Array, scopes: Uint32Array, share: number, textShare: number, whole: Float32Array | null): void {
   const src = Float32Array.from(v);
-  const whole = textShare > 0 && q ? scoreRanges(doc.postings, q, scopes, SCOPE_LENGTH * doc.postings.totalLength() / Math.max(1, doc.nBlocks)) : null;
   for (let k = 0; k < scopes.length; k += 2) {
     const b0 = scopes[k];
     let best = 0;
@@ -743,11 +812,13 @@ function liftScopes(doc: TreeDocument, v: Float32Array, share: number, textShare
 const DEF_LINE_LENGTH = 6;
 
 /**
- * Adds `weight` × each definition line's own BM25 (with its name's partial matches at `nameShare`) to
- * the value of the block holding the line's start.
+ * `weight` × each definition line's own BM25 (with its name's partial matches at `nameShare`), as
+ * increments to the block holding the line's start.
  */
-function addDefinitionLines(doc: TreeDocument, v: Float32Array, q: QueryTerms, weight: number, nameShare: number): void {
+function definitionLineAdds(doc: TreeDocument, q: QueryTerms, weight: number, nameShare: number): { at: Int32Array; add: Float64Array } {
   const { blocks, terms, names, nameParts } = definitionLines(doc);
+  const at: number[] = [];
+  const add: number[] = [];
   for (let k = 0; k < blocks.length; k++) {
     const ts = terms[k];
     let s = 0;
@@ -757,8 +828,12 @@ function addDefinitionLines(doc: TreeDocument, v: Float32Array, q: QueryTerms, w
       if (tf > 0) s += bm25Term(q.idf[i], tf, ts.length, DEF_LINE_LENGTH);
       else if (nameShare > 0 && nameHolds(names[k], nameParts[k], q.terms[i])) s += nameShare * bm25Term(q.idf[i], 1, ts.length, DEF_LINE_LENGTH);
     }
-    if (s > 0) v[blocks[k]] += weight * s;
+    if (s > 0) {
+      at.push(blocks[k]);
+      add.push(weight * s);
+    }
   }
+  return { at: Int32Array.from(at), add: Float64Array.from(add) };
 }
 
 /**

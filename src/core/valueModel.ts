@@ -16,7 +16,7 @@ import { GROUP_BLOCKS } from './constants';
 import type { QueryEvidence } from './features';
 import { popcount } from './lexical';
 import { outline } from './outline';
-import { bestValues, blockValues, type PlanOptions } from './plan';
+import { ALL_LIFTS, bestValues, combineValues, valueParts, type PlanOptions, type ValueParts } from './plan';
 import type { ModelRuntime } from './runtime';
 import type { TreeDocument } from './tree';
 
@@ -74,7 +74,16 @@ export function valueInputs(
   options: PlanOptions,
   support: (d: TreeDocument) => boolean,
 ): ValueInputs {
-  const base = docs.map((d) => (d.tokenCount > 0 ? blockValues(d, ev.of(d).raw, options, ev.q, support(d)) : new Float32Array(0)));
+  // Each document's value parts, once: its value is their sum, and the lift features below are the same
+  // parts summed with one lift left out (the plan's blockValues, without three more passes).
+  const parts: (ValueParts | undefined)[] = docs.map((d) => {
+    const raw = ev.of(d).raw;
+    return d.tokenCount > 0 && raw.some((x) => x > 0) ? valueParts(d, raw, options, ev.q) : undefined;
+  });
+  const base = docs.map((d, i) => {
+    const p = parts[i];
+    return d.tokenCount === 0 ? new Float32Array(0) : p ? combineValues(d, p, options, ALL_LIFTS, support(d)) : ev.of(d).raw;
+  });
   let top = 0;
   for (const v of base) for (let b = 0; b < v.length; b++) if (v[b] > top) top = v[b];
   const floor = VALUE_FLOOR * top;
@@ -111,10 +120,11 @@ export function valueInputs(
     const e = ev.of(doc);
     const sup = support(doc);
     // The plan's lifts, each as what it adds: the value without it, subtracted.
-    const without = (o: Partial<PlanOptions>) => blockValues(doc, e.raw, { ...options, ...o }, ev.q, sup);
-    const noSection = without({ section: 0 });
-    const noScope = without({ scopeLift: 0, scopeText: 0 });
-    const noDef = without({ defLine: 0 });
+    const p = parts[d]!;
+    const without = (lifts: Partial<typeof ALL_LIFTS>) => combineValues(doc, p, options, { ...ALL_LIFTS, ...lifts }, sup);
+    const noSection = without({ section: false });
+    const noScope = without({ scope: false });
+    const noDef = without({ def: false });
     const smooth = e.block;
     let docTop = 0;
     let rawMax = 0;
