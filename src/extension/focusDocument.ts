@@ -26,15 +26,29 @@ export class FocusDocuments implements vscode.TextDocumentContentProvider, vscod
     this.subscription = onDidFocus((result) => {
       if (this.content === undefined) return;
       this.content = reportMarkdown(result);
-      this.changed.fire(FOCUS_REPORT_URI);
+      void this.refresh();
     });
+  }
+
+  /**
+   * Tells VS Code the report changed. The extension host passes a content change on only for a document
+   * it holds, and it lets go of one no editor of its own shows while the Markdown preview keeps the
+   * workbench's copy, which then stayed at an earlier query: the report is opened here first.
+   */
+  private async refresh(): Promise<void> {
+    try {
+      await vscode.workspace.openTextDocument(FOCUS_REPORT_URI);
+    } catch {
+      // Opening can only fail while the window closes; the event below is harmless then.
+    }
+    this.changed.fire(FOCUS_REPORT_URI);
   }
 
   /** Shows `result` in the report's one tab, as a rendered Markdown preview (the source, if no preview is available). */
   async show(result: FocusResult): Promise<vscode.Uri> {
     const fresh = this.content === undefined;
     this.content = reportMarkdown(result);
-    if (!fresh) this.changed.fire(FOCUS_REPORT_URI);
+    if (!fresh) await this.refresh();
     try {
       await vscode.commands.executeCommand('markdown.showPreview', FOCUS_REPORT_URI);
     } catch {
