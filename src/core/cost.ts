@@ -1,13 +1,51 @@
 // The cost model of the allocator and the plan: what each entry, run and document line of a working
 // context costs in prompt tokens, estimated without rendering (render.ts renders; the rendered prompt's
-// exact count is checked afterwards). Costs that depend only on a document live on it across refocuses.
+// exact count is checked afterwards). Costs that depend only on a document are kept beside it, in
+// tables keyed by the document, across refocuses.
 import type { Entry } from './entry';
 import {
-  BLOCK_STRIDE, BLOCK_WORDS, bareRunPart, CLOSE, countSegment, displayText, foldLine, GROUP_CHILDREN, groupGistText,
+  BLOCK_STRIDE, BLOCK_WORDS, bareRunPart, cacheOf, CLOSE, countSegment, displayText, foldLine, GROUP_CHILDREN, groupGistText,
   headerLine, isBarePath, OPEN, PREAMBLE_TOKENS, rootLine, shownBlockGist, splitPath,
 } from './render';
 import { countPromptTokens } from './tokenizer';
 import type { TreeDocument } from './tree';
+
+/**
+ * Costs that depend only on a document, kept beside it across refocuses and CostModels (a document
+ * never changes: a new version or an append is a new TreeDocument, whose costs start afresh):
+ *  - gist costs per gist size (CostModel.gistCost): one per block or group, -1 until costed;
+ *  - the lines that name it (header, root line, bare path) by display path, and its run markers
+ *    (runOverhead): with thousands of files the cold-start map costs every one of them each time.
+ */
+const gistCosts1 = new WeakMap<TreeDocument, Map<number, Int32Array>>();
+const gistCosts2 = new WeakMap<TreeDocument, Map<number, Int32Array>>();
+const lineCosts = new WeakMap<TreeDocument, (string | number)[]>();
+
+/**
+ * A line cost kept for `doc` under `key` and display path `path` ('' for run markers). Each document's
+ * are a flat [key, path, cost, …] list, a few entries long: a Map each (its table, and a key string
+ * joining key and path) was ~700 bytes of every file of a 100k-file focus.
+ */
+function keptCost(doc: TreeDocument, key: string, path: string): number | undefined {
+  const kept = lineCosts.get(doc);
+  if (kept === undefined) return undefined;
+  for (let i = 0; i < kept.length; i += 3) if (kept[i] === key && kept[i + 1] === path) return kept[i + 2] as number;
+  return undefined;
+}
+
+function keepCost(doc: TreeDocument, key: string, path: string, cost: number): void {
+  const kept = lineCosts.get(doc);
+  if (kept === undefined) lineCosts.set(doc, [key, path, cost]);
+  else kept.push(key, path, cost);
+}
+
+/** The line costs kept for `doc` so far, as `key:path` (or `key` for run markers) to cost (tests and diagnostics). */
+export function keptLineCosts(doc: TreeDocument): ReadonlyMap<string, number> {
+  const kept = lineCosts.get(doc) ?? [];
+  const out = new Map<string, number>();
+  for (let i = 0; i < kept.length; i += 3) out.set(kept[i + 1] === '' ? String(kept[i]) : `${kept[i]}:${kept[i + 1]}`, kept[i + 2] as number);
+  return out;
+}
 
 /** Tokens of slack per exact run, for re-tokenization at its edges. */
 const RUN_SLACK = 1;
@@ -17,16 +55,16 @@ const RUN_SLACK = 1;
  * document's last: exact text its `[[exact La-b]]` line, the line break before `[[/exact]]` and that
  * line (12 tokens up to 999 lines, 14 up to 9,999: the most measured over 3,000 random runs of dev
  * code and chat) and RUN_SLACK; a gist line its `~ La-b:` or `≈ La-b:` prefix (the line break takes the
- * last entry's ` |`). Kept on the document (a new version is a new TreeDocument).
+ * last entry's ` |`). Kept beside the document (lineCosts).
  */
 function runOverhead(doc: TreeDocument, lod: number): number {
   if (lod !== 0 && lod !== 1 && lod !== 2) return 0;
-  const key = `o${lod}`;
-  let c = doc.lineCosts.get(key);
+  const key = lod === 0 ? 'o0' : lod === 1 ? 'o1' : 'o2';
+  let c = keptCost(doc, key, '');
   if (c === undefined) {
     const n = doc.lines.length;
     c = lod === 0 ? countPromptTokens(OPEN(n, n)) + 1 + countPromptTokens(CLOSE) + RUN_SLACK : countPromptTokens(`${lod === 1 ? '~' : '≈'} L${n}-${n}:`);
-    doc.lineCosts.set(key, c);
+    keepCost(doc, key, '', c);
   }
   return c;
 }
@@ -53,12 +91,11 @@ export class CostModel {
     };
   }
 
-  /** A cost kept on the document across refocuses, under `key` and its display path. */
+  /** A cost kept beside the document across refocuses, under `key` and its display path. */
   private onDocument(doc: TreeDocument, key: string, cost: (path: string) => number): number {
     const path = this.displayPath(doc);
-    const k = `${key}:${path}`;
-    let c = doc.lineCosts.get(k);
-    if (c === undefined) doc.lineCosts.set(k, (c = cost(path)));
+    let c = keptCost(doc, key, path);
+    if (c === undefined) keepCost(doc, key, path, (c = cost(path)));
     return c;
   }
 
@@ -125,13 +162,13 @@ export class CostModel {
   /**
    * Cost of an LOD1 (block) or LOD2 (group) gist of `doc`: its share of its `~` or `≈` line, ` words |`
    * as it sits mid-line (the leading space joins the first word's token; counting `words | ` alone
-   * over-estimated ~2 tokens per entry). Gist costs do not depend on the display path: they live on the
-   * document, across queries, one typed array per level and gist size (the plan asks for tens of
-   * thousands per refocus).
+   * over-estimated ~2 tokens per entry). Gist costs do not depend on the display path: they are kept
+   * for the document across queries (gistCosts1/2), one typed array per level and gist size (the plan
+   * asks for tens of thousands per refocus).
    */
   gistCost(doc: TreeDocument, lod: 1 | 2, index: number): number {
     const settings = lod === 1 ? Math.min(this.blockWords, 7) * 8 + Math.min(this.blockStride, 7) : Math.min(this.groupChildren, 7);
-    const byLevel = lod === 1 ? doc.gistCost1 : doc.gistCost2;
+    const byLevel = cacheOf(lod === 1 ? gistCosts1 : gistCosts2, doc);
     let costs = byLevel.get(settings);
     if (!costs) byLevel.set(settings, (costs = new Int32Array(lod === 1 ? doc.nBlocks : doc.nLod2).fill(-1)));
     let c = costs[index];
@@ -174,7 +211,7 @@ export class CostModel {
 
   /**
    * documentCost of a document's starting entries (its top level, or its root when empty), which depend
-   * only on the document and the gist sizes: kept on it across refocuses (thousands of files cost
+   * only on the document and the gist sizes: kept beside it across refocuses (thousands of files cost
    * thousands of gist lines).
    */
   startCost(entries: Entry[]): number {

@@ -23,6 +23,7 @@
  */
 import { constants as fsc, promises as fsp, type Dirent, type Stats } from 'node:fs';
 import * as path from 'node:path';
+import ignore from 'ignore';
 import { anyGlobMatches, compileGlob, IgnoreContext, type GlobRule, type IgnoreRules, type IgnoreWarning } from './gitignore';
 import { needsCredentialCheck, secretContentRule, secretPathRule } from './secrets';
 
@@ -96,12 +97,10 @@ export async function discoverFiles(roots: string[], options: DiscoverOptions = 
     warnings.push(msg);
     options.onWarning?.(msg);
   };
-  const globs = (list: readonly string[]): Glob[] =>
-    list.map((g) => compileGlob(g, { ignoreCase, file: 'setting', onWarning: warn })).filter((r): r is Glob => r !== null);
   const walk = new Walk(
     options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
-    globs(options.exclude ?? DEFAULT_EXCLUDES),
-    options.include ? globs(options.include) : undefined,
+    new GlobSet(options.exclude ?? DEFAULT_EXCLUDES, ignoreCase, warn),
+    options.include ? new GlobSet(options.include, ignoreCase, warn) : undefined,
     ignoreCase,
     options.signal,
     options.wantContent,
@@ -118,14 +117,44 @@ export async function discoverFiles(roots: string[], options: DiscoverOptions = 
 
 type Glob = GlobRule & IgnoreRules;
 
+/** Paths a GlobSet tests before its matchers start afresh. */
+const GLOB_CACHE_PATHS = 256;
+
+/**
+ * Include or exclude globs of one walk. The `ignore` package keeps the result of every path a matcher
+ * ever tested (and of its folders), one matcher per glob: over a 100k-file walk the ~30 default excludes
+ * held ~350 MB of such results until the walk ended (the walk alone peaked at 528 MB RSS). Fresh
+ * matchers every GLOB_CACHE_PATHS paths, sharing the compiled rules, bound that at no measurable cost,
+ * and so few results die young rather than in the old generation (every 4,096 paths still peaked at
+ * 272 MB; every 256 at 173 MB, as a walk without globs). The rules, and so the answers, are the same.
+ */
+class GlobSet {
+  private globs: Glob[];
+  private tested = 0;
+
+  constructor(patterns: readonly string[], private readonly ignoreCase: boolean, onWarning: (w: IgnoreWarning) => void) {
+    this.globs = patterns.map((g) => compileGlob(g, { ignoreCase, file: 'setting', onWarning })).filter((r): r is Glob => r !== null);
+  }
+
+  /** The first glob matching `rel`, or undefined. */
+  match(rel: string, isDir: boolean): GlobRule | undefined {
+    if (++this.tested > GLOB_CACHE_PATHS) {
+      // A matcher built from another takes its compiled rules as they are, with an empty cache.
+      this.globs = this.globs.map((g) => ({ ...g, matcher: ignore({ ignorecase: this.ignoreCase }).add(g.matcher) }));
+      this.tested = 1;
+    }
+    return anyGlobMatches(this.globs, rel, isDir);
+  }
+}
+
 class Walk {
   readonly files = new Map<string, DiscoveredFile>();
   readonly skipped = new Map<string, SkippedPath>();
 
   constructor(
     private readonly maxBytes: number,
-    private readonly exclude: Glob[],
-    private readonly include: Glob[] | undefined,
+    private readonly exclude: GlobSet,
+    private readonly include: GlobSet | undefined,
     private readonly ignoreCase: boolean,
     private readonly signal: AbortSignal | undefined,
     private readonly wantContent: ((path: string, version: FileVersion) => boolean) | undefined,
@@ -219,11 +248,11 @@ class Walk {
       if (e.name === '.git') { this.skip(childAbs, 'excluded', 'always skipped'); continue; }
       const ignoredBy = levels.ignored(childRel, isDir);
       if (ignoredBy) { this.skip(childAbs, 'gitignored', ignoredBy.source); continue; }
-      const excludedBy = anyGlobMatches(this.exclude, childRel, isDir);
+      const excludedBy = this.exclude.match(childRel, isDir);
       if (excludedBy) { this.skip(childAbs, 'excluded', excludedBy.source); continue; }
       if (isDir) {
         await this.dir(childAbs, childRel, levels);
-      } else if (this.include && !anyGlobMatches(this.include, childRel, false)) {
+      } else if (this.include && !this.include.match(childRel, false)) {
         this.skip(childAbs, 'excluded', 'not matched by include');
       } else {
         files.push([childAbs, childRel]);

@@ -41,6 +41,11 @@ export interface StoredDocument {
   lod2Gists: Int8Array;
   lod2Scales: Float32Array;
   lod2Salience: Uint8Array;
+  /**
+   * The same nodes as rows of arrays shared with other documents, when the reader has them so (a store
+   * read): the tree keeps these rather than six arrays of its own per document.
+   */
+  rows?: NodeRows;
 }
 
 /**
@@ -70,7 +75,7 @@ export interface StoreHeader {
 
 export type { Lod };
 
-/** One document's node arrays, in the compact forms of StoredDocument. */
+/** Node arrays in the compact forms of StoredDocument: one row per node, of one or many documents. */
 export interface NodeArrays {
   q1: Int8Array;
   k1: Float32Array;
@@ -80,31 +85,54 @@ export interface NodeArrays {
   s2: Uint8Array;
 }
 
+/** A document's nodes: its LOD1 nodes are rows r1… of `nodes`' LOD1 arrays, its LOD2 nodes rows r2…. */
+export interface NodeRows {
+  nodes: NodeArrays;
+  r1: number;
+  r2: number;
+}
+
 /**
- * The node arrays of several documents (zero-filled), all views of one buffer sized exactly. Six
- * typed arrays per document, each with its own ArrayBuffer, cost ~1.5 KB of every tiny file (100k
- * files: 150 MB); views of a shared buffer cost about a third of that. The buffer lives while any of
- * its documents does: at most one batch's nodes outlive an edit.
+ * Node arrays for several documents (zero-filled) in one buffer sized exactly, each document a range
+ * of rows. Six typed arrays per document cost ~600 bytes of every tiny file even as views of a shared
+ * buffer (100k files: 60 MB); one set of rows for all costs two numbers each. The buffer lives while
+ * any of its documents does: at most one batch's nodes outlive an edit.
  */
-export function nodeArrays(counts: readonly { lod1: number; lod2: number }[], dim: number, blockTokens: number, groupBlocks: number): NodeArrays[] {
+export function nodeArrays(counts: readonly { lod1: number; lod2: number }[], dim: number, blockTokens: number, groupBlocks: number): NodeRows[] {
+  let lod1 = 0;
+  let lod2 = 0;
+  const rows = counts.map((c) => {
+    const r = { r1: lod1, r2: lod2 };
+    lod1 += c.lod1;
+    lod2 += c.lod2;
+    return r;
+  });
+  const nodes = nodeArraysOf(lod1, lod2, dim, blockTokens, groupBlocks);
+  return rows.map((r) => ({ nodes, ...r }));
+}
+
+/** Zero-filled node arrays of `lod1` and `lod2` rows, all views of one buffer. */
+export function nodeArraysOf(lod1: number, lod2: number, dim: number, blockTokens: number, groupBlocks: number): NodeArrays {
   const pad = (n: number) => Math.ceil(n / 8) * 8;
-  const sizes = ({ lod1, lod2 }: { lod1: number; lod2: number }) =>
-    [lod1 * dim, lod1 * 4, lod1 * blockTokens, lod2 * dim, lod2 * 4, lod2 * groupBlocks].map(pad);
-  let total = 0;
-  for (const c of counts) for (const n of sizes(c)) total += n;
-  const buf = new ArrayBuffer(total);
+  const sizes = [lod1 * dim, lod1 * 4, lod1 * blockTokens, lod2 * dim, lod2 * 4, lod2 * groupBlocks];
+  const buf = new ArrayBuffer(sizes.reduce((t, n) => t + pad(n), 0));
   let at = 0;
   const take = (bytes: number): number => {
     const off = at;
     at += pad(bytes);
     return off;
   };
-  return counts.map(({ lod1, lod2 }) => ({
-    q1: new Int8Array(buf, take(lod1 * dim), lod1 * dim),
-    k1: new Float32Array(buf, take(lod1 * 4), lod1),
-    s1: new Uint8Array(buf, take(lod1 * blockTokens), lod1 * blockTokens),
-    q2: new Int8Array(buf, take(lod2 * dim), lod2 * dim),
-    k2: new Float32Array(buf, take(lod2 * 4), lod2),
-    s2: new Uint8Array(buf, take(lod2 * groupBlocks), lod2 * groupBlocks),
-  }));
+  return {
+    q1: new Int8Array(buf, take(sizes[0]), lod1 * dim),
+    k1: new Float32Array(buf, take(sizes[1]), lod1),
+    s1: new Uint8Array(buf, take(sizes[2]), lod1 * blockTokens),
+    q2: new Int8Array(buf, take(sizes[3]), lod2 * dim),
+    k2: new Float32Array(buf, take(sizes[4]), lod2),
+    s2: new Uint8Array(buf, take(sizes[5]), lod2 * groupBlocks),
+  };
+}
+
+/** The rows of a stored document's own arrays (each its own set, from row 0). */
+export function storedRows(s: Pick<StoredDocument, 'lod1Gists' | 'lod1Scales' | 'lod1Salience' | 'lod2Gists' | 'lod2Scales' | 'lod2Salience'>): NodeRows {
+  return { nodes: { q1: s.lod1Gists, k1: s.lod1Scales, s1: s.lod1Salience, q2: s.lod2Gists, k2: s.lod2Scales, s2: s.lod2Salience }, r1: 0, r2: 0 };
 }

@@ -5,7 +5,7 @@ import type { FileStat, StoreHeader, StoredDocument } from './document';
 import type { ModelRuntime } from './runtime';
 import { redactSecrets, secretContentRule } from './secrets';
 import { trimWordCache } from './lexical';
-import { readStore, writeStore } from './store';
+import { openStore, writeStore } from './store';
 import { detokenize } from './tokenizer';
 import { sha256Hex, Tree, type DocumentInput, type IngestProgress, type TreeDocument } from './tree';
 
@@ -125,10 +125,11 @@ export function storeHeader(runtime: ModelRuntime): StoreHeader {
 export async function openTree(runtime: ModelRuntime, storeDir: string | undefined): Promise<{ tree: Tree; store: string }> {
   const tree = new Tree(runtime);
   if (!storeDir) return { tree, store: 'none' };
-  const res = await readStore(storeDir, storeHeader(runtime));
+  const res = await openStore(storeDir, storeHeader(runtime));
   if (res.status !== 'ok') return { tree, store: res.status === 'missing' ? 'new' : `rebuilt (${res.reason})` };
   const recut: DocumentInput[] = [];
-  for (const d of res.docs) {
+  // One decoded document at a time: each goes as soon as the tree holds what it needs of it.
+  for (const d of res.documents()) {
     const doc = tree.restore(d);
     if (!doc) {
       recut.push({ id: d.id, kind: d.kind, appending: d.appending, text: detokenize(d.tokens), mtimeMs: d.mtimeMs });
@@ -140,7 +141,7 @@ export async function openTree(runtime: ModelRuntime, storeDir: string | undefin
   // text: nothing is lost, a chat transcript included.
   if (recut.length > 0) await tree.ingest(recut);
   trimWordCache();
-  return { tree, store: `loaded ${res.docs.length} documents${recut.length > 0 ? ` (${recut.length} gisted again)` : ''}` };
+  return { tree, store: `loaded ${res.count} documents${recut.length > 0 ? ` (${recut.length} gisted again)` : ''}` };
 }
 
 /** The stored form of a document, with its file record (change detection) when it has one. */

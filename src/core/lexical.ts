@@ -4,6 +4,8 @@
  * hides the answer still shows the evidence to LensNet and to the allocator.
  */
 
+import { smallUint32 } from './packedTokens';
+
 const STOP = new Set(
   ('a an and are as at be been but by can could did do does for from had has have how i if in into is it its ' +
     'me my no not of on or our she he so than that the their them then there these they this those to too ' +
@@ -92,23 +94,26 @@ function termId(term: string): number {
 const MAX_TF = 255;
 
 /**
- * Per-document postings in three flat arrays: the document's distinct term ids (ascending), where each
- * term's list starts, and the lists themselves, one uint32 per (block, tf) as block << 8 | tf. About
- * 4 bytes per (term, block) pair instead of a Map entry and a typed array per term.
+ * Per-document postings in one flat array: the document's distinct term ids (ascending), where each
+ * term's list starts, the lists themselves, one uint32 per (block, tf) as block << 8 | tf, and each
+ * block's length in terms. About 4 bytes per (term, block) pair instead of a Map entry and a typed array
+ * per term; the array is small-array storage shared with other documents (packedTokens.ts smallUint32).
  */
 export class BlockPostings {
-  readonly blockLengths: Uint16Array;
-  /** [ids (k), starts (k+1), lists (m)] in one array: a typed array costs ~250 bytes of its own. */
+  /** [ids (k), starts (k+1), lists (m), block lengths (blocks)] in one array: a typed array costs ~250 bytes of its own. */
   private readonly d: Uint32Array;
   private readonly k: number;
+  /** Blocks of the document. */
+  readonly blocks: number;
 
   constructor(blockTexts: string[]) {
-    this.blockLengths = new Uint16Array(blockTexts.length);
+    this.blocks = blockTexts.length;
+    const lengths: number[] = [];
     const pairs: number[] = []; // id, block << 8 | tf, ...
     const tf = new Map<number, number>();
     for (let b = 0; b < blockTexts.length; b++) {
       const ts = terms(blockTexts[b]);
-      this.blockLengths[b] = Math.min(ts.length, 65535);
+      lengths.push(Math.min(ts.length, 65535));
       tf.clear();
       for (const t of ts) {
         const id = termId(t);
@@ -127,11 +132,17 @@ export class BlockPostings {
     });
     starts.push(order.length);
     this.k = ids.length;
-    this.d = new Uint32Array(2 * ids.length + 1 + order.length);
+    this.d = smallUint32(2 * ids.length + 1 + order.length + lengths.length);
     this.d.set(ids, 0);
     this.d.set(starts, ids.length);
     const base = 2 * ids.length + 1;
     order.forEach((k, i) => { this.d[base + i] = pairs[2 * k + 1]; });
+    this.d.set(lengths, base + order.length);
+  }
+
+  /** Length of block `b` in terms (at most 65,535). */
+  blockLength(b: number): number {
+    return this.d[this.d.length - this.blocks + b];
   }
 
   /** The term's postings in this document (block << 8 | tf each, by block), or undefined. */
@@ -161,7 +172,7 @@ export class BlockPostings {
 
   totalLength(): number {
     let n = 0;
-    for (const l of this.blockLengths) n += l;
+    for (let i = this.d.length - this.blocks; i < this.d.length; i++) n += this.d[i];
     return n;
   }
 }
@@ -182,7 +193,7 @@ export class LexicalStats {
       }
       this.df[id] = Math.max(0, this.df[id] + sign * n);
     }
-    this.blocks += sign * p.blockLengths.length;
+    this.blocks += sign * p.blocks;
     this.totalLength += sign * p.totalLength();
   }
 
@@ -224,7 +235,7 @@ export function scoreBlocks(
   q: QueryTerms,
   avgLength: number,
 ): { scores: Float32Array; masks: Uint32Array } {
-  const n = p.blockLengths.length;
+  const n = p.blocks;
   const scores = new Float32Array(n);
   const masks = new Uint32Array(n);
   for (let i = 0; i < q.terms.length; i++) {
@@ -235,7 +246,7 @@ export function scoreBlocks(
     for (let j = 0; j < list.length; j++) {
       const b = list[j] >>> 8;
       const tf = list[j] & MAX_TF;
-      scores[b] += bm25Term(idf, tf, p.blockLengths[b], avgLength);
+      scores[b] += bm25Term(idf, tf, p.blockLength(b), avgLength);
       masks[b] |= bit;
     }
   }
@@ -256,8 +267,8 @@ export function scoreRanges(p: BlockPostings, q: QueryTerms, ranges: Uint32Array
   const n = ranges.length >> 1;
   const scores = new Float32Array(n);
   if (n === 0) return scores;
-  const prefix = new Float64Array(p.blockLengths.length + 1);
-  for (let b = 0; b < p.blockLengths.length; b++) prefix[b + 1] = prefix[b] + p.blockLengths[b];
+  const prefix = new Float64Array(p.blocks + 1);
+  for (let b = 0; b < p.blocks; b++) prefix[b + 1] = prefix[b] + p.blockLength(b);
   for (let i = 0; i < q.terms.length; i++) {
     const list = p.get(q.terms[i]);
     if (!list) continue;

@@ -5,13 +5,13 @@
  */
 export class PackedTokens {
   readonly length: number;
-  /** One array (a typed array costs ~250 bytes of its own): 16 low bits of each id as two bytes, then the high bits four to a byte. */
+  /** One array (small-array storage, see smallUint8): 16 low bits of each id as two bytes, then the high bits four to a byte. */
   private readonly b: Uint8Array;
 
   constructor(ids: ArrayLike<number>) {
     const n = ids.length;
     this.length = n;
-    this.b = new Uint8Array(2 * n + ((n + 3) >> 2));
+    this.b = smallUint8(2 * n + ((n + 3) >> 2));
     const h = 2 * n;
     for (let i = 0; i < n; i++) {
       const id = ids[i];
@@ -37,4 +37,53 @@ export class PackedTokens {
   get byteLength(): number {
     return this.b.byteLength;
   }
+}
+
+/**
+ * Small arrays of many documents (their packed tokens, postings, block boundaries) as views of shared
+ * slabs rather than each with an ArrayBuffer of its own: a tiny typed array costs ~100 bytes of object
+ * and ~100 of buffer besides its data, and a 100k-file tree holds half a million of them. A slab lives
+ * while any of its arrays does; a slab is SLAB_BYTES, so even a slab kept by one array alone costs
+ * little. Arrays larger than SMALL_BYTES get their own buffer. Zero-filled, like `new Uint8Array(n)`.
+ */
+const SLAB_BYTES = 16 * 1024;
+const SMALL_BYTES = 512;
+let slab: ArrayBuffer | undefined;
+let slabUsed = SLAB_BYTES;
+
+function slabOffset(bytes: number): number {
+  const at = (slabUsed + 7) & ~7; // 8-aligned: any element size
+  if (slab === undefined || at + bytes > SLAB_BYTES) {
+    slab = new ArrayBuffer(SLAB_BYTES);
+    slabUsed = bytes;
+    return 0;
+  }
+  slabUsed = at + bytes;
+  return at;
+}
+
+export function smallUint8(n: number): Uint8Array {
+  if (n === 0 || n > SMALL_BYTES) return new Uint8Array(n);
+  const at = slabOffset(n);
+  return new Uint8Array(slab!, at, n);
+}
+
+export function smallUint32(n: number): Uint32Array {
+  if (n === 0 || n * 4 > SMALL_BYTES) return new Uint32Array(n);
+  const at = slabOffset(n * 4);
+  return new Uint32Array(slab!, at, n);
+}
+
+export function smallFloat32(n: number): Float32Array {
+  if (n === 0 || n * 4 > SMALL_BYTES) return new Float32Array(n);
+  const at = slabOffset(n * 4);
+  return new Float32Array(slab!, at, n);
+}
+
+/** `a` itself when it is large, else a copy in small-array storage. */
+export function compactUint32(a: Uint32Array): Uint32Array {
+  if (a.length === 0 || a.length * 4 > SMALL_BYTES) return a;
+  const out = smallUint32(a.length);
+  out.set(a);
+  return out;
 }

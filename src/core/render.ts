@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { BLOCK_TOKENS, GROUP_BLOCKS } from './constants';
+import { GROUP_BLOCKS } from './constants';
 import type { Entry, FolderFold } from './entry';
 import { terms } from './lexical';
 import { mapName, outline, outlineItems, outlineNames, unitDepth } from './outline';
@@ -124,6 +124,23 @@ export interface Rendered {
   mapLines: MapLine[];
 }
 
+/**
+ * Render caches, beside the documents rather than on them: gist texts by block * 8 + words kept
+ * (LOD1) and group * 8 + children kept (LOD2), and the names a document defines. A document never
+ * changes (a new version or an append is a new TreeDocument), so an entry never goes stale and goes
+ * with its document; only documents that were rendered have one.
+ */
+const gistTexts1 = new WeakMap<TreeDocument, Map<number, string>>();
+const gistTexts2 = new WeakMap<TreeDocument, Map<number, string>>();
+const documentNames = new WeakMap<TreeDocument, string[]>();
+
+/** `doc`'s map in `table`, made on first use. */
+export function cacheOf<K, V>(table: WeakMap<TreeDocument, Map<K, V>>, doc: TreeDocument): Map<K, V> {
+  let m = table.get(doc);
+  if (m === undefined) table.set(doc, (m = new Map()));
+  return m;
+}
+
 /** A word on a map line: a whole identifier or word of at least two characters holding a letter. */
 const WORD = /[\p{L}\p{N}_$]*\p{L}[\p{L}\p{N}_$]*/gu;
 
@@ -135,7 +152,8 @@ const WORD = /[\p{L}\p{N}_$]*\p{L}[\p{L}\p{N}_$]*/gu;
 export function blockGistText(doc: TreeDocument, b: number, keep = 3): string {
   // Keyed by block and keep count: a group line shows 2 words of a block, a block line BLOCK_WORDS.
   const key = b * 8 + Math.min(keep, 7);
-  const cached = doc.gistText1.get(key);
+  const cache = cacheOf(gistTexts1, doc);
+  const cached = cache.get(key);
   if (cached !== undefined) return cached;
   const s = doc.blockTok[b];
   const e = doc.blockTok[b + 1];
@@ -161,7 +179,7 @@ export function blockGistText(doc: TreeDocument, b: number, keep = 3): string {
     const t = terms(m[0]);
     if (t.length === 0) continue;
     let w = 0;
-    for (let k = tok; k < ends.length && (k === 0 ? 0 : ends[k - 1]) < w1; k++) w = Math.max(w, doc.lod1Salience[b * BLOCK_TOKENS + k]);
+    for (let k = tok; k < ends.length && (k === 0 ? 0 : ends[k - 1]) < w1; k++) w = Math.max(w, doc.salience1(b, k));
     const df = doc.postings.get(t[0])?.length ?? 1;
     cand.push({ pos: m.index!, w: (w + 1) * Math.log((doc.nBlocks + 1) / (df + 0.5)), text: m[0] });
   }
@@ -169,7 +187,7 @@ export function blockGistText(doc: TreeDocument, b: number, keep = 3): string {
   const unique = cand.sort((x, y) => y.w - x.w || x.pos - y.pos).filter((c) => !seen.has(c.text) && seen.add(c.text));
   const chosen = unique.slice(0, keep).sort((x, y) => x.pos - y.pos);
   const out = chosen.map((c) => c.text).join(' … ');
-  doc.gistText1.set(key, out);
+  cache.set(key, out);
   return out;
 }
 
@@ -181,7 +199,8 @@ export function blockGistText(doc: TreeDocument, b: number, keep = 3): string {
 export function groupGistText(doc: TreeDocument, g: number, children = GROUP_CHILDREN): string {
   // Keyed by group and child count, like block gists: a root line shows 2 children, a group line GROUP_CHILDREN.
   const key = g * 8 + Math.min(children, 7);
-  const cached = doc.gistText2.get(key);
+  const cache = cacheOf(gistTexts2, doc);
+  const cached = cache.get(key);
   if (cached !== undefined) return cached;
   const b0 = g * GROUP_BLOCKS;
   const b1 = Math.min(doc.nLod1, b0 + GROUP_BLOCKS);
@@ -193,7 +212,7 @@ export function groupGistText(doc: TreeDocument, g: number, children = GROUP_CHI
   } else {
     const idx: number[] = [];
     for (let b = b0; b < b1; b++) idx.push(b);
-    idx.sort((x, y) => doc.lod2Salience[g * GROUP_BLOCKS + (y - b0)] - doc.lod2Salience[g * GROUP_BLOCKS + (x - b0)] || x - y);
+    idx.sort((x, y) => doc.salience2(g, y - b0) - doc.salience2(g, x - b0) || x - y);
     out = idx
       .slice(0, children)
       .sort((x, y) => x - y)
@@ -201,7 +220,7 @@ export function groupGistText(doc: TreeDocument, g: number, children = GROUP_CHI
       .filter((t) => t.length > 0)
       .join(' … ');
   }
-  doc.gistText2.set(key, out);
+  cache.set(key, out);
   return out;
 }
 
@@ -212,7 +231,7 @@ export function groupUnits(doc: TreeDocument, g: number): number[] {
   const b1 = Math.min(doc.nLod1, b0 + GROUP_BLOCKS);
   const named: { u: number; depth: number; w: number }[] = [];
   for (let b = b0; b < b1; b++) {
-    for (const u of o.namedIn.get(b) ?? []) named.push({ u, depth: unitDepth(o.units, u), w: doc.lod2Salience[g * GROUP_BLOCKS + (b - b0)] });
+    for (const u of o.namedIn.get(b) ?? []) named.push({ u, depth: unitDepth(o.units, u), w: doc.salience2(g, b - b0) });
   }
   return named
     .sort((x, y) => x.depth - y.depth || y.w - x.w || x.u - y.u)
@@ -227,8 +246,9 @@ const NAMES_KEPT = 4;
 /** The names a document defines, its outermost public units first, in order of appearance (at most `max`). */
 export function salientNames(doc: TreeDocument, max = 4): string[] {
   if (max > NAMES_KEPT) return findNames(doc, max);
-  doc.names ??= findNames(doc, NAMES_KEPT);
-  return doc.names.slice(0, max);
+  let names = documentNames.get(doc);
+  if (names === undefined) documentNames.set(doc, (names = findNames(doc, NAMES_KEPT)));
+  return names.slice(0, max);
 }
 
 function findNames(doc: TreeDocument, max: number): string[] {

@@ -5,7 +5,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { StoredDocument, StoreHeader } from './document';
+import { nodeArraysOf, type NodeArrays, type StoredDocument, type StoreHeader } from './document';
 import {
   align, crc32, headerProblem, KINDS, LITTLE_ENDIAN, MAGIC, PREFIX_BYTES, SECTIONS,
   sectionBytes, shapeProblem, statFromTuple, statTuple, STORE_FILE, STORE_FORMAT_VERSION, type DocMeta, type SectionName,
@@ -353,20 +353,14 @@ function allZero(buf: Buffer, from: number, to: number): boolean {
   return true;
 }
 
-/** Bytes of a document's node sections (everything but its tokens) in an arena, each 8-aligned. */
-function nodeBytes(m: DocMeta): number {
-  let n = 0;
-  for (let s = 1; s < SECTIONS.length; s++) n += align(m.sections[s][1]);
-  return n;
-}
-
 /**
  * Decodes one document. Tokens are a view of the file's bytes where the platform allows (the tree packs
- * them into its own form on restore). Gists, scales and salience become views of `arena` at `at`, one
- * buffer for the whole store: a separate ArrayBuffer for each of six small arrays per document cost
- * ~1 KB of every tiny file of a 100k-file tree (each array object with its own buffer and backing store).
+ * them into its own form on restore). Gists, scales and salience are copied into rows r1… and r2… of
+ * `nodes`, arrays shared by the whole store (the document's `rows`; its six arrays are views of them),
+ * and its block boundaries into `blocks` at `at`: a separate ArrayBuffer for each small array of a
+ * document cost ~1 KB of every tiny file of a 100k-file tree.
  */
-function decodeDoc(buf: Buffer, base: number, m: DocMeta, arena: ArrayBuffer, at: number): StoredDocument {
+function decodeDoc(buf: Buffer, base: number, m: DocMeta, h: StoreHeader, nodes: NodeArrays, r1: number, r2: number, blocks: Uint32Array, at: number): StoredDocument {
   const at_ = (name: SectionName): Buffer => {
     const [off, len] = m.sections[SECTIONS.indexOf(name)];
     return buf.subarray(base + off, base + off + len);
@@ -378,52 +372,64 @@ function decodeDoc(buf: Buffer, base: number, m: DocMeta, arena: ArrayBuffer, at
     tokens = new Uint32Array(m.tokens);
     for (let i = 0; i < m.tokens; i++) tokens[i] = tokBytes.readUInt32LE(i * 4);
   }
-  let cursor = at;
-  const place = (bytes: Buffer): number => {
-    const off = cursor;
-    new Uint8Array(arena, off, bytes.length).set(bytes);
-    cursor += align(bytes.length);
-    return off;
+  /** Bytes into `dst` from element `from` (same element size); 4-byte values read little-endian on a big-endian machine. */
+  const copy = (bytes: Buffer, dst: Int8Array | Uint8Array | Float32Array | Uint32Array, from: number): void => {
+    const n = bytes.length / dst.BYTES_PER_ELEMENT;
+    if (dst.BYTES_PER_ELEMENT === 1 || LITTLE_ENDIAN) new Uint8Array(dst.buffer, dst.byteOffset + from * dst.BYTES_PER_ELEMENT, bytes.length).set(bytes);
+    else if (dst instanceof Float32Array) for (let i = 0; i < n; i++) dst[from + i] = bytes.readFloatLE(i * 4);
+    else for (let i = 0; i < n; i++) dst[from + i] = bytes.readUInt32LE(i * 4);
   };
-  const gists = (bytes: Buffer): Int8Array => new Int8Array(arena, place(bytes), bytes.length);
-  /** A section of 4-byte little-endian values as a view of the arena (copied value by value on a big-endian machine). */
-  const fourBytes = <T extends Float32Array | Uint32Array>(bytes: Buffer, make: (b: ArrayBuffer, off: number, n: number) => T, read: (b: Buffer, at: number) => number): T => {
-    const n = bytes.length / 4;
-    const out = make(arena, cursor, n);
-    if (LITTLE_ENDIAN) place(bytes);
-    else {
-      for (let i = 0; i < n; i++) out[i] = read(bytes, i * 4);
-      cursor += align(bytes.length);
-    }
-    return out;
-  };
-  const scales = (bytes: Buffer): Float32Array => {
-    const out = fourBytes(bytes, (b, off, n) => new Float32Array(b, off, n), (b, at) => b.readFloatLE(at));
-    for (const s of out) if (!(s >= 0 && s !== Infinity)) fail(`document ${JSON.stringify(m.id)} has a gist scale ${s}`);
-    return out;
-  };
-  const salience = (bytes: Buffer): Uint8Array => new Uint8Array(arena, place(bytes), bytes.length);
-  const boundaries = (bytes: Buffer): Uint32Array => {
-    const out = fourBytes(bytes, (b, off, n) => new Uint32Array(b, off, n), (b, at) => b.readUInt32LE(at));
-    if (!validBlocks(out, m.tokens)) fail(`document ${JSON.stringify(m.id)} has block boundaries out of order`);
-    return out;
-  };
+  copy(at_('lod1Gists'), nodes.q1, r1 * h.dim);
+  copy(at_('lod1Scales'), nodes.k1, r1);
+  copy(at_('lod1Salience'), nodes.s1, r1 * h.blockTokens);
+  copy(at_('lod2Gists'), nodes.q2, r2 * h.dim);
+  copy(at_('lod2Scales'), nodes.k2, r2);
+  copy(at_('lod2Salience'), nodes.s2, r2 * h.groupBlocks);
+  copy(at_('blocks'), blocks, at);
   const stat = m.stat === undefined ? null : statFromTuple(m.stat);
   return {
     id: m.id, kind: m.kind, appending: m.appending, contentHash: m.contentHash, mtimeMs: m.mtimeMs,
     ...(stat ? { stat } : {}),
     tokens,
-    lod1Gists: gists(at_('lod1Gists')),
-    lod1Scales: scales(at_('lod1Scales')),
-    lod1Salience: salience(at_('lod1Salience')),
-    lod2Gists: gists(at_('lod2Gists')),
-    lod2Scales: scales(at_('lod2Scales')),
-    lod2Salience: salience(at_('lod2Salience')),
-    blocks: boundaries(at_('blocks')),
+    lod1Gists: nodes.q1.subarray(r1 * h.dim, (r1 + m.lod1) * h.dim),
+    lod1Scales: nodes.k1.subarray(r1, r1 + m.lod1),
+    lod1Salience: nodes.s1.subarray(r1 * h.blockTokens, (r1 + m.lod1) * h.blockTokens),
+    lod2Gists: nodes.q2.subarray(r2 * h.dim, (r2 + m.lod2) * h.dim),
+    lod2Scales: nodes.k2.subarray(r2, r2 + m.lod2),
+    lod2Salience: nodes.s2.subarray(r2 * h.groupBlocks, (r2 + m.lod2) * h.groupBlocks),
+    blocks: blocks.subarray(at, at + m.blocks),
+    rows: { nodes, r1, r2 },
   };
 }
 
-function parseStore(buf: Buffer, expected: StoreHeader): { header: StoreHeader; docs: StoredDocument[] } {
+/** A store whose every byte was checked: its documents decode one at a time, and cannot fail to. */
+interface ParsedStore {
+  header: StoreHeader;
+  count: number;
+  /** The documents in store order, each decoded when reached (walk it once). */
+  documents: () => IterableIterator<StoredDocument>;
+}
+
+/** Value checks of the sections whose values have rules of their own: scales, and block boundaries. */
+function checkValues(buf: Buffer, dataStart: number, m: DocMeta): void {
+  for (const name of ['lod1Scales', 'lod2Scales'] as const) {
+    const [off, len] = m.sections[SECTIONS.indexOf(name)];
+    for (let at = dataStart + off; at < dataStart + off + len; at += 4) {
+      const v = buf.readFloatLE(at);
+      if (!(v >= 0 && v !== Infinity)) fail(`document ${JSON.stringify(m.id)} has a gist scale ${v}`);
+    }
+  }
+  const [off] = m.sections[SECTIONS.indexOf('blocks')];
+  let prev = -1;
+  for (let k = 0; k < m.blocks; k++) {
+    const v = buf.readUInt32LE(dataStart + off + 4 * k);
+    if (k === 0 ? v !== 0 : v <= prev) fail(`document ${JSON.stringify(m.id)} has block boundaries out of order`);
+    prev = v;
+  }
+  if (prev !== m.tokens) fail(`document ${JSON.stringify(m.id)} has block boundaries out of order`);
+}
+
+function parseStore(buf: Buffer, expected: StoreHeader): ParsedStore {
   const size = buf.length;
   if (size < PREFIX_BYTES) fail(`store file is truncated (${size} bytes)`);
   if (buf.toString('latin1', 0, 4) !== MAGIC) fail('store file has a wrong magic (not a MegaContext store)');
@@ -447,7 +453,9 @@ function parseStore(buf: Buffer, expected: StoreHeader): { header: StoreHeader; 
 
   const ids = new Set<string>();
   let cursor = 0;
-  let arenaBytes = 0;
+  let lod1 = 0;
+  let lod2 = 0;
+  let bounds = 0;
   for (let i = 0; i < h.docs.length; i++) {
     const m = h.docs[i];
     validateMeta(m, i, h);
@@ -461,18 +469,29 @@ function parseStore(buf: Buffer, expected: StoreHeader): { header: StoreHeader; 
       if (crc32(buf.subarray(dataStart + off, dataStart + off + len)) !== crc) fail(`document ${i} ${SECTIONS[s]} checksum mismatch`);
       cursor = off + len;
     }
-    arenaBytes += nodeBytes(m);
+    checkValues(buf, dataStart, m);
+    lod1 += m.lod1;
+    lod2 += m.lod2;
+    bounds += m.blocks;
   }
   if (cursor !== h.dataBytes) fail(`store data length ${h.dataBytes} disagrees with its sections (${cursor})`);
-  // Every check passed: decode, each document's nodes into the one arena.
-  const arena = new ArrayBuffer(arenaBytes);
-  const docs: StoredDocument[] = [];
-  let at = 0;
-  for (const m of h.docs) {
-    docs.push(decodeDoc(buf, dataStart, m, arena, at));
-    at += nodeBytes(m);
+  // Every check passed: decode, each document's nodes into rows of one set of arrays, its block
+  // boundaries into one array. One at a time, as the caller takes them: 100k decoded documents held
+  // at once (an object and eight array views each) were ~90 MB of a warm start's peak.
+  const nodes = nodeArraysOf(lod1, lod2, h.dim, h.blockTokens, h.groupBlocks);
+  const blocks = new Uint32Array(bounds);
+  function* documents(): IterableIterator<StoredDocument> {
+    let r1 = 0;
+    let r2 = 0;
+    let at = 0;
+    for (const m of h.docs) {
+      yield decodeDoc(buf, dataStart, m, h, nodes, r1, r2, blocks, at);
+      r1 += m.lod1;
+      r2 += m.lod2;
+      at += m.blocks;
+    }
   }
-  return { header: { modelId: h.modelId, dim: h.dim, blockTokens: h.blockTokens, groupBlocks: h.groupBlocks }, docs };
+  return { header: { modelId: h.modelId, dim: h.dim, blockTokens: h.blockTokens, groupBlocks: h.groupBlocks }, count: h.docs.length, documents };
 }
 
 /**
@@ -481,6 +500,18 @@ function parseStore(buf: Buffer, expected: StoreHeader): { header: StoreHeader; 
  * Throws only on IO errors other than a missing file.
  */
 export async function readStore(dir: string, expected: StoreHeader, options: { fileName?: string } = {}): Promise<ReadStoreResult> {
+  const res = await openStore(dir, expected, options);
+  return res.status === 'ok' ? { status: 'ok', header: res.header, docs: [...res.documents()] } : res;
+}
+
+export type OpenStoreResult = ({ status: 'ok' } & ParsedStore) | { status: 'missing' | 'rebuild'; reason: string };
+
+/**
+ * readStore with the documents decoded one at a time as `documents()` is walked (once): every byte is
+ * checked before it returns 'ok', so the walk cannot fail, and a caller that keeps what it needs of
+ * each document never holds them all.
+ */
+export async function openStore(dir: string, expected: StoreHeader, options: { fileName?: string } = {}): Promise<OpenStoreResult> {
   const file = path.join(dir, options.fileName ?? STORE_FILE);
   let buf: Buffer;
   try {

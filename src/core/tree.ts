@@ -1,18 +1,20 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { BLOCK_TOKENS, GROUP_BLOCKS } from './constants';
-import { nodeArrays, type DocumentKind, type FileStat, type StoredDocument } from './document';
+import { nodeArrays, storedRows, type DocumentKind, type FileStat, type NodeArrays, type NodeRows, type StoredDocument } from './document';
 import { dequantizeRowInto, quantizedSalience, quantizeRows } from './quant';
 import { BlockPostings, LexicalStats, trimWordCache } from './lexical';
-import { PackedTokens } from './packedTokens';
+import { compactUint32, PackedTokens, smallFloat32 } from './packedTokens';
 import type { ModelRuntime } from './runtime';
 import { blockNodeCounts, cutBlocks, unitBreaks } from './blocks';
 import { boundaryCharOffsets, detokenize, lineStarts, tokenizeDocument } from './tokenizer';
 import { documentUnits, loadGrammars, type Unit } from './units';
 
 /** What a TreeDocument is made of (built by Tree.ingest, or restored): a stored document with its text, blocks and dimension. */
-export interface TreeDocumentInit extends Omit<StoredDocument, 'blocks' | 'stat'> {
+export interface TreeDocumentInit extends Omit<StoredDocument, 'blocks' | 'stat' | 'rows' | NodeField> {
   text: string;
+  /** Its LOD1 and LOD2 nodes: rows of arrays it may share with other documents. */
+  nodes: NodeRows;
   dim: number;
   /** Token offsets of block boundaries (blocks.ts cutBlocks): nBlocks + 1 values from 0 to tokens.length. */
   blocks: Uint32Array;
@@ -20,14 +22,7 @@ export interface TreeDocumentInit extends Omit<StoredDocument, 'blocks' | 'stat'
   units?: Unit[];
 }
 
-/** TreeDocument's render caches, each created on first use. */
-interface RenderCaches {
-  gistText1?: Map<number, string>;
-  gistText2?: Map<number, string>;
-  gistCost1?: Map<number, Int32Array>;
-  gistCost2?: Map<number, Int32Array>;
-  lineCosts?: Map<string, number>;
-}
+type NodeField = 'lod1Gists' | 'lod1Scales' | 'lod1Salience' | 'lod2Gists' | 'lod2Scales' | 'lod2Salience';
 
 /** A document of the MegaContext tree: its text, tokens, blocks of whole lines, and LOD1/LOD2 nodes. */
 export class TreeDocument {
@@ -52,31 +47,14 @@ export class TreeDocument {
   readonly postings: BlockPostings;
   /** Length of the text in UTF-16 units (without decoding it). */
   readonly textLength: number;
-  lod1Gists: Int8Array;
-  lod1Scales: Float32Array;
-  lod1Salience: Uint8Array;
-  lod2Gists: Int8Array;
-  lod2Scales: Float32Array;
-  lod2Salience: Uint8Array;
   /**
-   * Render caches (render.ts), each allocated on first use: five empty Maps per document were ~1 KB of
-   * every tiny file of a 100k-file tree that is never rendered beyond its root line.
+   * The node arrays holding this document's nodes, shared with the documents gisted (or restored) with
+   * it: its LOD1 nodes are rows r1 … r1 + nLod1 - 1, its LOD2 nodes rows r2 …. Six arrays of its own,
+   * even as views, cost ~600 bytes of every tiny file of a 100k-file tree.
    */
-  private caches?: RenderCaches;
-  /** Lazily rendered gist texts, by block * 8 + words kept, group * 8 + children kept (see render.ts). */
-  get gistText1(): Map<number, string> { return ((this.caches ??= {}).gistText1 ??= new Map()); }
-  get gistText2(): Map<number, string> { return ((this.caches ??= {}).gistText2 ??= new Map()); }
-  /** Token costs of gist renderings per gist size (cost.ts CostModel.gistCost): one per block or group, -1 until costed. */
-  get gistCost1(): Map<number, Int32Array> { return ((this.caches ??= {}).gistCost1 ??= new Map()); }
-  get gistCost2(): Map<number, Int32Array> { return ((this.caches ??= {}).gistCost2 ??= new Map()); }
-  /**
-   * Token costs of the lines that name this document (header, root line, bare path) by display path,
-   * and of its run markers (render.ts runOverhead), kept across refocuses: with thousands of files the
-   * cold-start map costs every one of them each time.
-   */
-  get lineCosts(): Map<string, number> { return ((this.caches ??= {}).lineCosts ??= new Map()); }
-  /** The names the document defines (render.ts salientNames), found once. */
-  names?: string[];
+  readonly nodes: NodeArrays;
+  readonly r1: number;
+  readonly r2: number;
   /** The document's units when its ingest parsed them (outline.ts parses a restored document on first use). */
   units?: Unit[];
   /** Files: the file system's stat when the text was read (set by indexer.ts; undefined: compare by content). */
@@ -90,25 +68,40 @@ export class TreeDocument {
     this.contentHash = init.contentHash;
     this.mtimeMs = init.mtimeMs;
     this.dim = init.dim;
-    this.lod1Gists = init.lod1Gists;
-    this.lod1Scales = init.lod1Scales;
-    this.lod1Salience = init.lod1Salience;
-    this.lod2Gists = init.lod2Gists;
-    this.lod2Scales = init.lod2Scales;
-    this.lod2Salience = init.lod2Salience;
+    this.nodes = init.nodes.nodes;
+    this.r1 = init.nodes.r1;
+    this.r2 = init.nodes.r2;
     const { text, tokens } = init;
     this.tokens = new PackedTokens(tokens);
     this.textLength = text.length;
     this.blockTok = init.blocks;
     this.units = init.units;
     this.nBlocks = init.blocks.length - 1;
-    this.blockChar = boundaryCharOffsets(text, tokens, init.blocks);
+    this.blockChar = compactUint32(boundaryCharOffsets(text, tokens, init.blocks));
     const blockTexts: string[] = [];
     for (let b = 0; b < this.nBlocks; b++) blockTexts.push(text.slice(this.blockChar[b], this.blockChar[b + 1]));
     this.postings = new BlockPostings(blockTexts);
     const counts = blockNodeCounts(this.nBlocks, this.appending, GROUP_BLOCKS);
     this.nLod1 = counts.lod1;
     this.nLod2 = counts.lod2;
+  }
+
+  /** The node arrays of this document alone, as views (the store's writer; the focus loop uses gistInto and salience1/2). */
+  get lod1Gists(): Int8Array { return this.nodes.q1.subarray(this.r1 * this.dim, (this.r1 + this.nLod1) * this.dim); }
+  get lod1Scales(): Float32Array { return this.nodes.k1.subarray(this.r1, this.r1 + this.nLod1); }
+  get lod1Salience(): Uint8Array { return this.nodes.s1.subarray(this.r1 * BLOCK_TOKENS, (this.r1 + this.nLod1) * BLOCK_TOKENS); }
+  get lod2Gists(): Int8Array { return this.nodes.q2.subarray(this.r2 * this.dim, (this.r2 + this.nLod2) * this.dim); }
+  get lod2Scales(): Float32Array { return this.nodes.k2.subarray(this.r2, this.r2 + this.nLod2); }
+  get lod2Salience(): Uint8Array { return this.nodes.s2.subarray(this.r2 * GROUP_BLOCKS, (this.r2 + this.nLod2) * GROUP_BLOCKS); }
+
+  /** GistNet's (quantized) salience of token `k` of block `b` (LOD1 node b), 0-255. */
+  salience1(b: number, k: number): number {
+    return this.nodes.s1[(this.r1 + b) * BLOCK_TOKENS + k];
+  }
+
+  /** GistNet's (quantized) salience of child `c` of group `g` (LOD2 node g), 0-255. */
+  salience2(g: number, c: number): number {
+    return this.nodes.s2[(this.r2 + g) * GROUP_BLOCKS + c];
   }
 
   /** String offsets of line starts (lines.length lines), from the text on first use, then kept. */
@@ -171,14 +164,15 @@ export class TreeDocument {
 
   /** Decodes a node's gist into `dst` at `at` (no allocation: the focus loop's path). */
   gistInto(lod: 1 | 2, index: number, dst: Float32Array, at: number): void {
-    if (lod === 1) dequantizeRowInto(this.lod1Gists, this.lod1Scales, index, this.dim, dst, at);
-    else dequantizeRowInto(this.lod2Gists, this.lod2Scales, index, this.dim, dst, at);
+    if (lod === 1) dequantizeRowInto(this.nodes.q1, this.nodes.k1, this.r1 + index, this.dim, dst, at);
+    else dequantizeRowInto(this.nodes.q2, this.nodes.k2, this.r2 + index, this.dim, dst, at);
   }
 
   /** Normalised mean of the LOD2 gists (or LOD1 when there is no LOD2 node): the root's vector. */
   rootGist(): Float32Array {
     if (this.docGist) return this.docGist;
-    const g = new Float32Array(this.dim);
+    // Kept for every document a focus scores: in small-array storage (a 64-float array of its own is ~450 bytes).
+    const g = smallFloat32(this.dim);
     const row = new Float32Array(this.dim);
     const [lod, count] = this.nLod2 > 0 ? [2 as const, this.nLod2] : [1 as const, this.nLod1];
     for (let i = 0; i < count; i++) {
@@ -237,13 +231,13 @@ function indexNodes(doc: TreeDocument, into: Map<string, CachedNode>): void {
   const tokens = doc.tokens.unpack();
   for (let b = 0; b < doc.nLod1; b++) {
     const [s, e] = doc.span(1, b);
-    into.set('1:' + hashTokens(tokens, s, e), { gists: doc.lod1Gists, scales: doc.lod1Scales, salience: doc.lod1Salience, i: b });
+    into.set('1:' + hashTokens(tokens, s, e), { gists: doc.nodes.q1, scales: doc.nodes.k1, salience: doc.nodes.s1, i: doc.r1 + b });
   }
   for (let g = 0; g < doc.nLod2; g++) {
     const [s, e] = doc.span(2, g);
     const b0 = g * GROUP_BLOCKS;
     const key = '2:' + hashTokens(tokens, s, e) + hashBoundaries(doc.blockTok, b0, Math.min(doc.nBlocks, b0 + GROUP_BLOCKS));
-    into.set(key, { gists: doc.lod2Gists, scales: doc.lod2Scales, salience: doc.lod2Salience, i: g });
+    into.set(key, { gists: doc.nodes.q2, scales: doc.nodes.k2, salience: doc.nodes.s2, i: doc.r2 + g });
   }
 }
 
@@ -354,7 +348,10 @@ export class Tree {
   restore(s: StoredDocument): TreeDocument | undefined {
     const counts = blockNodeCounts(s.blocks.length - 1, s.appending, GROUP_BLOCKS);
     if (counts.lod1 !== s.lod1Scales.length || counts.lod2 !== s.lod2Scales.length) return undefined;
-    const doc = new TreeDocument({ ...s, text: detokenize(s.tokens), dim: this.dim });
+    const doc = new TreeDocument({
+      id: s.id, kind: s.kind, appending: s.appending, contentHash: s.contentHash, mtimeMs: s.mtimeMs,
+      tokens: s.tokens, blocks: s.blocks, text: detokenize(s.tokens), dim: this.dim, nodes: s.rows ?? storedRows(s),
+    });
     this.attach(doc);
     return doc;
   }
@@ -433,8 +430,10 @@ export class Tree {
   ): Promise<TreeDocument[]> {
     const D = this.dim;
     const counts = items.map(({ input, blocks }) => blockNodeCounts(blocks.length - 1, input.appending ?? false, GROUP_BLOCKS));
-    // q1..s2 of every document of this batch are views of one buffer (document.ts nodeArrays): memory.
+    // Every document of this batch is a range of rows of one set of node arrays (document.ts nodeArrays): memory.
     const nodes = nodeArrays(counts, D, BLOCK_TOKENS, GROUP_BLOCKS);
+    if (nodes.length === 0) return [];
+    const { q1, k1, s1, q2, k2, s2 } = nodes[0].nodes;
     const plans = items.map(({ tokens, blocks }, p) => {
       const { lod1, lod2 } = counts[p];
       return {
@@ -444,7 +443,8 @@ export class Tree {
         lod2,
         // LOD1 gists as floats while LOD2 is computed from them (already int8-exact values), then int8.
         g1: new Float32Array(lod1 * D),
-        ...nodes[p],
+        r1: nodes[p].r1,
+        r2: nodes[p].r2,
       };
     });
     // LOD1: collect blocks missing from the cache.
@@ -455,7 +455,7 @@ export class Tree {
         const key = '1:' + hashTokens(plan.tokens, plan.blocks[b], plan.blocks[b + 1]);
         const hit = known.get(key);
         if (hit) {
-          copyNode(hit, D, BLOCK_TOKENS, plan.q1, plan.k1, plan.s1, b);
+          copyNode(hit, D, BLOCK_TOKENS, q1, k1, s1, plan.r1 + b);
           this.counters.blocksReused++;
           continue;
         }
@@ -487,18 +487,16 @@ export class Tree {
       const sal = quantizedSalience(out.salience, BLOCK_TOKENS);
       batch.forEach(({ p, b, key }, r) => {
         for (const { p: pp, b: bb } of [{ p, b }, ...(seen.get(key) ?? [])]) {
-          plans[pp].q1.set(q.subarray(r * D, (r + 1) * D), bb * D);
-          plans[pp].k1[bb] = scales[r];
-          plans[pp].s1.set(sal.subarray(r * BLOCK_TOKENS, (r + 1) * BLOCK_TOKENS), bb * BLOCK_TOKENS);
+          const row = plans[pp].r1 + bb;
+          q1.set(q.subarray(r * D, (r + 1) * D), row * D);
+          k1[row] = scales[r];
+          s1.set(sal.subarray(r * BLOCK_TOKENS, (r + 1) * BLOCK_TOKENS), row * BLOCK_TOKENS);
         }
       });
       this.counters.blocksGisted += batch.length;
     }
-    for (const plan of plans) for (let b = 0; b < plan.lod1; b++) dequantizeRowInto(plan.q1, plan.k1, b, D, plan.g1, b * D);
-    for (const { p, b, key } of todo) {
-      const plan = plans[p];
-      this.cache.set(key, { gists: plan.q1, scales: plan.k1, salience: plan.s1, i: b });
-    }
+    for (const plan of plans) for (let b = 0; b < plan.lod1; b++) dequantizeRowInto(q1, k1, plan.r1 + b, D, plan.g1, b * D);
+    for (const { p, b, key } of todo) this.cache.set(key, { gists: q1, scales: k1, salience: s1, i: plans[p].r1 + b });
     // LOD2 from LOD1.
     const todo2: { p: number; g: number; key: string }[] = [];
     plans.forEach((plan, p) => {
@@ -509,7 +507,7 @@ export class Tree {
         const key = '2:' + hashTokens(plan.tokens, plan.blocks[b0], plan.blocks[b1]) + hashBoundaries(plan.blocks, b0, b1);
         const hit = known.get(key);
         if (hit) {
-          copyNode(hit, D, GROUP_BLOCKS, plan.q2, plan.k2, plan.s2, g);
+          copyNode(hit, D, GROUP_BLOCKS, q2, k2, s2, plan.r2 + g);
           this.counters.groupsReused++;
         } else todo2.push({ p, g, key });
       }
@@ -530,24 +528,18 @@ export class Tree {
       const { q, scales } = quantizeRows(out.gists, D);
       const sal = quantizedSalience(out.salience, GROUP_BLOCKS);
       batch.forEach(({ p, g }, r) => {
-        plans[p].q2.set(q.subarray(r * D, (r + 1) * D), g * D);
-        plans[p].k2[g] = scales[r];
-        plans[p].s2.set(sal.subarray(r * GROUP_BLOCKS, (r + 1) * GROUP_BLOCKS), g * GROUP_BLOCKS);
+        const row = plans[p].r2 + g;
+        q2.set(q.subarray(r * D, (r + 1) * D), row * D);
+        k2[row] = scales[r];
+        s2.set(sal.subarray(r * GROUP_BLOCKS, (r + 1) * GROUP_BLOCKS), row * GROUP_BLOCKS);
       });
       this.counters.groupsGisted += batch.length;
     }
-    for (const { p, g, key } of todo2) {
-      const plan = plans[p];
-      this.cache.set(key, { gists: plan.q2, scales: plan.k2, salience: plan.s2, i: g });
-    }
-    return items.map(({ input, tokens, hash, blocks, units }, p) => {
-      const pl = plans[p];
-      return new TreeDocument({
-        units,
-        id: input.id, kind: input.kind ?? 'file', appending: input.appending ?? false, text: input.text, tokens, blocks,
-        contentHash: hash, mtimeMs: input.mtimeMs ?? 0, dim: D,
-        lod1Gists: pl.q1, lod1Scales: pl.k1, lod1Salience: pl.s1, lod2Gists: pl.q2, lod2Scales: pl.k2, lod2Salience: pl.s2,
-      });
-    });
+    for (const { p, g, key } of todo2) this.cache.set(key, { gists: q2, scales: k2, salience: s2, i: plans[p].r2 + g });
+    return items.map(({ input, tokens, hash, blocks, units }, p) => new TreeDocument({
+      units,
+      id: input.id, kind: input.kind ?? 'file', appending: input.appending ?? false, text: input.text, tokens, blocks: compactUint32(blocks),
+      contentHash: hash, mtimeMs: input.mtimeMs ?? 0, dim: D, nodes: nodes[p],
+    }));
   }
 }

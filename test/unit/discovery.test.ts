@@ -300,3 +300,25 @@ test('agrees with git on which files are ignored', async (t) => {
   assert.ok(expected.length > 15 && expected.length < 90, `git kept ${expected.length}`);
   assert.deepEqual(ours, expected);
 });
+
+test('include and exclude globs answer the same over a long walk (their matchers start afresh every few hundred paths)', async () => {
+  const spec: Record<string, string> = {};
+  for (let i = 0; i < 700; i++) {
+    spec[`src/m${String(i).padStart(3, '0')}.${i % 7 === 0 ? 'map' : i % 5 === 0 ? 'md' : 'ts'}`] = 'x\n';
+    if (i % 50 === 0) spec[`src/d${i}/node_modules/dep.ts`] = 'x\n';
+  }
+  const root = await tree(spec);
+  try {
+    const r = rels(root, await discoverFiles([root], { include: ['**/*.ts'], exclude: ['*.map', 'node_modules/'] }));
+    const want = Object.keys(spec).filter((p) => p.endsWith('.ts') && !p.includes('node_modules')).sort();
+    assert.deepEqual(r.files, want);
+    for (let i = 0; i < 700; i++) {
+      const p = `src/m${String(i).padStart(3, '0')}`;
+      if (i % 7 === 0) assert.equal(r.skipped[`${p}.map`], 'excluded', `${p}.map`);
+      else if (i % 5 === 0) assert.equal(r.skipped[`${p}.md`], 'excluded', `${p}.md`);
+    }
+    for (let i = 0; i < 700; i += 50) assert.equal(r.skipped[`src/d${i}/node_modules`], 'excluded');
+  } finally {
+    await fsp.rm(root, { recursive: true, force: true });
+  }
+});

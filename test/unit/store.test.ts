@@ -8,7 +8,7 @@ import * as zlib from 'node:zlib';
 import fc from 'fast-check';
 import type { StoredDocument, StoreHeader } from '../../src/core/document';
 import { dequantizeRowInto, quantizedSalience, quantizeRows } from '../../src/core/quant';
-import { readStore, STORE_FILE, STORE_FORMAT_VERSION, writeStore } from '../../src/core/store';
+import { openStore, readStore, STORE_FILE, STORE_FORMAT_VERSION, writeStore } from '../../src/core/store';
 import { crc32Fallback } from '../../src/core/storeFormat';
 
 const HEADER: StoreHeader = { modelId: 'gist-abc123', dim: 8, blockTokens: 32, groupBlocks: 32 };
@@ -382,4 +382,54 @@ test('a failed rename removes the temporary; temporaries of dead writers are swe
   await fsp.writeFile(live, 'in progress');
   await writeStore(dir2, HEADER, []);
   assert.deepEqual((await fsp.readdir(dir2)).sort(), [STORE_FILE, path.basename(live)].sort());
+});
+
+/**
+ * Rewrites section `name` of document `doc` of the store in `dir` through `edit`, with every checksum
+ * made right again: only the value checks can refuse it.
+ */
+async function rewriteSection(dir: string, doc: number, name: string, edit: (bytes: Buffer) => void): Promise<void> {
+  const file = path.join(dir, STORE_FILE);
+  const buf = await fsp.readFile(file);
+  const headerLen = buf.readUInt32LE(8);
+  const header = JSON.parse(buf.subarray(16, 16 + headerLen).toString('utf8'));
+  const data = Buffer.from(buf.subarray(Math.ceil((16 + headerLen) / 8) * 8));
+  const names = ['tokens', 'lod1Gists', 'lod1Scales', 'lod1Salience', 'lod2Gists', 'lod2Scales', 'lod2Salience', 'blocks'];
+  const ref = header.docs[doc].sections[names.indexOf(name)];
+  const bytes = data.subarray(ref[0], ref[0] + ref[1]);
+  edit(bytes);
+  ref[2] = crc32Fallback(bytes);
+  const json = Buffer.from(JSON.stringify(header), 'utf8');
+  const prefix = Buffer.alloc(16);
+  buf.copy(prefix, 0, 0, 8);
+  prefix.writeUInt32LE(json.length, 8);
+  prefix.writeUInt32LE(crc32Fallback(json), 12);
+  const pad = Buffer.alloc(Math.ceil((16 + json.length) / 8) * 8 - 16 - json.length);
+  await fsp.writeFile(file, Buffer.concat([prefix, json, pad, data]));
+}
+
+test('values a checksum cannot vouch for are checked before any document is decoded: bad scales or block boundaries mean rebuild', async () => {
+  const docs = [makeDoc('/ws/a.ts', 300), makeDoc('/ws/b.ts', 900), makeDoc('/ws/c.ts', 40)];
+  const cases: [string, string, (b: Buffer) => void, RegExp][] = [
+    ['a negative LOD1 scale', 'lod1Scales', (b) => b.writeFloatLE(-1, 4), /gist scale -1/],
+    ['a NaN LOD2 scale', 'lod2Scales', (b) => b.writeFloatLE(NaN, 0), /gist scale NaN/],
+    ['boundaries out of order', 'blocks', (b) => b.writeUInt32LE(b.readUInt32LE(8), 4), /block boundaries out of order/],
+    ['boundaries not starting at 0', 'blocks', (b) => b.writeUInt32LE(1, 0), /block boundaries out of order/],
+  ];
+  for (const [what, section, edit, reason] of cases) {
+    const dir = await tempDir();
+    try {
+      await writeStore(dir, HEADER, docs);
+      await rewriteSection(dir, 1, section, () => undefined);
+      assert.equal((await readStore(dir, HEADER)).status, 'ok', 'rewritten as it was, the store still reads');
+      await rewriteSection(dir, 1, section, edit);
+      const res = await readStore(dir, HEADER);
+      assert.equal(res.status, 'rebuild', what);
+      if (res.status === 'rebuild') assert.match(res.reason, reason, what);
+      const opened = await openStore(dir, HEADER);
+      assert.equal(opened.status, 'rebuild', `${what}: refused before any document is handed out`);
+    } finally {
+      await fsp.rm(dir, { recursive: true, force: true });
+    }
+  }
 });
