@@ -1,5 +1,5 @@
 import { GROUP_BLOCKS, type Lod } from './constants';
-import { entryKey, makeEntry, type Entry } from './entry';
+import { bareEntry, entryKey, makeEntry, type Entry } from './entry';
 import type { CostModel } from './cost';
 import type { TreeDocument } from './tree';
 
@@ -225,7 +225,7 @@ export class FocusAllocator {
     const target = COLD_START_SHARE * this.settings.budget;
     // Every bare path costs at least a token: below this many documents the check cannot succeed.
     if (this.docs.length - heldDocs.size <= target - this.costModel.preamble) return false;
-    const state = this.state.map((es, i) => (heldDocs.has(i) ? es : [{ ...makeEntry(this.docs[i], 3, 0), bare: true }]));
+    const state = this.state.map((es, i) => (heldDocs.has(i) ? es : [bareEntry(this.docs[i])]));
     const costs = state.map((es) => this.costModel.documentCost(es));
     let used = this.costModel.preamble + costs.reduce((a, b) => a + b, 0);
     const extras = new Map<number, number>();
@@ -356,7 +356,7 @@ export class FocusAllocator {
       const tokens = members.reduce((n, i) => n + this.docs[i].tokenCount, 0);
       members.forEach((i, k) => {
         const fold = { folder, head: k === 0, files: members.length, tokens };
-        this.replaceDocument(i, [{ ...makeEntry(this.docs[i], 3, 0), bare: true, fold }]);
+        this.replaceDocument(i, [bareEntry(this.docs[i], fold)]);
       });
     }
     this.foldedFolders = new Set(this.state.flatMap((es) => (es[0]?.fold?.head ? [es[0].fold.folder] : []))).size;
@@ -408,10 +408,10 @@ export class FocusAllocator {
           continue;
         }
         const before = members.map((i) => this.state[i]);
-        for (const i of parts.bare) this.replaceDocument(i, [{ ...makeEntry(this.docs[i], 3, 0), bare: true }]);
+        for (const i of parts.bare) this.replaceDocument(i, [bareEntry(this.docs[i])]);
         for (const f of parts.folds) {
           const tokens = f.members.reduce((n, i) => n + this.docs[i].tokenCount, 0);
-          f.members.forEach((i, k) => this.replaceDocument(i, [{ ...makeEntry(this.docs[i], 3, 0), bare: true, fold: { folder: f.folder, head: k === 0, files: f.members.length, tokens } }]));
+          f.members.forEach((i, k) => this.replaceDocument(i, [bareEntry(this.docs[i], { folder: f.folder, head: k === 0, files: f.members.length, tokens })]));
         }
         folds.delete(folder);
         if (this.used > budget) {
