@@ -101,9 +101,12 @@ export interface PlanOptions {
  * instances each of httpx/click/attrs) from 19 to 23 of 42 and left the code suites unchanged.
  * supportShare 0.25: issue localization on the dev split (120 instances), lines at 8k/16k/32k from
  * 32.5/47.5/65.8 to 44.2/64.2/83.3 (0.4: 43.3/63.3/82.5; 0.15: 45.0/65.8/86.7 — kept at 0.25 so a
- * question about tests still finds them); the code and LoCoMo suites hold no such files.
+ * question about tests still finds them); the code and LoCoMo suites hold no such files. wholeDoc 0.3 → 0.8:
+ * issue localization (dev split), lines at 8k/16k/32k 44.2/64.2/83.3 → 50.0/67.5/85.0 (0.6: 50.0/65.8/84.2; 0.5:
+ * 16k unchanged); whole functions (urllib, http, wsgiref) and whole turns (LoCoMo 26, 30, 41) at 1k/2k/8k equal but
+ * for wsgiref at 8k 96.9 → 100.
  */
-export const DEFAULT_PLAN: PlanOptions = { alpha: 0.3, minShare: 0.02, maxCandidates: 400, kernel: null, lineSpread: 0.6, scopeLift: 2, scopeText: 4, defLine: 3, defName: 1, section: 0.25, units: 1, heads: 'code', wholeDoc: 0.3, supportShare: 0.25 };
+export const DEFAULT_PLAN: PlanOptions = { alpha: 0.3, minShare: 0.02, maxCandidates: 400, kernel: null, lineSpread: 0.6, scopeLift: 2, scopeText: 4, defLine: 3, defName: 1, section: 0.25, units: 1, heads: 'code', wholeDoc: 0.8, supportShare: 0.25 };
 
 /**
  * Block values for the plan: smoothed BM25, spread across blocks that share a line. `support`: the
@@ -281,6 +284,14 @@ const PER_UNIT = 3;
 
 const blockRange = (b0: number, b1: number): number[] => Array.from({ length: Math.max(0, b1 - b0 + 1) }, (_, k) => b0 + k);
 
+/** Every block of a document, ascending: one array per document, shared by the whole-document variant of all its candidates. */
+const allBlocksOf = new WeakMap<TreeDocument, readonly number[]>();
+function allBlocks(doc: TreeDocument): number[] {
+  let all = allBlocksOf.get(doc);
+  if (!all) allBlocksOf.set(doc, (all = blockRange(0, doc.nBlocks - 1)));
+  return all as number[];
+}
+
 /**
  * The ways to show block b as part of its unit (DESIGN.md invariant 8), preferred first: the whole
  * innermost unit when it is small enough; its head (first line through the signature and the start of
@@ -290,7 +301,7 @@ const blockRange = (b0: number, b1: number): number[] => Array.from({ length: Ma
  */
 function bundleVariants(doc: TreeDocument, b: number, budget: number, options: PlanOptions): number[][] {
   const chain = unitChain(doc, b);
-  const whole = options.wholeDoc > 0 && doc.tokenCount <= options.wholeDoc * budget ? [blockRange(0, doc.nBlocks - 1)] : [];
+  const whole = options.wholeDoc > 0 && doc.tokenCount <= options.wholeDoc * budget ? [allBlocks(doc)] : [];
   if (chain.length === 0 || !options.units) {
     const line = wholeLine(doc, b);
     return line.length > 1 ? [...whole, line, [b]] : [...whole, [b]];
@@ -300,7 +311,7 @@ function bundleVariants(doc: TreeDocument, b: number, budget: number, options: P
   const unit = o.units[u];
   const heads = options.heads === 'none' ? [] : chain.slice(1).filter((a) => options.heads === 'all' || CODE_UNITS.has(o.units[a].kind)).map((a) => o.nameBlock[a]);
   const tokens = doc.blockTok[o.last[u] + 1] - doc.blockTok[o.first[u]];
-  const out: number[][] = whole;
+  const out: number[][] = [];
   if (tokens <= Math.max(WHOLE_UNIT_TOKENS, WHOLE_UNIT_SHARE * budget)) out.push([...blockRange(o.first[u], o.last[u]), ...heads]);
   if (unit.kind !== 'turn') {
     const headLine = Math.min(unit.headEnd, unit.line + HEAD_LINES, doc.lines.length - 1);
@@ -309,17 +320,18 @@ function bundleVariants(doc: TreeDocument, b: number, budget: number, options: P
     out.push([...blockRange(o.first[u], headEnd), b, ...end, ...heads]);
   }
   // A turn is shown whole or not at all (unless it alone is over the budget's whole-unit share).
-  if (unit.kind !== 'turn' || out.length === 0) out.push([b, ...heads]);
+  if (unit.kind !== 'turn' || (out.length === 0 && whole.length === 0)) out.push([b, ...heads]);
   // A piece of a line over 32 tokens brings the rest of its line; the piece alone is the last resort
   // (not for a turn: it is shown whole or not at all).
   const lines = out.map((v) => wholeLines(doc, v));
   if (unit.kind !== 'turn' && lines.some((v, i) => v.length > out[i].length)) lines.push([b, ...heads]);
   // Distinct, ascending, and distinct from each other.
   const seen = new Set<string>();
-  return lines.map((v) => [...new Set(v)].filter((x) => x < doc.nBlocks).sort((x, y) => x - y)).filter((v) => {
+  // The whole document (one shared array, ascending already) leads; a variant as large is the same.
+  return [...whole, ...lines.map((v) => [...new Set(v)].filter((x) => x < doc.nBlocks).sort((x, y) => x - y)).filter((v) => {
     const k = v.join(',');
     return !seen.has(k) && seen.add(k);
-  });
+  }).filter((v) => whole.length === 0 || v.length < doc.nBlocks)];
 }
 
 /** A line cut into more pieces than this (a minified file, a data line) is shown by its pieces alone. */
@@ -578,7 +590,7 @@ const groupKey = (d: number, g: number): number => d * 2097152 + g;
  * lines of less relevant documents give up their names for bare paths to make room.
  */
 function pickBlocks(p: Planning, cand: Candidate[]): void {
-  const { cm, budget, options, plan, work, picked, baredHere, docValue } = p;
+  const { cm, budget, options, plan, work, picked, baredHere, docValue, state } = p;
   const price = prices(cm);
   // A pick changes the cost of blocks in its own group and the groups beside it (run markers at the
   // edges), or of the whole document when it was at its root line: only those are re-costed. A
@@ -592,9 +604,20 @@ function pickBlocks(p: Planning, cand: Candidate[]): void {
     for (const g of c.groups) if (staleGroup.has(groupKey(c.d, g))) return true;
     return false;
   };
+  // The whole-document variant is one array shared by every candidate of its document: priced once per
+  // document version (a 20k-token file has hundreds of candidates, each pricing all its blocks).
+  const wholeCost = new Map<number, { version: number; cost: number | null }>();
+  const approx = (c: Candidate, blocks: number[]): number | null => {
+    if (blocks.length !== state[c.d][0].doc.nBlocks) return approxCost(cm, work[c.d], blocks, price);
+    const kept = wholeCost.get(c.d);
+    if (kept && kept.version === docVersion[c.d]) return kept.cost;
+    const cost = approxCost(cm, work[c.d], blocks, price);
+    wholeCost.set(c.d, { version: docVersion[c.d], cost });
+    return cost;
+  };
   const costOf = (c: Candidate, v: number): number | null => {
     if (c.costs.length <= v) {
-      const x = approxCost(cm, work[c.d], c.variants[v], price);
+      const x = approx(c, c.variants[v]);
       c.costs.push(x);
       c.priority.push(x === null ? NaN : c.v / Math.max(1, x) ** options.alpha);
     }
