@@ -8,7 +8,7 @@ import { compactUint32, PackedTokens, smallFloat32 } from './packedTokens';
 import type { ModelRuntime } from './runtime';
 import { blockNodeCounts, cutBlocks, unitBreaks } from './blocks';
 import { boundaryCharOffsets, detokenize, lineStarts, tokenizeDocument } from './tokenizer';
-import { documentUnits, loadGrammars, type Unit } from './units';
+import { documentUnits, loadGrammars, UnitParser, type Unit } from './units';
 
 /** What a TreeDocument is made of (built by Tree.ingest, or restored): a stored document with its text, blocks and dimension. */
 export interface TreeDocumentInit extends Omit<StoredDocument, 'blocks' | 'stat' | 'rows' | NodeField> {
@@ -311,6 +311,17 @@ export class Tree {
   /** Gists by block (or group) content hash: serves unchanged blocks, moves and duplicates. */
   private readonly cache: LRUCache<string, CachedNode>;
   counters = { blocksGisted: 0, blocksReused: 0, groupsGisted: 0, groupsReused: 0 };
+  /**
+   * Units of edited documents are parsed incrementally: the parser keeps the syntax trees of the
+   * documents changed most recently (a first index keeps none: a tree per file of a large workspace
+   * would hold its WebAssembly memory).
+   */
+  private readonly parser = new UnitParser();
+
+  /** Syntax trees kept for incremental parsing (documents edited recently). */
+  get keptSyntaxTrees(): number {
+    return this.parser.size;
+  }
 
   /**
    * The cache points into documents' arrays, so it costs only its entries. Edits are served by the old
@@ -333,6 +344,12 @@ export class Tree {
   }
 
   remove(id: string): boolean {
+    this.parser.forget(id);
+    return this.detach(id);
+  }
+
+  /** Takes a document out (its replacement, or its removal, follows). */
+  private detach(id: string): boolean {
     const doc = this.documents.get(id);
     if (!doc) return false;
     this.stats.add(doc.postings, -1);
@@ -357,7 +374,7 @@ export class Tree {
   }
 
   private attach(doc: TreeDocument): void {
-    if (this.documents.has(doc.id)) this.remove(doc.id);
+    if (this.documents.has(doc.id)) this.detach(doc.id);
     this.stats.add(doc.postings);
     this.documents.set(doc.id, doc);
   }
@@ -395,7 +412,7 @@ export class Tree {
       } else added++;
       const t = tokenizeDocument(input.text);
       tokens += t.length;
-      const units = documentUnits(input.id, input.text, input.kind ?? 'file');
+      const units = old ? this.parser.update(input.id, input.id, input.text, input.kind ?? 'file') : documentUnits(input.id, input.text, input.kind ?? 'file');
       pending.push({ input, tokens: t, hash, units, blocks: documentBlocks(t, units) });
     }
     // Gist in batches that span documents, so small files still fill a batch.

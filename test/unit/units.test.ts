@@ -8,6 +8,8 @@ import fc from 'fast-check';
 import {
   documentUnits, editBetween, loadedGrammars, loadGrammars, MAX_PARSE_CHARS, UnitParser, type Unit,
 } from '../../src/core/units';
+import { LexicalRuntime } from '../../src/core/lexicalRuntime';
+import { Tree } from '../../src/core/tree';
 
 /** One line per unit: `kind name start-end line head parent`, easy to read in a failing diff. */
 function brief(units: Unit[]): string[] {
@@ -744,4 +746,22 @@ test('real sources keep the contract: the Python standard library email package 
     functions += units.filter((u) => u.kind === 'function' || u.kind === 'method').length;
   }
   assert.ok(functions > 100, `${functions} functions in ${files.length} files`);
+});
+
+test('the tree parses an edited document incrementally, with the units of a fresh parse, and forgets it when removed', async () => {
+  const tree = new Tree(new LexicalRuntime('test'));
+  const id = '/w/app.py';
+  let text = PYTHON;
+  await tree.ingest([{ id, text }]);
+  assert.equal(tree.keptSyntaxTrees, 0, 'a first index keeps no syntax tree');
+  const edits: [string, string][] = [['def ', 'def renamed_'], ['return', 'return None  #'], ['\n\n', '\n\nclass Added:\n    x = 1\n\n']];
+  for (const [from, to] of edits) {
+    text = text.replace(from, to);
+    await tree.ingest([{ id, text }]);
+    assert.equal(tree.keptSyntaxTrees, 1, 'the edited document keeps its syntax tree for the next edit');
+    const doc = tree.documents.get(id)!;
+    assert.deepEqual(brief(doc.units ?? []), brief(documentUnits(id, text, 'file')), `units after replacing ${JSON.stringify(from)}`);
+  }
+  tree.remove(id);
+  assert.equal(tree.keptSyntaxTrees, 0, 'a removed document\'s syntax tree is freed');
 });
