@@ -237,6 +237,14 @@ function rebase(raw: string, dir: string): string {
  * a later list, deeper file or later line wins). A folder holding `.git` starts a fresh context.
  * Immutable: `with` returns a new context, so sibling folders never see each other's files.
  */
+/**
+ * Paths an ignore context tests before its matcher starts afresh. The `ignore` package keeps the answer
+ * for every path a matcher ever tested (and for its folders): a repository's root `.gitignore` is asked
+ * about every path of the walk, ~350 MB over 100,000 files (the same as the exclude globs, discovery.ts
+ * GlobSet). The rules, and so the answers, stay the same.
+ */
+const MATCHER_CACHE_PATHS = 256;
+
 export class IgnoreContext {
   private constructor(
     /** The context's top relative to the walk's root ('' when it is the root, null when above it). */
@@ -244,9 +252,12 @@ export class IgnoreContext {
     /** The walk's root relative to the top, when the top lies above the root. */
     private readonly rootFromTop: string,
     private readonly ignoreCase: boolean,
-    private readonly matcher: Ignore,
+    private matcher: Ignore,
     readonly rules: readonly GlobRule[],
   ) {}
+
+  /** Paths tested since the matcher last started afresh (see MATCHER_CACHE_PATHS). */
+  private tested = 0;
 
   /** A context whose top is `topRel` below the walk's root ('' for the root itself). */
   static below(topRel: string, ignoreCase: boolean): IgnoreContext {
@@ -292,6 +303,11 @@ export class IgnoreContext {
     if (this.rules.length === 0) return undefined;
     const local = this.local(rel);
     if (local === undefined || local === '') return undefined;
+    if (++this.tested > MATCHER_CACHE_PATHS) {
+      // A matcher built from another takes its compiled rules as they are, with an empty cache.
+      this.matcher = ignore({ ignorecase: this.ignoreCase }).add(this.matcher);
+      this.tested = 1;
+    }
     const r = safeTest(this.matcher, asked(local, isDir));
     if (!r.ignored) return undefined;
     return this.rules[Number(r.rule?.mark)] ?? { source: r.rule?.pattern ?? '', line: 0, negate: false };

@@ -322,3 +322,23 @@ test('include and exclude globs answer the same over a long walk (their matchers
     await fsp.rm(root, { recursive: true, force: true });
   }
 });
+
+test('a .gitignore answers the same over a long walk (its matcher starts afresh every few hundred paths)', async () => {
+  const spec: Record<string, string> = { '.gitignore': '*.log\n!keep*.log\nbuild/\n' };
+  for (let i = 0; i < 700; i++) {
+    const n = String(i).padStart(3, '0');
+    spec[`src/m${n}.${i % 3 === 0 ? 'log' : 'ts'}`] = 'x\n';
+    if (i % 10 === 0) spec[`src/keep${n}.log`] = 'x\n';
+    if (i % 100 === 0) spec[`src/p${n}/build/out.ts`] = 'x\n';
+  }
+  const root = await tree(spec);
+  try {
+    const r = rels(root, await discoverFiles([root]));
+    const want = Object.keys(spec).filter((p) => p !== '.gitignore' && !p.includes('/build/') && (!p.endsWith('.log') || p.includes('/keep'))).sort();
+    assert.deepEqual(r.files.filter((p) => p !== '.gitignore'), want);
+    for (let i = 0; i < 700; i += 3) assert.equal(r.skipped[`src/m${String(i).padStart(3, '0')}.log`], 'gitignored', `m${i}.log`);
+    for (let i = 0; i < 700; i += 100) assert.equal(r.skipped[`src/p${String(i).padStart(3, '0')}/build`], 'gitignored');
+  } finally {
+    await fsp.rm(root, { recursive: true, force: true });
+  }
+});
