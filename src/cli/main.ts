@@ -12,7 +12,7 @@ import { intOption, parseArgs, pathOption, stringOption, UsageError, type Parsed
 import { packageRoot } from '../core/packageRoot';
 import { formatCeiling, locomoCeiling } from '../eval/ceiling';
 import { loadConversations } from '../eval/locomo';
-import { BASELINES, BM25_FILES, codeHaystack, exactRunLines, type McOptions, formatTable, locomoHaystacks, megacontext, runSuite } from '../eval/harness';
+import { BASELINES, BM25_FILES, codeHaystack, exactRunLines, type McOptions, formatNamedTable, formatTable, locomoHaystacks, megacontext, runSuite } from '../eval/harness';
 import { formatIssueTable, ISSUE_BUDGETS, runIssueSuite, type IssueSplit } from '../eval/issues';
 import { focusJson } from '../engine/focusJson';
 import { Memory } from '../engine/memory';
@@ -232,6 +232,8 @@ async function runEval(args: ParsedArgs, out: NodeJS.WritableStream, log: (s: st
     log(`eval: ${h.name} took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
   const tables = results.length > 0 ? [formatTable(results)] : [];
+  const named = formatNamedTable(results);
+  if (named) tables.push(named);
   const rows: object[] = [...results];
   // The issue suite compares the engine with file- and chunk-level retrieval, not with every variant.
   const issueMethods = [BM25_FILES, ...all].filter((m) => (wanted ? wanted.includes(m.name) : ['bm25-files', 'bm25-chunks', 'mc', 'mc-lexical'].includes(m.name)));

@@ -30,6 +30,8 @@ export interface Case {
   query: string;
   gold: Gold[];
   whole: Gold[];
+  /** Code: the gold function's name and its definition line (1-based), for the map-name metric. */
+  unit?: { doc: number; line: number; name: string };
 }
 
 export interface Haystack {
@@ -150,6 +152,18 @@ export interface SuiteResult {
   /** Share of cases found whole (Case.whole), per method. */
   whole: Record<string, number>;
   ms: Record<string, number>;
+  /**
+   * Code only (cases with a Case.unit): of the cases where the function's definition line is not exact,
+   * how many have its name on a map line with that line (`megacontext_expand` can go there), per method;
+   * `notWhole` counts those cases. The choice of names on map lines (#19: GistNet's salience) is judged by it.
+   */
+  named?: Record<string, number>;
+  notWhole?: Record<string, number>;
+}
+
+/** Whether a map line of `docId` names `unit` with its definition line (a qualified name's last part counts). */
+export function mapNamesUnit(mapLines: readonly MapLine[], docId: string, unit: { line: number; name: string }): boolean {
+  return mapLines.some((m) => m.docId === docId && m.names.some((n) => n.line === unit.line && n.name.split(/[.:]/).pop() === unit.name));
 }
 
 /** BM25 indexes of `texts`, each built when first asked for. */
@@ -191,9 +205,15 @@ export async function runSuite(
         for (const m of methods) {
           const out = await m.run(p, c.query, r.budget);
           const found = (gold: Gold[]) => (gold.every((g) => shownEnough(g, out.exact)) ? 1 : 0);
-          r.recall[m.name] = (r.recall[m.name] ?? 0) + found(c.gold);
+          const line = found(c.gold);
+          r.recall[m.name] = (r.recall[m.name] ?? 0) + line;
           r.whole[m.name] = (r.whole[m.name] ?? 0) + found(c.whole);
           r.ms[m.name] = (r.ms[m.name] ?? 0) + out.ms;
+          if (c.unit && !line) {
+            (r.notWhole ??= {})[m.name] = (r.notWhole[m.name] ?? 0) + 1;
+            const named = mapNamesUnit(out.mapLines, p.h.docs[c.unit.doc].id, c.unit) ? 1 : 0;
+            (r.named ??= {})[m.name] = (r.named[m.name] ?? 0) + named;
+          }
         }
       }
     }
@@ -267,6 +287,7 @@ export async function codeHaystack(folder: string, limit = Infinity): Promise<Ha
     // Named as a workspace shows them: relative to the folder's parent (`email/utils.py`), for every method alike.
     docs.push({ id: relative(dirname(folder), f.path).split(sep).join('/'), text: mined.text });
     const whole = wholeFunctions(f.path, mined.text);
+    const starts = lineStarts(mined.text);
     for (const q of mined.queries) {
       const line = mined.text.slice(q.defStart, q.defEnd).replace(/\s+$/, '');
       const [start, end] = whole(q.defStart);
@@ -274,6 +295,7 @@ export async function codeHaystack(folder: string, limit = Infinity): Promise<Ha
         query: q.query,
         gold: [{ doc, start: q.defStart, end: q.defStart + line.length, need: 0.9 }],
         whole: [{ doc, start, end, need: 1 }],
+        unit: { doc, line: lineOf(starts, q.defStart), name: q.name },
       });
     }
   }
@@ -296,4 +318,26 @@ export function formatTable(results: SuiteResult[]): string {
     `(% found, earlier criterion / whole: code = 90% of the definition line / the whole function, definition line ` +
     `and up to ${WHOLE_FUNCTION_LINES} body lines; locomo = half of each evidence turn's line / every evidence turn whole)`;
   return [head, sep, ...rows, legend].join('\n');
+}
+
+/**
+ * The map-name metric of the code suites (SuiteResult.named): per method, of the functions whose
+ * definition line is not exact, the share named with their line on a map line, and how many that was.
+ * Empty without code suites.
+ */
+export function formatNamedTable(results: SuiteResult[]): string {
+  const rows = results.filter((r) => r.notWhole !== undefined);
+  if (rows.length === 0) return '';
+  const methods = [...new Set(rows.flatMap((r) => Object.keys(r.recall)))].filter((m) => m.startsWith('mc'));
+  const head = `| suite | W | ${methods.join(' | ')} |`;
+  const sep = `|${' --- |'.repeat(methods.length + 2)}`;
+  const body = rows.map((r) => {
+    const cells = methods.map((m) => {
+      const n = r.notWhole?.[m] ?? 0;
+      return n > 0 ? `${(100 * (r.named?.[m] ?? 0) / n).toFixed(1)} of ${n}` : '– of 0';
+    });
+    return `| ${r.suite} | ${r.budget} | ${cells.join(' | ')} |`;
+  });
+  const legend = '(functions whose definition line is not exact: % named on a map line with that line, where an agent can expand it; BM25 baselines draw no map)';
+  return ['Map names (code): the gold function named on the map when its definition line is not exact', head, sep, ...body, legend].join('\n');
 }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { renderConversation } from '../../src/eval/locomo';
 import { bm25Rank, ChunkIndex, coveredShare, fileChunks, lineChunks, packByRank, recency } from '../../src/eval/baselines';
-import { BASELINES, BM25_FILES, lazyIndexes, locomoHaystack, megacontext, runSuite, shownEnough, wholeFunctions, WHOLE_FUNCTION_LINES, type Haystack } from '../../src/eval/harness';
+import { BASELINES, BM25_FILES, formatNamedTable, lazyIndexes, locomoHaystack, mapNamesUnit, megacontext, runSuite, shownEnough, wholeFunctions, WHOLE_FUNCTION_LINES, type Haystack, type SuiteResult } from '../../src/eval/harness';
 import { mineCodeQueries } from '../../src/eval/codeQueries';
 import { formatCeiling, locomoCeiling, sharedContentTerms } from '../../src/eval/ceiling';
 import { countPromptTokens } from '../../src/core/tokenizer';
@@ -168,4 +168,22 @@ test('LoCoMo whole turns: half a turn is the earlier criterion, all of it the wh
   assert.equal(shownEnough(c.gold[0], half), true);
   assert.equal(shownEnough(c.whole[0], half), false);
   assert.equal(shownEnough(c.whole[0], [[[g.start, g.end]]]), true);
+});
+
+test('map names: a function counts as named only on a map line of its file with its definition line', () => {
+  const mapLines = [
+    { docId: 'a.py', startLine: 10, endLine: 40, names: [{ name: 'Context.invoke', line: 12 }, { name: 'other', line: 30 }] },
+    { docId: 'b.py', startLine: 1, endLine: 9, names: [{ name: 'invoke', line: 5 }] },
+  ];
+  assert.equal(mapNamesUnit(mapLines, 'a.py', { line: 12, name: 'invoke' }), true, 'a qualified name\'s last part');
+  assert.equal(mapNamesUnit(mapLines, 'a.py', { line: 13, name: 'invoke' }), false, 'another line');
+  assert.equal(mapNamesUnit(mapLines, 'a.py', { line: 5, name: 'invoke' }), false, 'another file\'s line');
+  assert.equal(mapNamesUnit(mapLines, 'a.py', { line: 30, name: 'oth' }), false, 'a part of a name');
+  const row = (suite: string, named: number, notWhole: number): SuiteResult =>
+    ({ suite, budget: 2048, n: 10, recall: { 'bm25-chunks': 0.5, mc: 0.5 }, whole: { 'bm25-chunks': 0.4, mc: 0.4 }, ms: {}, named: { mc: named }, notWhole: { mc: notWhole } });
+  const table = formatNamedTable([row('code/a', 1, 4), row('code/b', 0, 0), { suite: 'locomo', budget: 2048, n: 3, recall: { mc: 1 }, whole: { mc: 1 }, ms: {} }]);
+  assert.match(table, /\| code\/a \| 2048 \| 25\.0 of 4 \|/);
+  assert.match(table, /\| code\/b \| 2048 \| – of 0 \|/);
+  assert.doesNotMatch(table, /locomo|bm25/, 'only code suites, only methods that draw a map');
+  assert.equal(formatNamedTable([{ suite: 'locomo', budget: 2048, n: 3, recall: { mc: 1 }, whole: { mc: 1 }, ms: {} }]), '');
 });
