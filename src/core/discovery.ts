@@ -23,8 +23,7 @@
  */
 import { constants as fsc, promises as fsp, type Dirent, type Stats } from 'node:fs';
 import * as path from 'node:path';
-import ignore from 'ignore';
-import { anyGlobMatches, compileGlob, IgnoreContext, type GlobRule, type IgnoreRules, type IgnoreWarning } from './gitignore';
+import { anyGlobMatches, compileGlob, IgnoreContext, MATCHER_CACHE_PATHS, renewMatcher, type GlobRule, type IgnoreRules, type IgnoreWarning } from './gitignore';
 import { needsCredentialCheck, secretContentRule, secretPathRule } from './secrets';
 
 export { detectSecrets, isSecretPath, redactSecrets, secretPathRule, type SecretFinding } from './secrets';
@@ -117,14 +116,11 @@ export async function discoverFiles(roots: string[], options: DiscoverOptions = 
 
 type Glob = GlobRule & IgnoreRules;
 
-/** Paths a GlobSet tests before its matchers start afresh. */
-const GLOB_CACHE_PATHS = 256;
-
 /**
  * Include or exclude globs of one walk. The `ignore` package keeps the result of every path a matcher
  * ever tested (and of its folders), one matcher per glob: over a 100k-file walk the ~30 default excludes
  * held ~350 MB of such results until the walk ended (the walk alone peaked at 528 MB RSS). Fresh
- * matchers every GLOB_CACHE_PATHS paths, sharing the compiled rules, bound that at no measurable cost,
+ * matchers every MATCHER_CACHE_PATHS paths, sharing the compiled rules, bound that at no measurable cost,
  * and so few results die young rather than in the old generation (every 4,096 paths still peaked at
  * 272 MB; every 256 at 173 MB, as a walk without globs). The rules, and so the answers, are the same.
  */
@@ -138,9 +134,8 @@ class GlobSet {
 
   /** The first glob matching `rel`, or undefined. */
   match(rel: string, isDir: boolean): GlobRule | undefined {
-    if (++this.tested > GLOB_CACHE_PATHS) {
-      // A matcher built from another takes its compiled rules as they are, with an empty cache.
-      this.globs = this.globs.map((g) => ({ ...g, matcher: ignore({ ignorecase: this.ignoreCase }).add(g.matcher) }));
+    if (++this.tested > MATCHER_CACHE_PATHS) {
+      this.globs = this.globs.map((g) => ({ ...g, matcher: renewMatcher(g.matcher, this.ignoreCase) }));
       this.tested = 1;
     }
     return anyGlobMatches(this.globs, rel, isDir);

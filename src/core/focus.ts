@@ -165,6 +165,25 @@ const COLD_START_SHARE = 0.8;
 const MAX_FOLD_LEVELS = 32;
 
 
+/**
+ * The folders a document can fold into: every folder above its display path, nearest first (at most
+ * MAX_FOLD_LEVELS); a top-level file's is '.'.
+ */
+function foldersAbove(path: string): string[] {
+  const out: string[] = [];
+  let folder = path;
+  for (let up = 1; up <= MAX_FOLD_LEVELS; up++) {
+    const cut = folder.lastIndexOf('/');
+    if (cut <= 0) {
+      if (up === 1) out.push('.');
+      break;
+    }
+    folder = folder.slice(0, cut);
+    out.push(folder);
+  }
+  return out;
+}
+
 /** Share of the budget in use above which low scores collapse without an expansion asking for room. */
 const COLLAPSE_PRESSURE = 0.9;
 
@@ -332,17 +351,7 @@ export class FocusAllocator {
     for (const { i } of order) {
       const es = this.state[i];
       if (es.length !== 1 || es[0].lod !== 3) continue;
-      // Every folder above the document's display path, nearest first; a top-level file's is '.'.
-      let folder = this.costModel.displayPath(this.docs[i]);
-      for (let up = 1; up <= MAX_FOLD_LEVELS; up++) {
-        const cut = folder.lastIndexOf('/');
-        if (cut <= 0) {
-          if (up === 1) join('.', i);
-          break;
-        }
-        folder = folder.slice(0, cut);
-        join(folder, i);
-      }
+      for (const folder of foldersAbove(this.costModel.displayPath(this.docs[i]))) join(folder, i);
     }
     const ranked = [...groups.values()]
       .filter((g) => g.members.length > 1)
@@ -378,12 +387,8 @@ export class FocusAllocator {
     const folderRelevance = new Map<string, number>();
     this.docs.forEach((d, i) => {
       const r = this.foldRelevance?.[i] ?? 0;
-      let folder = this.costModel.displayPath(d);
-      for (let up = 0; up < MAX_FOLD_LEVELS; up++) {
-        const cut = folder.lastIndexOf('/');
-        folder = cut <= 0 ? '.' : folder.slice(0, cut);
+      for (const folder of foldersAbove(this.costModel.displayPath(d))) {
         if (!((folderRelevance.get(folder) ?? -Infinity) >= r)) folderRelevance.set(folder, r);
-        if (folder === '.') break;
       }
     });
     const folds = new Map<string, number[]>();

@@ -238,12 +238,17 @@ function rebase(raw: string, dir: string): string {
  * Immutable: `with` returns a new context, so sibling folders never see each other's files.
  */
 /**
- * Paths an ignore context tests before its matcher starts afresh. The `ignore` package keeps the answer
- * for every path a matcher ever tested (and for its folders): a repository's root `.gitignore` is asked
- * about every path of the walk, ~350 MB over 100,000 files (the same as the exclude globs, discovery.ts
- * GlobSet). The rules, and so the answers, stay the same.
+ * Paths a matcher tests before it starts afresh (renewMatcher). The `ignore` package keeps the answer
+ * for every path a matcher ever tested (and for its folders): over a 100,000-file walk, the exclude
+ * globs (discovery.ts GlobSet) held ~350 MB of them, and a repository's root `.gitignore`, asked about
+ * every path, would hold as much.
  */
-const MATCHER_CACHE_PATHS = 256;
+export const MATCHER_CACHE_PATHS = 256;
+
+/** A matcher with `m`'s compiled rules as they are and an empty cache: the same answers. */
+export function renewMatcher(m: Ignore, ignoreCase: boolean): Ignore {
+  return ignore({ ignorecase: ignoreCase }).add(m);
+}
 
 export class IgnoreContext {
   private constructor(
@@ -304,8 +309,7 @@ export class IgnoreContext {
     const local = this.local(rel);
     if (local === undefined || local === '') return undefined;
     if (++this.tested > MATCHER_CACHE_PATHS) {
-      // A matcher built from another takes its compiled rules as they are, with an empty cache.
-      this.matcher = ignore({ ignorecase: this.ignoreCase }).add(this.matcher);
+      this.matcher = renewMatcher(this.matcher, this.ignoreCase);
       this.tested = 1;
     }
     const r = safeTest(this.matcher, asked(local, isDir));

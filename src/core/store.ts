@@ -53,7 +53,7 @@ function validateDoc(d: StoredDocument, h: StoreHeader): DocMeta {
     ...(stat ? { stat } : {}),
     tokens: d.tokens.length, lod1, lod2, blocks: d.blocks?.length ?? 0, sections: [],
   };
-  if (!(d.blocks instanceof Uint32Array) || !validBlocks(d.blocks, d.tokens.length)) throw new TypeError(`writeStore: ${where} block boundaries are missing or not ascending from 0 to its tokens`);
+  if (!(d.blocks instanceof Uint32Array) || !validBlocks(d.blocks.length, (k) => d.blocks[k], d.tokens.length)) throw new TypeError(`writeStore: ${where} block boundaries are missing or not ascending from 0 to its tokens`);
   const problem = shapeProblem(meta, h);
   if (problem) throw new TypeError(`writeStore: ${where}: ${problem}`);
   return meta;
@@ -84,9 +84,10 @@ function encodeSection(name: SectionName, d: StoredDocument, out: Buffer): void 
 }
 
 /** Block boundaries as the tree needs them: strictly ascending from 0 to the token count (just [0] when empty). */
-function validBlocks(b: Uint32Array, tokens: number): boolean {
-  if (b.length < 1 || b[0] !== 0 || b[b.length - 1] !== tokens) return false;
-  for (let i = 1; i < b.length; i++) if (b[i] <= b[i - 1]) return false;
+/** Whether `n` block boundaries, the k-th `at(k)`, ascend strictly from 0 to `tokens`. */
+function validBlocks(n: number, at: (k: number) => number, tokens: number): boolean {
+  if (n < 1 || at(0) !== 0 || at(n - 1) !== tokens) return false;
+  for (let i = 1; i < n; i++) if (at(i) <= at(i - 1)) return false;
   return true;
 }
 
@@ -420,13 +421,7 @@ function checkValues(buf: Buffer, dataStart: number, m: DocMeta): void {
     }
   }
   const [off] = m.sections[SECTIONS.indexOf('blocks')];
-  let prev = -1;
-  for (let k = 0; k < m.blocks; k++) {
-    const v = buf.readUInt32LE(dataStart + off + 4 * k);
-    if (k === 0 ? v !== 0 : v <= prev) fail(`document ${JSON.stringify(m.id)} has block boundaries out of order`);
-    prev = v;
-  }
-  if (prev !== m.tokens) fail(`document ${JSON.stringify(m.id)} has block boundaries out of order`);
+  if (!validBlocks(m.blocks, (k) => buf.readUInt32LE(dataStart + off + 4 * k), m.tokens)) fail(`document ${JSON.stringify(m.id)} has block boundaries out of order`);
 }
 
 function parseStore(buf: Buffer, expected: StoreHeader): ParsedStore {

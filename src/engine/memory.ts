@@ -22,6 +22,7 @@ import { countPromptTokens } from '../core/tokenizer';
 import type { DocumentInput, Tree, TreeDocument } from '../core/tree';
 import type { FocusSnapshot } from '../webview/protocol';
 import { focusView, type FocusView } from './focusView';
+import { Serial } from './serial';
 import type {
   AppendResult,
   EngineStatus,
@@ -103,7 +104,7 @@ export class Memory {
   private readonly recentFiles = new Set<string>();
   private saveTimer: NodeJS.Timeout | undefined;
   /** Changes to the tree (and writes of it) run one at a time. */
-  private writes: Promise<unknown> = Promise.resolve();
+  private readonly writes = new Serial();
   /** The store file's mtime when this memory last read or wrote it: another value means another process wrote it. */
   private storeMtimeMs: number | undefined;
   /** Set by a change under writeThrough until it is written. */
@@ -161,9 +162,7 @@ export class Memory {
   };
 
   private exclusive<T>(work: () => Promise<T>): Promise<T> {
-    const next = this.writes.then(work, work);
-    this.writes = next.catch(() => undefined);
-    return next;
+    return this.writes.run(work);
   }
 
   // ---- indexing ---------------------------------------------------------------------------------

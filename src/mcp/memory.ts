@@ -5,6 +5,7 @@
 // process wrote is read again.
 import type { ModelRuntime } from '../core/runtime';
 import { Memory } from '../engine/memory';
+import { Serial } from '../engine/serial';
 import type { AppendResult, EngineStatus, ExpandResult, FocusResult, IndexParams, ScorerChoice } from '../engine/protocol';
 
 /** A request this long after the last walk of the folders walks them again (unchanged files are not re-read). */
@@ -22,18 +23,12 @@ export class McpMemory {
   private memory: Promise<Memory> | undefined;
   private lastWalk = 0;
   /** Opening, reopening and walking run one at a time. */
-  private turns: Promise<unknown> = Promise.resolve();
+  private readonly turns = new Serial();
 
   constructor(private readonly options: McpMemoryOptions) {}
 
   get roots(): string[] {
     return this.options.scope.roots;
-  }
-
-  private exclusive<T>(work: () => Promise<T>): Promise<T> {
-    const next = this.turns.then(work, work);
-    this.turns = next.catch(() => undefined);
-    return next;
   }
 
   private async open(): Promise<Memory> {
@@ -57,7 +52,7 @@ export class McpMemory {
    * process wrote the store since, and the folders walked again when the last walk is older than REWALK_MS.
    */
   private current(): Promise<Memory> {
-    return this.exclusive(async () => {
+    return this.turns.run(async () => {
       let m = this.memory && (await this.memory.catch(() => undefined));
       if (m && (await m.storeWrittenElsewhere())) {
         this.options.log('megacontext mcp: the store was written by another process; reading it again');
@@ -98,7 +93,7 @@ export class McpMemory {
 
   /** Writes what is not yet in the store (at exit): every change was written when it was made. */
   async close(): Promise<void> {
-    await this.turns.catch(() => undefined);
+    await this.turns.idle();
     const m = this.memory && (await this.memory.catch(() => undefined));
     await m?.close();
   }
