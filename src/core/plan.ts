@@ -89,6 +89,13 @@ export interface PlanOptions {
   supportShare: number;
   /** Kinds of enclosing units whose head line is shown with a pick: 'code' (classes and functions), 'all' (sections, sessions too), 'none'. */
   heads: 'code' | 'all' | 'none';
+  /**
+   * A code file's prologue — its lines before the first definition: module docstring, imports, module
+   * constants — gets this share of the file's best block value (0 = off): what a file imports is what an
+   * edit must know, and a change that adds a dependency or a constant changes those lines. As a value,
+   * not an attachment, it is shown for the files that matter most when the budget has room for it.
+   */
+  prologueValue: number;
 }
 
 /**
@@ -104,9 +111,13 @@ export interface PlanOptions {
  * question about tests still finds them); the code and LoCoMo suites hold no such files. wholeDoc 0.3 → 0.8:
  * issue localization (dev split), lines at 8k/16k/32k 44.2/64.2/83.3 → 50.0/67.5/85.0 (0.6: 50.0/65.8/84.2; 0.5:
  * 16k unchanged); whole functions (urllib, http, wsgiref) and whole turns (LoCoMo 26, 30, 41) at 1k/2k/8k equal but
- * for wsgiref at 8k 96.9 → 100.
+ * for wsgiref at 8k 96.9 → 100. prologueValue 0.3 (was off): issue lines at 8k/16k/32k 50.0/67.5/85.0 →
+ * 52.5/69.2/85.8, files 80.8/87.5/88.3 → 80.8/86.7/88.3 (0.15: 50.0/69.2/85.0; 0.6: 52.5/69.2 at 8k/16k;
+ * attaching the prologue to a file's first pick instead, up to 2–5% of the budget: 49.2–51.7/69.2–70.8/85.8 with
+ * files at 16k 83.3); whole functions (urllib, http, wsgiref) at 1k/2k/8k: one query fewer at urllib 2k, http 8k
+ * and wsgiref 8k, one more at wsgiref 1k.
  */
-export const DEFAULT_PLAN: PlanOptions = { alpha: 0.3, minShare: 0.02, maxCandidates: 400, kernel: null, lineSpread: 0.6, scopeLift: 2, scopeText: 4, defLine: 3, defName: 1, section: 0.25, units: 1, heads: 'code', wholeDoc: 0.8, supportShare: 0.25 };
+export const DEFAULT_PLAN: PlanOptions = { alpha: 0.3, minShare: 0.02, maxCandidates: 400, kernel: null, lineSpread: 0.6, scopeLift: 2, scopeText: 4, defLine: 3, defName: 1, section: 0.25, units: 1, heads: 'code', wholeDoc: 0.8, supportShare: 0.25, prologueValue: 0.3 };
 
 /**
  * Block values for the plan: smoothed BM25, spread across blocks that share a line. `support`: the
@@ -334,6 +345,22 @@ function bundleVariants(doc: TreeDocument, b: number, budget: number, options: P
   }).filter((v) => whole.length === 0 || v.length < doc.nBlocks)];
 }
 
+/**
+ * The blocks of a code file before its first definition (class, function, …) — imports and module
+ * constants, the module docstring — when it has a definition after line 0; none otherwise.
+ */
+const prologueOf = new WeakMap<TreeDocument, readonly number[]>();
+function prologueBlocks(doc: TreeDocument): readonly number[] {
+  let pro = prologueOf.get(doc);
+  if (pro) return pro;
+  const o = outline(doc);
+  let end = -1;
+  for (let u = 0; u < o.units.length; u++) if (CODE_UNITS.has(o.units[u].kind)) { end = o.first[u]; break; }
+  pro = end > 0 ? blockRange(0, end - 1) : [];
+  prologueOf.set(doc, pro);
+  return pro;
+}
+
 /** A line cut into more pieces than this (a minified file, a data line) is shown by its pieces alone. */
 const MAX_LINE_PIECES = 16;
 
@@ -494,6 +521,18 @@ export function planFocus(
   const values = state.map((es) => (es.length > 0 && es[0].doc.tokenCount > 0 ? value(es[0].doc) : new Float32Array(0)));
   const docValue = values.map((v) => v.reduce((a, x) => Math.max(a, x), 0));
   const top = docValue.reduce((a, x) => Math.max(a, x), 0);
+  if (options.prologueValue > 0) {
+    // Only where the lifted value can pass the candidates' floor: the others are never outlined for it.
+    const floor = options.minShare * top;
+    values.forEach((v, d) => {
+      const lift = options.prologueValue * docValue[d];
+      const pro = lift > floor ? prologueBlocks(state[d][0].doc) : [];
+      if (pro.length === 0) return;
+      const lifted = Float32Array.from(v);
+      for (const b of pro) lifted[b] = Math.max(lifted[b], lift);
+      values[d] = lifted;
+    });
+  }
   const plan: Plan = { fill: !!options.fill, blocks: new Map(), picks: 0, used, folded: new Set(), opened: new Set(), bared: new Set() };
   if (top <= 0) return plan;
   const p: Planning = {

@@ -433,3 +433,19 @@ test('a piece of a line over 32 tokens is shown with the rest of its line', asyn
   assert.ok(text[run.charEnd - 1] === '\n' || run.charEnd === text.length, 'ends at a line end');
   assert.ok(text.slice(run.charStart, run.charEnd).includes('config = {'), 'the whole line, not its last piece');
 });
+
+test('a code file\'s prologue (imports before its first definition) is shown with its evidence, and not without prologueValue', async () => {
+  const prologue = 'import os\nimport sys\nfrom collections import OrderedDict as ordered_mapping\n\nLIMIT = 10\n\n';
+  const text = prologue + syntheticSource(4, 300) + 'def wanted(value):\n    return zebra_okapi_marker(value)\n' + syntheticSource(5, 300);
+  const tree = await treeOf([{ id: '/p/module.py', text }, { id: '/p/other.py', text: syntheticSource(6, 400) }]);
+  const engine = new FocusEngine(tree, tree.runtime);
+  const shown = async (plan: object) => {
+    const wc = await engine.focus({ query: 'zebra_okapi_marker', budget: 2048, scorer: 'lexical', plan });
+    assert.deepEqual(checkWorkingContext(wc.perDoc, wc.rendered, 2048), []);
+    const runs = wc.rendered.exactRuns.filter((r) => r.doc.id === '/p/module.py').map((r) => r.doc.text.slice(r.charStart, r.charEnd));
+    assert.ok(runs.some((r) => r.includes('return zebra_okapi_marker(value)')), 'the evidence is exact');
+    return runs.some((r) => r.includes('from collections import OrderedDict'));
+  };
+  assert.equal(await shown({ prologueValue: 0.3 }), true, 'the imports are exact with the evidence');
+  assert.equal(await shown({ prologueValue: 0 }), false, 'and only because of the prologue value');
+});
