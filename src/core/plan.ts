@@ -220,15 +220,17 @@ function lineSpans(doc: TreeDocument): Uint32Array {
 }
 
 /** Directories whose files support code rather than being it (compared case-insensitively). */
-const SUPPORT_DIRS = new Set(['test', 'tests', 'testing', '__tests__', 'spec', 'specs', 'docs', 'doc', 'examples', 'example', 'bench', 'benchmark', 'benchmarks', 'fixtures']);
+const SUPPORT_DIRS = new Set(['test', 'tests', 'testing', '__tests__', 'spec', 'specs', 'docs', 'doc', 'examples', 'example', 'bench', 'benchmark', 'benchmarks', 'fixtures', 'changelog.d', 'newsfragments']);
+/** Release histories (CHANGELOG.md, CHANGES, HISTORY.rst, NEWS): they retell every change in the words of its description. */
+const HISTORY_FILE = /^(change[-_ ]?log|changes|history|news|releases?)(\.(md|markdown|rst|txt|adoc))?$/i;
 /** File names of tests (test_x.py, x_test.go, x.test.ts, x.spec.js, conftest.py). */
 const TEST_FILE = /^(test_.*\.py|.*_test\.(py|go|rb)|conftest\.py|.*\.(test|spec)\.[cm]?[jt]sx?)$/i;
 
-/** Whether a workspace path is a test, doc, example or benchmark file (PlanOptions.supportShare). */
+/** Whether a workspace path is a test, doc, example, benchmark or release-history file (PlanOptions.supportShare). */
 export function isSupportFile(path: string): boolean {
   const parts = path.split(/[\\/]/);
   const name = parts.pop() ?? '';
-  return TEST_FILE.test(name) || parts.some((p) => SUPPORT_DIRS.has(p.toLowerCase()));
+  return HISTORY_FILE.test(name) || TEST_FILE.test(name) || parts.some((p) => SUPPORT_DIRS.has(p.toLowerCase()));
 }
 
 export interface Plan {

@@ -395,12 +395,13 @@ test('range BM25 over one-block ranges equals block BM25', async () => {
   for (let s = 2; s < sections.length; s += 2) assert.equal(sections[s], sections[s - 1] + 1);
 });
 
-test('tests, docs and examples are support files; sources, including a module named testing.py, are not', () => {
+test('tests, docs, examples and release histories are support files; sources, including modules named testing.py or history.py, are not', () => {
   for (const p of ['tests/test_api.py', 'src/pkg/tests/helpers.py', 'test/index.js', 'docs/usage.md', 'examples/app.js', 'lib/__tests__/x.ts',
-    'conftest.py', 'pkg/test_core.py', 'core_test.go', 'source/router.test.ts', 'x.spec.mjs', 'benchmarks/run.py', 'Docs/Guide.md']) {
+    'conftest.py', 'pkg/test_core.py', 'core_test.go', 'source/router.test.ts', 'x.spec.mjs', 'benchmarks/run.py', 'Docs/Guide.md',
+    'CHANGELOG.md', 'CHANGES', 'History.md', 'HISTORY.rst', 'NEWS', 'changelog.d/1099.change.md']) {
     assert.ok(isSupportFile(p), p);
   }
-  for (const p of ['src/click/testing.py', 'lib/router/index.js', 'httpx/_models.py', 'README.md', 'source/core/Ky.ts', 'contest.py', 'attestation.py']) {
+  for (const p of ['src/click/testing.py', 'lib/router/index.js', 'httpx/_models.py', 'README.md', 'source/core/Ky.ts', 'contest.py', 'attestation.py', 'src/app/history.py', 'lib/changes.js', 'news.ts']) {
     assert.ok(!isSupportFile(p), p);
   }
 });
