@@ -184,10 +184,7 @@ export class CostModel {
    * asks for tens of thousands per refocus).
    */
   gistCost(doc: TreeDocument, lod: 1 | 2, index: number): number {
-    const settings = lod === 1 ? Math.min(this.blockWords, 7) * 8 + Math.min(this.blockStride, 7) : Math.min(this.groupChildren, 7);
-    const byLevel = cacheOf(lod === 1 ? gistCosts1 : gistCosts2, doc);
-    let costs = byLevel.get(settings);
-    if (!costs) byLevel.set(settings, (costs = new Int32Array(lod === 1 ? doc.nBlocks : doc.nLod2).fill(-1)));
+    const costs = this.gistCosts(doc, lod);
     let c = costs[index];
     if (c < 0) {
       const text = lod === 1 ? shownBlockGist(doc, index, this.blockWords, this.blockStride) : groupGistText(doc, index, this.groupChildren);
@@ -196,6 +193,18 @@ export class CostModel {
       costs[index] = c;
     }
     return c;
+  }
+
+  /**
+   * The kept gist costs of `doc` at `lod` for this model's gist sizes, by block or group: -1 where not
+   * costed yet (gistCost costs it). A loop over many blocks reads it directly.
+   */
+  gistCosts(doc: TreeDocument, lod: 1 | 2): Int32Array {
+    const settings = lod === 1 ? Math.min(this.blockWords, 7) * 8 + Math.min(this.blockStride, 7) : Math.min(this.groupChildren, 7);
+    const byLevel = cacheOf(lod === 1 ? gistCosts1 : gistCosts2, doc);
+    let costs = byLevel.get(settings);
+    if (!costs) byLevel.set(settings, (costs = new Int32Array(lod === 1 ? doc.nBlocks : doc.nLod2).fill(-1)));
+    return costs;
   }
 
   /**

@@ -372,36 +372,48 @@ function wholeLines(doc: TreeDocument, blocks: number[]): number[] {
 }
 
 /**
- * An estimate of what bringing `blocks` (ascending) to LOD0 adds to `entries`, without expanding
- * anything: the document's map when it is at its root line, each group entered (its block gists in place
- * of its group gist), each block's tokens in place of its gist, and run markers per run of new exact
- * blocks. Ranks the candidates; the pick itself is priced exactly (variantCost). Null when the blocks
- * cannot be shown.
+ * An estimate of what bringing `blocks` (strictly ascending, as bundleVariants makes them) to LOD0 adds
+ * to `entries`, without expanding anything: the document's map when it is at its root line, each group
+ * entered (its block gists in place of its group gist), each block's tokens in place of its gist, and run
+ * markers per run of new exact blocks. Ranks the candidates; the pick itself is priced exactly
+ * (variantCost). Null when the blocks cannot be shown. Asked thousands of times per refocus (a variant
+ * can be a whole document): the entry holding each block is found by walking forward, not searched for.
  */
 function approxCost(cm: CostModel, entries: Entry[], blocks: number[], prices: Prices): number | null {
   const doc = entries[0].doc;
   let cost = 0;
-  let lodOf: (x: number) => number;
-  if (entries.length === 1 && entries[0].lod === 3) {
+  const atRoot = entries.length === 1 && entries[0].lod === 3;
+  if (atRoot) {
     const root = entries[0];
     if (root.fold || doc.tokenCount === 0) return null;
     cost += prices.rootOpen(root);
-    const groupsEnd = doc.nLod2 * GROUP_BLOCKS;
-    lodOf = (x) => (x >= doc.nLod1 ? 0 : x < groupsEnd ? 2 : 1);
-  } else {
-    lodOf = (x) => entries[entryAt(entries, doc.blockTok[x])].lod;
   }
-  const groups = new Set<number>();
+  const groupsEnd = doc.nLod2 * GROUP_BLOCKS;
+  const nLod1 = doc.nLod1;
+  const tok = doc.blockTok;
+  const gists = cm.gistCosts(doc, 1);
+  let markers = -1;
+  let group = -1;
   let prev = -2;
-  for (const x of blocks) {
-    const lod = lodOf(x);
+  let i = 0;
+  for (let k = 0; k < blocks.length; k++) {
+    const x = blocks[k];
+    let lod: number;
+    if (atRoot) lod = x >= nLod1 ? 0 : x < groupsEnd ? 2 : 1;
+    else {
+      const t = tok[x];
+      while (i + 1 < entries.length && entries[i + 1].start <= t) i++;
+      lod = entries[i].lod;
+    }
     if (lod === 0) { prev = -2; continue; }
     if (lod === 2) {
+      // Ascending blocks enter each group once, in order.
       const g = Math.floor(x / GROUP_BLOCKS);
-      if (!groups.has(g)) { groups.add(g); cost += prices.groupOpen(doc, g); }
+      if (g !== group) { group = g; cost += prices.groupOpen(doc, g); }
     }
-    cost += doc.blockTok[x + 1] - doc.blockTok[x] - prices.blockGist(doc, x);
-    if (x !== prev + 1) cost += cm.exactRunMarkers(doc);
+    const gist = gists[x];
+    cost += tok[x + 1] - tok[x] - (gist >= 0 ? gist : cm.gistCost(doc, 1, x));
+    if (x !== prev + 1) cost += markers >= 0 ? markers : (markers = cm.exactRunMarkers(doc));
     prev = x;
   }
   return cost;
