@@ -282,7 +282,35 @@ const CODE_UNITS: ReadonlySet<string> = new Set(['class', 'interface', 'function
 /** Candidate blocks kept per unit (the best by value): more would only repeat its whole-unit variant. */
 const PER_UNIT = 3;
 
-const blockRange = (b0: number, b1: number): number[] => Array.from({ length: Math.max(0, b1 - b0 + 1) }, (_, k) => b0 + k);
+function blockRange(b0: number, b1: number): number[] {
+  const out: number[] = [];
+  for (let b = b0; b <= b1; b++) out.push(b);
+  return out;
+}
+
+/**
+ * The distinct values of `v` ascending (below `limit`): what `[...new Set(v)].sort((x, y) => x - y)`
+ * gives, without a Set or a comparator sort (variants are runs of blocks with a few head blocks after
+ * them: an insertion sort moves only those).
+ */
+function distinctAscending(v: readonly number[], limit = Infinity): number[] {
+  const a = v.slice();
+  for (let i = 1; i < a.length; i++) {
+    const x = a[i];
+    let j = i - 1;
+    while (j >= 0 && a[j] > x) { a[j + 1] = a[j]; j--; }
+    a[j + 1] = x;
+  }
+  const out: number[] = [];
+  for (let i = 0; i < a.length; i++) if ((i === 0 || a[i] !== a[i - 1]) && a[i] < limit) out.push(a[i]);
+  return out;
+}
+
+function sameBlocks(x: readonly number[], y: readonly number[]): boolean {
+  if (x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
+}
 
 /** Every block of a document, ascending: one array per document, shared by the whole-document variant of all its candidates. */
 const allBlocksOf = new WeakMap<TreeDocument, readonly number[]>();
@@ -326,12 +354,13 @@ function bundleVariants(doc: TreeDocument, b: number, budget: number, options: P
   const lines = out.map((v) => wholeLines(doc, v));
   if (unit.kind !== 'turn' && lines.some((v, i) => v.length > out[i].length)) lines.push([b, ...heads]);
   // Distinct, ascending, and distinct from each other.
-  const seen = new Set<string>();
+  const distinct: number[][] = [];
+  for (const v of lines) {
+    const d = distinctAscending(v, doc.nBlocks);
+    if (!distinct.some((x) => sameBlocks(x, d))) distinct.push(d);
+  }
   // The whole document (one shared array, ascending already) leads; a variant as large is the same.
-  return [...whole, ...lines.map((v) => [...new Set(v)].filter((x) => x < doc.nBlocks).sort((x, y) => x - y)).filter((v) => {
-    const k = v.join(',');
-    return !seen.has(k) && seen.add(k);
-  }).filter((v) => whole.length === 0 || v.length < doc.nBlocks)];
+  return [...whole, ...distinct.filter((v) => whole.length === 0 || v.length < doc.nBlocks)];
 }
 
 /** A line cut into more pieces than this (a minified file, a data line) is shown by its pieces alone. */
@@ -359,7 +388,7 @@ function wholeLine(doc: TreeDocument, b: number): number[] {
  * run, so only those are looked at (a whole-unit variant holds up to hundreds of blocks).
  */
 function wholeLines(doc: TreeDocument, blocks: number[]): number[] {
-  const sorted = [...new Set(blocks)].sort((x, y) => x - y);
+  const sorted = distinctAscending(blocks);
   const out: number[] = [];
   for (let k = 0; k < sorted.length; k++) {
     const x = sorted[k];
@@ -566,7 +595,14 @@ function candidates(p: Planning, top: number): Candidate[] {
   for (const c of kept) {
     c.variants = bundleVariants(state[c.d][0].doc, c.b, budget, options);
     const groups = new Set<number>();
-    for (const v of c.variants) for (const b of v) groups.add(Math.floor(b / GROUP_BLOCKS));
+    for (const v of c.variants) {
+      // Variants are ascending: each group once per variant.
+      let last = -1;
+      for (let k = 0; k < v.length; k++) {
+        const g = Math.floor(v[k] / GROUP_BLOCKS);
+        if (g !== last) groups.add((last = g));
+      }
+    }
     c.groups = [...groups];
   }
   return kept;
