@@ -629,6 +629,22 @@ export function bestValues(values: readonly Float32Array[], passes: (x: number) 
   return { n: keep, take: (x) => passes(x) && (x > cut || (x === cut && atCut-- > 0)) };
 }
 
+/** One look at every candidate (pickBlocks): the choice it made and where it stops holding. */
+interface Scan {
+  room: number;
+  /** The cheapest priced variant that did not fit `room` (of those looked at): a room below it changes nothing. */
+  minAbove: number;
+  best: number;
+  bestVariant: number;
+  bestPriority: number;
+  wantedPriority: number;
+  wantedValue: number;
+  /** Documents of the candidates that set best, wantedPriority and wantedValue (-1: none). */
+  bestDoc: number;
+  wantedDoc: number;
+  valueDoc: number;
+}
+
 /** A group's key in the plan's stale set: document index and group number in one integer. */
 const groupKey = (d: number, g: number): number => d * 2097152 + g;
 
@@ -679,14 +695,10 @@ function pickBlocks(p: Planning, cand: Candidate[]): void {
     const saving = new Map(ds.map((d) => [d, cm.documentCost(work[d]) - cm.documentCost([{ ...work[d][0], bare: true }])]));
     return ds.sort((x, y) => docValue[y] - docValue[x] || saving.get(x)! - saving.get(y)! || y - x);
   };
-  while (cand.length > 0) {
-    // The best candidate that fits now; the best priority and value among those that would fit if room were made.
-    let best = -1;
-    let bestVariant = 0;
-    let bestPriority = -Infinity;
-    let wantedPriority = -Infinity;
-    let wantedValue = 0;
-    const room = budget - plan.used;
+  // The best candidate that fits `room`; the best priority and value among those that would fit if room
+  // were made; and the cheapest variant looked at that did not fit (minAbove).
+  const scanCandidates = (room: number): Scan => {
+    const s: Scan = { room, minAbove: Infinity, best: -1, bestVariant: 0, bestPriority: -Infinity, wantedPriority: -Infinity, wantedValue: 0, bestDoc: -1, wantedDoc: -1, valueDoc: -1 };
     for (let k = 0; k < cand.length; k++) {
       const c = cand[k];
       // A document the plan bared never shows its blocks (planScores keeps it bare).
@@ -700,9 +712,10 @@ function pickBlocks(p: Planning, cand: Candidate[]): void {
       for (let v = 0; v < c.variants.length; v++) {
         const x = costOf(c, v);
         if (x !== null && x <= room) { fit = v; break; }
+        if (x !== null && x < s.minAbove) s.minAbove = x;
       }
       if (fit >= 0) {
-        if (c.priority[fit] > bestPriority) { bestPriority = c.priority[fit]; best = k; bestVariant = fit; }
+        if (c.priority[fit] > s.bestPriority) { s.bestPriority = c.priority[fit]; s.best = k; s.bestVariant = fit; s.bestDoc = c.d; }
         continue;
       }
       if (c.want === undefined) {
@@ -710,9 +723,21 @@ function pickBlocks(p: Planning, cand: Candidate[]): void {
         c.want = w < 0 ? NaN : c.priority[w];
       }
       if (Number.isNaN(c.want)) continue;
-      if (c.want > wantedPriority) wantedPriority = c.want;
-      if (c.v > wantedValue) wantedValue = c.v;
+      if (c.want > s.wantedPriority) { s.wantedPriority = c.want; s.wantedDoc = c.d; }
+      if (c.v > s.wantedValue) { s.wantedValue = c.v; s.valueDoc = c.d; }
     }
+    return s;
+  };
+  // What the last full look at the candidates found, and what it allows to be reused: after a root line
+  // is bared only the room (and that document's candidates) changed, and while the room has grown by less
+  // than the cheapest variant that did not fit, every candidate fits as it did (its costs are kept).
+  let last: Scan | undefined;
+  let reuse = false;
+  while (cand.length > 0) {
+    const room = budget - plan.used;
+    const scan: Scan = reuse && last && room >= last.room && room < last.minAbove ? last : (last = scanCandidates(room));
+    reuse = false;
+    const { best, bestVariant, bestPriority, wantedPriority, wantedValue } = scan;
     staleDoc.clear();
     staleGroup.clear();
     if (wantedPriority > bestPriority) {
@@ -731,6 +756,8 @@ function pickBlocks(p: Planning, cand: Candidate[]): void {
       }
       if (d >= 0) {
         bare(p, d);
+        // Reusable unless the bared document's candidates made the choice or the wanted maxima.
+        reuse = d !== scan.bestDoc && d !== scan.wantedDoc && d !== scan.valueDoc;
         continue;
       }
     }
