@@ -917,14 +917,28 @@ function definitionLineAdds(doc: TreeDocument, q: QueryTerms, weight: number, na
   const { blocks, terms, names, nameParts } = definitionLines(doc);
   const at: number[] = [];
   const add: number[] = [];
+  const nq = q.terms.length;
+  // Query terms by index: a line's terms are looked up once each, not compared with every query term
+  // (a repeated query term reads its twin's count). A term whose first four letters no definition name
+  // holds matches no name here (nameHolds needs them inside the name): its names are not searched.
+  const index = new Map<string, number>();
+  for (let i = 0; i < nq; i++) index.set(q.terms[i], i);
+  const slot = q.terms.map((t) => index.get(t)!);
+  const nameBlob = nameShare > 0 ? names.join('\n') : '';
+  const named = q.terms.map((w) => nameShare > 0 && w.length >= 4 && nameBlob.includes(w.slice(0, 4)));
+  const tf = new Int32Array(nq);
   for (let k = 0; k < blocks.length; k++) {
     const ts = terms[k];
+    tf.fill(0);
+    for (const t of ts) {
+      const i = index.get(t);
+      if (i !== undefined) tf[i]++;
+    }
     let s = 0;
-    for (let i = 0; i < q.terms.length; i++) {
-      let tf = 0;
-      for (const t of ts) if (t === q.terms[i]) tf++;
-      if (tf > 0) s += bm25Term(q.idf[i], tf, ts.length, DEF_LINE_LENGTH);
-      else if (nameShare > 0 && nameHolds(names[k], nameParts[k], q.terms[i])) s += nameShare * bm25Term(q.idf[i], 1, ts.length, DEF_LINE_LENGTH);
+    for (let i = 0; i < nq; i++) {
+      const n = tf[slot[i]];
+      if (n > 0) s += bm25Term(q.idf[i], n, ts.length, DEF_LINE_LENGTH);
+      else if (named[i] && nameHolds(names[k], nameParts[k], q.terms[i])) s += nameShare * bm25Term(q.idf[i], 1, ts.length, DEF_LINE_LENGTH);
     }
     if (s > 0) {
       at.push(blocks[k]);
