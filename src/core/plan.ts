@@ -241,9 +241,12 @@ const REOPEN_TRIES = 32;
 /** Budget left below which no map is worth costing (a header line and one group gist). */
 const MIN_REOPEN = 16;
 
-/** Index of the entry holding token `t` (entries in order, covering the document). */
-function entryAt(entries: Entry[], t: number): number {
-  let lo = 0;
+/**
+ * Index of the entry holding token `t` (entries in order, covering the document), searched from entry
+ * `from` on (one whose start is at most `t`: the answer is the same as from 0).
+ */
+function entryAt(entries: Entry[], t: number, from = 0): number {
+  let lo = from;
   let hi = entries.length - 1;
   while (lo < hi) {
     const mid = (lo + hi + 1) >>> 1;
@@ -406,7 +409,7 @@ function wholeLines(doc: TreeDocument, blocks: number[]): number[] {
  * entered (its block gists in place of its group gist), each block's tokens in place of its gist, and run
  * markers per run of new exact blocks. Ranks the candidates; the pick itself is priced exactly
  * (variantCost). Null when the blocks cannot be shown. Asked thousands of times per refocus (a variant
- * can be a whole document): the entry holding each block is found by walking forward, not searched for.
+ * can be a whole document): the entry holding each block is searched for only past the previous one's.
  */
 function approxCost(cm: CostModel, entries: Entry[], blocks: number[], prices: Prices): number | null {
   const doc = entries[0].doc;
@@ -431,7 +434,7 @@ function approxCost(cm: CostModel, entries: Entry[], blocks: number[], prices: P
     if (atRoot) lod = x >= nLod1 ? 0 : x < groupsEnd ? 2 : 1;
     else {
       const t = tok[x];
-      while (i + 1 < entries.length && entries[i + 1].start <= t) i++;
+      if (i + 1 < entries.length && entries[i + 1].start <= t) i = entryAt(entries, t, i + 1);
       lod = entries[i].lod;
     }
     if (lod === 0) { prev = -2; continue; }
