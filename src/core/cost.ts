@@ -47,6 +47,23 @@ export function keptLineCosts(doc: TreeDocument): ReadonlyMap<string, number> {
   return out;
 }
 
+/**
+ * Token counts of gist entries (` words |`), by their text: tens of thousands of blocks and groups show
+ * a few thousand distinct texts (a word, a unit's `name L12`, an empty group's `…`), and counting one took
+ * about as long as making it. Cleared when it holds GIST_COUNTS_KEPT texts; a count is the same either way.
+ */
+const gistCounts = new Map<string, number>();
+const GIST_COUNTS_KEPT = 16384;
+
+function countGist(text: string): number {
+  let n = gistCounts.get(text);
+  if (n === undefined) {
+    if (gistCounts.size >= GIST_COUNTS_KEPT) gistCounts.clear();
+    gistCounts.set(text, (n = countPromptTokens(text)));
+  }
+  return n;
+}
+
 /** Tokens of slack per exact run, for re-tokenization at its edges. */
 const RUN_SLACK = 1;
 
@@ -167,18 +184,27 @@ export class CostModel {
    * asks for tens of thousands per refocus).
    */
   gistCost(doc: TreeDocument, lod: 1 | 2, index: number): number {
-    const settings = lod === 1 ? Math.min(this.blockWords, 7) * 8 + Math.min(this.blockStride, 7) : Math.min(this.groupChildren, 7);
-    const byLevel = cacheOf(lod === 1 ? gistCosts1 : gistCosts2, doc);
-    let costs = byLevel.get(settings);
-    if (!costs) byLevel.set(settings, (costs = new Int32Array(lod === 1 ? doc.nBlocks : doc.nLod2).fill(-1)));
+    const costs = this.gistCosts(doc, lod);
     let c = costs[index];
     if (c < 0) {
       const text = lod === 1 ? shownBlockGist(doc, index, this.blockWords, this.blockStride) : groupGistText(doc, index, this.groupChildren);
       // A block without words shows nothing (its line's range covers it); an empty group shows `…`.
-      c = lod === 1 && !text ? 0 : countPromptTokens(' ' + (text || '…') + ' |');
+      c = lod === 1 && !text ? 0 : countGist(' ' + (text || '…') + ' |');
       costs[index] = c;
     }
     return c;
+  }
+
+  /**
+   * The kept gist costs of `doc` at `lod` for this model's gist sizes, by block or group: -1 where not
+   * costed yet (gistCost costs it). A loop over many blocks reads it directly.
+   */
+  gistCosts(doc: TreeDocument, lod: 1 | 2): Int32Array {
+    const settings = lod === 1 ? Math.min(this.blockWords, 7) * 8 + Math.min(this.blockStride, 7) : Math.min(this.groupChildren, 7);
+    const byLevel = cacheOf(lod === 1 ? gistCosts1 : gistCosts2, doc);
+    let costs = byLevel.get(settings);
+    if (!costs) byLevel.set(settings, (costs = new Int32Array(lod === 1 ? doc.nBlocks : doc.nLod2).fill(-1)));
+    return costs;
   }
 
   /**

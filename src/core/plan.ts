@@ -254,9 +254,12 @@ const REOPEN_TRIES = 32;
 /** Budget left below which no map is worth costing (a header line and one group gist). */
 const MIN_REOPEN = 16;
 
-/** Index of the entry holding token `t` (entries in order, covering the document). */
-function entryAt(entries: Entry[], t: number): number {
-  let lo = 0;
+/**
+ * Index of the entry holding token `t` (entries in order, covering the document), searched from entry
+ * `from` on (one whose start is at most `t`: the answer is the same as from 0).
+ */
+function entryAt(entries: Entry[], t: number, from = 0): number {
+  let lo = from;
   let hi = entries.length - 1;
   while (lo < hi) {
     const mid = (lo + hi + 1) >>> 1;
@@ -295,7 +298,35 @@ const CODE_UNITS: ReadonlySet<string> = new Set(['class', 'interface', 'function
 /** Candidate blocks kept per unit (the best by value): more would only repeat its whole-unit variant. */
 const PER_UNIT = 3;
 
-const blockRange = (b0: number, b1: number): number[] => Array.from({ length: Math.max(0, b1 - b0 + 1) }, (_, k) => b0 + k);
+function blockRange(b0: number, b1: number): number[] {
+  const out: number[] = [];
+  for (let b = b0; b <= b1; b++) out.push(b);
+  return out;
+}
+
+/**
+ * The distinct values of `v` ascending (below `limit`): what `[...new Set(v)].sort((x, y) => x - y)`
+ * gives, without a Set or a comparator sort (variants are runs of blocks with a few head blocks after
+ * them: an insertion sort moves only those).
+ */
+function distinctAscending(v: readonly number[], limit = Infinity): number[] {
+  const a = v.slice();
+  for (let i = 1; i < a.length; i++) {
+    const x = a[i];
+    let j = i - 1;
+    while (j >= 0 && a[j] > x) { a[j + 1] = a[j]; j--; }
+    a[j + 1] = x;
+  }
+  const out: number[] = [];
+  for (let i = 0; i < a.length; i++) if ((i === 0 || a[i] !== a[i - 1]) && a[i] < limit) out.push(a[i]);
+  return out;
+}
+
+function sameBlocks(x: readonly number[], y: readonly number[]): boolean {
+  if (x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
+}
 
 /** Every block of a document, ascending: one array per document, shared by the whole-document variant of all its candidates. */
 const allBlocksOf = new WeakMap<TreeDocument, readonly number[]>();
@@ -339,12 +370,13 @@ function bundleVariants(doc: TreeDocument, b: number, budget: number, options: P
   const lines = out.map((v) => wholeLines(doc, v));
   if (unit.kind !== 'turn' && lines.some((v, i) => v.length > out[i].length)) lines.push([b, ...heads]);
   // Distinct, ascending, and distinct from each other.
-  const seen = new Set<string>();
+  const distinct: number[][] = [];
+  for (const v of lines) {
+    const d = distinctAscending(v, doc.nBlocks);
+    if (!distinct.some((x) => sameBlocks(x, d))) distinct.push(d);
+  }
   // The whole document (one shared array, ascending already) leads; a variant as large is the same.
-  return [...whole, ...lines.map((v) => [...new Set(v)].filter((x) => x < doc.nBlocks).sort((x, y) => x - y)).filter((v) => {
-    const k = v.join(',');
-    return !seen.has(k) && seen.add(k);
-  }).filter((v) => whole.length === 0 || v.length < doc.nBlocks)];
+  return [...whole, ...distinct.filter((v) => whole.length === 0 || v.length < doc.nBlocks)];
 }
 
 /**
@@ -388,7 +420,7 @@ function wholeLine(doc: TreeDocument, b: number): number[] {
  * run, so only those are looked at (a whole-unit variant holds up to hundreds of blocks).
  */
 function wholeLines(doc: TreeDocument, blocks: number[]): number[] {
-  const sorted = [...new Set(blocks)].sort((x, y) => x - y);
+  const sorted = distinctAscending(blocks);
   const out: number[] = [];
   for (let k = 0; k < sorted.length; k++) {
     const x = sorted[k];
@@ -401,36 +433,48 @@ function wholeLines(doc: TreeDocument, blocks: number[]): number[] {
 }
 
 /**
- * An estimate of what bringing `blocks` (ascending) to LOD0 adds to `entries`, without expanding
- * anything: the document's map when it is at its root line, each group entered (its block gists in place
- * of its group gist), each block's tokens in place of its gist, and run markers per run of new exact
- * blocks. Ranks the candidates; the pick itself is priced exactly (variantCost). Null when the blocks
- * cannot be shown.
+ * An estimate of what bringing `blocks` (strictly ascending, as bundleVariants makes them) to LOD0 adds
+ * to `entries`, without expanding anything: the document's map when it is at its root line, each group
+ * entered (its block gists in place of its group gist), each block's tokens in place of its gist, and run
+ * markers per run of new exact blocks. Ranks the candidates; the pick itself is priced exactly
+ * (variantCost). Null when the blocks cannot be shown. Asked thousands of times per refocus (a variant
+ * can be a whole document): the entry holding each block is searched for only past the previous one's.
  */
 function approxCost(cm: CostModel, entries: Entry[], blocks: number[], prices: Prices): number | null {
   const doc = entries[0].doc;
   let cost = 0;
-  let lodOf: (x: number) => number;
-  if (entries.length === 1 && entries[0].lod === 3) {
+  const atRoot = entries.length === 1 && entries[0].lod === 3;
+  if (atRoot) {
     const root = entries[0];
     if (root.fold || doc.tokenCount === 0) return null;
     cost += prices.rootOpen(root);
-    const groupsEnd = doc.nLod2 * GROUP_BLOCKS;
-    lodOf = (x) => (x >= doc.nLod1 ? 0 : x < groupsEnd ? 2 : 1);
-  } else {
-    lodOf = (x) => entries[entryAt(entries, doc.blockTok[x])].lod;
   }
-  const groups = new Set<number>();
+  const groupsEnd = doc.nLod2 * GROUP_BLOCKS;
+  const nLod1 = doc.nLod1;
+  const tok = doc.blockTok;
+  const gists = cm.gistCosts(doc, 1);
+  let markers = -1;
+  let group = -1;
   let prev = -2;
-  for (const x of blocks) {
-    const lod = lodOf(x);
+  let i = 0;
+  for (let k = 0; k < blocks.length; k++) {
+    const x = blocks[k];
+    let lod: number;
+    if (atRoot) lod = x >= nLod1 ? 0 : x < groupsEnd ? 2 : 1;
+    else {
+      const t = tok[x];
+      if (i + 1 < entries.length && entries[i + 1].start <= t) i = entryAt(entries, t, i + 1);
+      lod = entries[i].lod;
+    }
     if (lod === 0) { prev = -2; continue; }
     if (lod === 2) {
+      // Ascending blocks enter each group once, in order.
       const g = Math.floor(x / GROUP_BLOCKS);
-      if (!groups.has(g)) { groups.add(g); cost += prices.groupOpen(doc, g); }
+      if (g !== group) { group = g; cost += prices.groupOpen(doc, g); }
     }
-    cost += doc.blockTok[x + 1] - doc.blockTok[x] - prices.blockGist(doc, x);
-    if (x !== prev + 1) cost += cm.exactRunMarkers(doc);
+    const gist = gists[x];
+    cost += tok[x + 1] - tok[x] - (gist >= 0 ? gist : cm.gistCost(doc, 1, x));
+    if (x !== prev + 1) cost += markers >= 0 ? markers : (markers = cm.exactRunMarkers(doc));
     prev = x;
   }
   return cost;
@@ -595,7 +639,14 @@ function candidates(p: Planning, top: number): Candidate[] {
   for (const c of kept) {
     c.variants = bundleVariants(state[c.d][0].doc, c.b, budget, options);
     const groups = new Set<number>();
-    for (const v of c.variants) for (const b of v) groups.add(Math.floor(b / GROUP_BLOCKS));
+    for (const v of c.variants) {
+      // Variants are ascending: each group once per variant.
+      let last = -1;
+      for (let k = 0; k < v.length; k++) {
+        const g = Math.floor(v[k] / GROUP_BLOCKS);
+        if (g !== last) groups.add((last = g));
+      }
+    }
     c.groups = [...groups];
   }
   return kept;
@@ -620,6 +671,22 @@ export function bestValues(values: readonly Float32Array[], passes: (x: number) 
   for (let j = n - 1; j >= 0 && all[j] > cut; j--) over++;
   let atCut = keep - over;
   return { n: keep, take: (x) => passes(x) && (x > cut || (x === cut && atCut-- > 0)) };
+}
+
+/** One look at every candidate (pickBlocks): the choice it made and where it stops holding. */
+interface Scan {
+  room: number;
+  /** The cheapest priced variant that did not fit `room` (of those looked at): a room below it changes nothing. */
+  minAbove: number;
+  best: number;
+  bestVariant: number;
+  bestPriority: number;
+  wantedPriority: number;
+  wantedValue: number;
+  /** Documents of the candidates that set best, wantedPriority and wantedValue (-1: none). */
+  bestDoc: number;
+  wantedDoc: number;
+  valueDoc: number;
 }
 
 /** A group's key in the plan's stale set: document index and group number in one integer. */
@@ -672,14 +739,10 @@ function pickBlocks(p: Planning, cand: Candidate[]): void {
     const saving = new Map(ds.map((d) => [d, cm.documentCost(work[d]) - cm.documentCost([{ ...work[d][0], bare: true }])]));
     return ds.sort((x, y) => docValue[y] - docValue[x] || saving.get(x)! - saving.get(y)! || y - x);
   };
-  while (cand.length > 0) {
-    // The best candidate that fits now; the best priority and value among those that would fit if room were made.
-    let best = -1;
-    let bestVariant = 0;
-    let bestPriority = -Infinity;
-    let wantedPriority = -Infinity;
-    let wantedValue = 0;
-    const room = budget - plan.used;
+  // The best candidate that fits `room`; the best priority and value among those that would fit if room
+  // were made; and the cheapest variant looked at that did not fit (minAbove).
+  const scanCandidates = (room: number): Scan => {
+    const s: Scan = { room, minAbove: Infinity, best: -1, bestVariant: 0, bestPriority: -Infinity, wantedPriority: -Infinity, wantedValue: 0, bestDoc: -1, wantedDoc: -1, valueDoc: -1 };
     for (let k = 0; k < cand.length; k++) {
       const c = cand[k];
       // A document the plan bared never shows its blocks (planScores keeps it bare).
@@ -693,9 +756,10 @@ function pickBlocks(p: Planning, cand: Candidate[]): void {
       for (let v = 0; v < c.variants.length; v++) {
         const x = costOf(c, v);
         if (x !== null && x <= room) { fit = v; break; }
+        if (x !== null && x < s.minAbove) s.minAbove = x;
       }
       if (fit >= 0) {
-        if (c.priority[fit] > bestPriority) { bestPriority = c.priority[fit]; best = k; bestVariant = fit; }
+        if (c.priority[fit] > s.bestPriority) { s.bestPriority = c.priority[fit]; s.best = k; s.bestVariant = fit; s.bestDoc = c.d; }
         continue;
       }
       if (c.want === undefined) {
@@ -703,9 +767,21 @@ function pickBlocks(p: Planning, cand: Candidate[]): void {
         c.want = w < 0 ? NaN : c.priority[w];
       }
       if (Number.isNaN(c.want)) continue;
-      if (c.want > wantedPriority) wantedPriority = c.want;
-      if (c.v > wantedValue) wantedValue = c.v;
+      if (c.want > s.wantedPriority) { s.wantedPriority = c.want; s.wantedDoc = c.d; }
+      if (c.v > s.wantedValue) { s.wantedValue = c.v; s.valueDoc = c.d; }
     }
+    return s;
+  };
+  // What the last full look at the candidates found, and what it allows to be reused: after a root line
+  // is bared only the room (and that document's candidates) changed, and while the room has grown by less
+  // than the cheapest variant that did not fit, every candidate fits as it did (its costs are kept).
+  let last: Scan | undefined;
+  let reuse = false;
+  while (cand.length > 0) {
+    const room = budget - plan.used;
+    const scan: Scan = reuse && last && room >= last.room && room < last.minAbove ? last : (last = scanCandidates(room));
+    reuse = false;
+    const { best, bestVariant, bestPriority, wantedPriority, wantedValue } = scan;
     staleDoc.clear();
     staleGroup.clear();
     if (wantedPriority > bestPriority) {
@@ -724,6 +800,8 @@ function pickBlocks(p: Planning, cand: Candidate[]): void {
       }
       if (d >= 0) {
         bare(p, d);
+        // Reusable unless the bared document's candidates made the choice or the wanted maxima.
+        reuse = d !== scan.bestDoc && d !== scan.wantedDoc && d !== scan.valueDoc;
         continue;
       }
     }
@@ -883,14 +961,28 @@ function definitionLineAdds(doc: TreeDocument, q: QueryTerms, weight: number, na
   const { blocks, terms, names, nameParts } = definitionLines(doc);
   const at: number[] = [];
   const add: number[] = [];
+  const nq = q.terms.length;
+  // Query terms by index: a line's terms are looked up once each, not compared with every query term
+  // (a repeated query term reads its twin's count). A term whose first four letters no definition name
+  // holds matches no name here (nameHolds needs them inside the name): its names are not searched.
+  const index = new Map<string, number>();
+  for (let i = 0; i < nq; i++) index.set(q.terms[i], i);
+  const slot = q.terms.map((t) => index.get(t)!);
+  const nameBlob = nameShare > 0 ? names.join('\n') : '';
+  const named = q.terms.map((w) => nameShare > 0 && w.length >= 4 && nameBlob.includes(w.slice(0, 4)));
+  const tf = new Int32Array(nq);
   for (let k = 0; k < blocks.length; k++) {
     const ts = terms[k];
+    tf.fill(0);
+    for (const t of ts) {
+      const i = index.get(t);
+      if (i !== undefined) tf[i]++;
+    }
     let s = 0;
-    for (let i = 0; i < q.terms.length; i++) {
-      let tf = 0;
-      for (const t of ts) if (t === q.terms[i]) tf++;
-      if (tf > 0) s += bm25Term(q.idf[i], tf, ts.length, DEF_LINE_LENGTH);
-      else if (nameShare > 0 && nameHolds(names[k], nameParts[k], q.terms[i])) s += nameShare * bm25Term(q.idf[i], 1, ts.length, DEF_LINE_LENGTH);
+    for (let i = 0; i < nq; i++) {
+      const n = tf[slot[i]];
+      if (n > 0) s += bm25Term(q.idf[i], n, ts.length, DEF_LINE_LENGTH);
+      else if (named[i] && nameHolds(names[k], nameParts[k], q.terms[i])) s += nameShare * bm25Term(q.idf[i], 1, ts.length, DEF_LINE_LENGTH);
     }
     if (s > 0) {
       at.push(blocks[k]);
