@@ -4,6 +4,10 @@
 //   npm run train -- --smoke           tiny run (< ~1 min) into models/training/.data/smoke-models/
 //   npm run train -- --reuse-gist      skip steps 1-2 when the GistNet ONNX + state already exist
 //   npm run train -- --fake-lens       full run, but LensNet from SYNTHETIC data
+//   npm run train -- --gist-v3         GistNet v3 LOD1 (models/training/v3/: mined pairs, bag-of-embeddings encoder)
+//                                      instead of the v2 LOD1 training; the later steps are the same
+//   npm run train -- --out DIR         write the models folder to DIR instead of models/ (state and the
+//                                      float32 LOD1 source then go to DIR/.state and DIR/fp32)
 //
 // `npm run train` builds first (the `pretrain` script): steps 3 and 5b run the compiled dataset builders in out/.
 //
@@ -16,7 +20,7 @@
 // models.json), (6) parity: onnxruntime-node vs the PyTorch reference (max abs diff <= 1e-4; the
 // int8 LOD1 GistNet within its own tolerances, see make_reference.py), LensNet v2 included.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -26,16 +30,18 @@ const argv = process.argv.slice(2);
 const smoke = argv.includes('--smoke');
 const reuseGist = argv.includes('--reuse-gist');
 const fakeLens = argv.includes('--fake-lens');
+const gistV3 = argv.includes('--gist-v3');
+const outArg = argv.includes('--out') ? argv[argv.indexOf('--out') + 1] : null;
 const PY = '/usr/bin/python3';
 const T = 'models/training';
 const dataDir = `${T}/.data`;
-const outDir = smoke ? `${dataDir}/smoke-models` : 'models';
-const stateDir = smoke ? `${dataDir}/smoke-models/.state` : `${dataDir}/state`;
+const outDir = outArg ?? (smoke ? `${dataDir}/smoke-models` : 'models');
+const stateDir = outArg ? `${outArg}/.state` : smoke ? `${dataDir}/smoke-models/.state` : `${dataDir}/state`;
 const gistData = `${dataDir}/${smoke ? 'gist-smoke' : 'gist'}`;
 const lensData = `${dataDir}/${smoke ? 'lens-smoke' : 'lens'}`;
 // The float32 LOD1 export: the source of the shipped int8 model, committed for the full run (it is not
 // shipped: the package carries models/*.onnx only).
-const fp32Dir = smoke ? `${stateDir}/fp32` : `${T}/fp32`;
+const fp32Dir = outArg ? `${outArg}/fp32` : smoke ? `${stateDir}/fp32` : `${T}/fp32`;
 const lod1Fp32 = `${fp32Dir}/gistnet-lod1.onnx`;
 mkdirSync(stateDir, { recursive: true });
 
@@ -75,8 +81,36 @@ if (reuseGist && haveGist) {
   if (reuseGist) console.log('train: --reuse-gist given but no GistNet state found; training it');
   step('1 GistNet dataset (node models/training/gist-data.mjs)', () =>
     run('node', [`${T}/gist-data.mjs`, '--out', gistData, ...smokeArg]));
-  step('2 GistNet training + ONNX export', () =>
-    run(PY, [`${T}/train_gistnet.py`, '--data', gistData, '--out', outDir, '--state', stateDir, ...smokeArg]));
+  const v3Args = [];
+  if (gistV3) {
+    // GistNet v3 (models/training/v3/): Debian packages named in manifest.json gistV3.debian (installed with apt
+    // when missing and run as root; --smoke mines only what is installed), npm JSDoc, git history.
+    const v3Data = `${dataDir}/${smoke ? 'gist-v3-smoke' : 'gist-v3'}`;
+    const v3State = `${stateDir}/v3`;
+    step('1v3 GistNet v3 pairs (apt packages, mine_pairs.py, tokenize-pairs.mjs)', () => {
+      if (existsSync(`${v3Data}/tok.json`) && existsSync(`${v3Data}/keymap.i32`)) {
+        console.log(`train: reusing the mined pairs in ${v3Data} (delete it to mine again)`);
+        return;
+      }
+      if (!smoke) {
+        const man = JSON.parse(readFileSync(`${T}/manifest.json`, 'utf8')).gistV3;
+        const missing = man.debian.filter((p) => spawnSync('dpkg', ['-s', p], { stdio: 'ignore' }).status !== 0);
+        if (missing.length) {
+          if (process.getuid?.() !== 0) die(`install first: apt-get update && apt-get install --no-install-recommends ${missing.join(' ')}`);
+          run('apt-get', ['update', '-q']);
+          run('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...missing], { DEBIAN_FRONTEND: 'noninteractive' });
+        }
+      }
+      run(PY, [`${T}/v3/mine_pairs.py`, '--out', v3Data, ...smokeArg]);
+      run('node', [`${T}/v3/tokenize-pairs.mjs`, v3Data]);
+      run('node', [`${T}/v3/keymap.mjs`, `${v3Data}/keymap.i32`]);
+    });
+    step('2v3 GistNet v3 LOD1 training (train_v3.py; resumes from its checkpoint)', () =>
+      run(PY, [`${T}/v3/train_v3.py`, '--data', v3Data, '--state', v3State, '--keymap', `${v3Data}/keymap.i32`, '--final-eval', ...smokeArg]));
+    v3Args.push('--lod1-v3', `${v3State}/lod1v3.pt`);
+  }
+  step(gistV3 ? '2 GistNet v3 LOD1 evaluation + LOD2 training + ONNX export' : '2 GistNet training + ONNX export', () =>
+    run(PY, [`${T}/train_gistnet.py`, '--data', gistData, '--out', outDir, '--state', stateDir, ...v3Args, ...smokeArg]));
   freshGist = true;
 }
 step('2b LOD1 GistNet int8 rewrite (fast_gistnet.py)', () => {
@@ -86,7 +120,8 @@ step('2b LOD1 GistNet int8 rewrite (fast_gistnet.py)', () => {
     mkdirSync(fp32Dir, { recursive: true });
     copyFileSync(join(outDir, 'gistnet-lod1.onnx'), lod1Fp32);
   }
-  run(PY, [`${T}/fast_gistnet.py`, lod1Fp32, join(outDir, 'gistnet-lod1.onnx')]);
+  if (gistV3) run(PY, [`${T}/v3/fast_gistnet_v3.py`, join(stateDir, 'lod1.pt'), join(outDir, 'gistnet-lod1.onnx')]);
+  else run(PY, [`${T}/fast_gistnet.py`, lod1Fp32, join(outDir, 'gistnet-lod1.onnx')]);
 });
 
 let synthetic = false;

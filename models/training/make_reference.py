@@ -27,8 +27,10 @@ ap.add_argument('--lod1-fp32', help='the float32 LOD1 export that fast_gistnet.p
 args = ap.parse_args()
 nets.seed_everything(0)
 
-lod1 = nets.GistLOD1()
-lod1.load_state_dict(torch.load(os.path.join(args.state, 'lod1.pt')))
+_sd1 = torch.load(os.path.join(args.state, 'lod1.pt'))
+V3 = 'e1.weight' in _sd1  # GistNet v3 (nets.GistLOD1V3, npm run train -- --gist-v3)
+lod1 = nets.GistLOD1V3(bigram='eb.weight' in _sd1, keymap=True if 'keymap' in _sd1 else None) if V3 else nets.GistLOD1()
+lod1.load_state_dict(_sd1)
 lod2 = nets.GistLOD2()
 lod2.load_state_dict(torch.load(os.path.join(args.state, 'lod2.pt')))
 ls = torch.load(os.path.join(args.state, 'lens.pt'))
@@ -104,6 +106,10 @@ for k in ('lod1', 'lod2', 'lens'):
 # SkipLayerNormalization that is slower on CPU than the Add + LayerNormalization it replaces.
 files['lod1']['graphOptimizationLevel'] = 'basic'
 files['lod1']['quantization'] = 'int8 weights (7-bit symmetric, per output column), uint8 activations quantized per batch at run time'
+if V3:
+    files['lod1']['graphOptimizationLevel'] = 'all'
+    files['lod1']['quantization'] = 'GistNet v3: int8 embedding tables (symmetric, one float32 scale per row), output projection folded into the tables'
+    files['lod1']['architecture'] = 'gistnet-v3 hashed bag of embeddings (models/training/v3)'
 if args.lod1_fp32:
     src = open(args.lod1_fp32, 'rb').read()
     files['lod1']['float32'] = {'path': args.lod1_fp32, 'bytes': len(src), 'sha256': hashlib.sha256(src).hexdigest()}

@@ -129,6 +129,59 @@ class GistLOD1(GistEncoder):
         return l2norm(raw), w
 
 
+class GistLOD1V3(nn.Module):
+    """GistNet v3 LOD1 (same contract as GistLOD1): a hashed bag of embeddings with attention pooling.
+
+    token i -> e_i = E1[id % 16384] + E2[id % 16381] (+ EB[(id_i * 200003 + id_(i+1)) % 16384] when the next
+    token is valid, bigram=True); salience w = softmax over valid tokens of (e_i . u + pos_i), padded = 0;
+    gist = L2(out(sum_i w_i e_i)). No token-to-token attention: one gather per table and two small GEMMs.
+    """
+
+    B2 = 16381
+    BIG_MUL = 200003
+    O200K = 200019
+
+    def __init__(self, d=D, bigram=True, sparse=False, keymap=None):
+        super().__init__()
+        self.bigram = bigram
+        # keymap: o200k id -> normalised key number (models/training/v3/keymap.mjs), applied before hashing;
+        # True allocates it (to be filled by load_state_dict)
+        if keymap is True:
+            keymap = torch.zeros(self.O200K, dtype=torch.int64)
+        if keymap is not None:
+            self.register_buffer('keymap', torch.as_tensor(keymap, dtype=torch.int64))
+        else:
+            self.keymap = None
+        self.e1 = nn.Embedding(VOCAB_BUCKETS, d, sparse=sparse)
+        self.e2 = nn.Embedding(self.B2, d, sparse=sparse)
+        for e in (self.e1, self.e2):
+            nn.init.normal_(e.weight, std=0.05)
+        if bigram:
+            self.eb = nn.Embedding(VOCAB_BUCKETS, d, sparse=sparse)
+            nn.init.normal_(self.eb.weight, std=0.02)
+        self.sal = nn.Linear(d, 1)
+        self.pos = nn.Parameter(torch.zeros(BLOCK_TOKENS))
+        self.out = nn.Linear(d, d)
+
+    def embed(self, tokens, mask):
+        if self.keymap is not None:
+            tokens = self.keymap[torch.remainder(tokens, self.O200K)]
+        e = self.e1(torch.remainder(tokens, VOCAB_BUCKETS)) + self.e2(torch.remainder(tokens, self.B2))
+        if self.bigram:
+            nxt = torch.cat([tokens[:, 1:], torch.zeros_like(tokens[:, :1])], 1)
+            nmask = torch.cat([mask[:, 1:], torch.zeros_like(mask[:, :1])], 1)
+            e = e + self.eb(torch.remainder(tokens * self.BIG_MUL + nxt, VOCAB_BUCKETS)) * nmask.unsqueeze(-1)
+        return e
+
+    def forward(self, tokens, mask):
+        e = self.embed(tokens, mask)
+        logits = self.sal(e).squeeze(-1) + self.pos + (mask - 1.0) * 1.0e4
+        w = torch.softmax(logits, dim=-1) * mask
+        w = w / (w.sum(-1, keepdim=True) + 1e-9)
+        pooled = torch.matmul(w.unsqueeze(1), e).squeeze(1)
+        return l2norm(self.out(pooled)), w
+
+
 class GistLOD2(GistEncoder):
     """children float [B,32,128] (LOD1 gists), mask [B,32] -> gist [B,128] (L2), salience [B,32]."""
 

@@ -48,9 +48,12 @@ ap.add_argument('--aligned', type=float, default=0.5, help='probability that the
 ap.add_argument('--init', default='ppmi', choices=['ppmi', 'random'], help='token embedding initialisation')
 ap.add_argument('--eval-every', type=int, default=None)
 ap.add_argument('--sal', type=float, default=0.2)
+ap.add_argument('--lod1-v3', default=None, help='GistNet v3: load this trained nets.GistLOD1V3 state (models/training/v3/train_v3.py) as LOD1 instead of training LOD1 (no LOD1 steps); evaluate it and train LOD2 on its gists')
 args = ap.parse_args()
 
 STEPS1 = args.steps1 if args.steps1 is not None else (6 if args.smoke else 500)
+if args.lod1_v3:
+    STEPS1 = 0
 STEPS2 = args.steps2 if args.steps2 is not None else (4 if args.smoke else 150)
 EVAL_EVERY = args.eval_every or (3 if args.smoke else 100)
 EVAL_CAP = 4 if args.smoke else 40
@@ -260,8 +263,14 @@ def ppmi_init(dim, window=4, rank_cap=20000):
 
 
 # ---------------------------------------------------------------- LOD1
-lod1 = nets.GistLOD1(layers=args.layers1)
-if args.init == 'ppmi':
+if args.lod1_v3:
+    _sd = torch.load(args.lod1_v3)
+    lod1 = nets.GistLOD1V3(bigram='eb.weight' in _sd, keymap=True if 'keymap' in _sd else None)
+    lod1.load_state_dict(_sd)
+    lod1.emb = lod1.e1  # only read for its shape below
+else:
+    lod1 = nets.GistLOD1(layers=args.layers1)
+if args.init == 'ppmi' and not args.lod1_v3:
     t_init = time.time()
     W, have, nnz = ppmi_init(lod1.emb.weight.shape[1])
     with torch.no_grad():
@@ -270,7 +279,7 @@ if args.init == 'ppmi':
 REC_V = 4096  # reconstruction target: hashed bucket % 4096 (training-only head, kept small)
 recon1 = nn.Linear(D, REC_V)  # training-only head
 emb_params = [lod1.emb.weight]
-rest = [q for n_, q in lod1.named_parameters() if n_ != 'emb.weight'] + list(recon1.parameters())
+rest = [q for n_, q in lod1.named_parameters() if n_ != 'emb.weight' and not (args.lod1_v3 and n_.startswith('e'))] + list(recon1.parameters())
 opt = torch.optim.AdamW([{'params': emb_params, 'lr': args.emb_lr, 'weight_decay': 0.0},
                          {'params': rest, 'lr': args.lr, 'weight_decay': args.wd}])
 sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: nets.lr_shape(s, STEPS1))
@@ -446,7 +455,11 @@ for step in range(1, STEPS1 + 1):
         if w['mrr'] > best[0]:
             best = (w['mrr'], step, {k_: v.detach().clone() for k_, v in lod1.state_dict().items()})
         log(f'LOD1 step {step} held-out window MRR {w["mrr"]:.3f} (R@1 {w["recall@1"]:.3f}, random {w["random_mrr"]:.3f}; best {best[0]:.3f} @ {best[1]})')
-lod1.load_state_dict(best[2])
+if best[2] is not None:
+    lod1.load_state_dict(best[2])
+if args.lod1_v3:
+    metrics['lod1']['v3_state'] = args.lod1_v3
+    del lod1.emb
 metrics['lod1']['train_seconds'] = time.time() - t1
 metrics['lod1']['steps'] = STEPS1
 metrics['lod1']['best_step'] = best[1]
