@@ -380,17 +380,16 @@ function bundleVariants(doc: TreeDocument, b: number, budget: number, options: P
 }
 
 /**
- * The blocks of a code file before its first definition (class, function, …) — imports and module
- * constants, the module docstring — when it has a definition after line 0; none otherwise.
+ * The number of blocks of a code file before its first definition (class, function, …) — imports and
+ * module constants, the module docstring — when it has a definition after line 0; 0 otherwise.
  */
-const prologueOf = new WeakMap<TreeDocument, readonly number[]>();
-function prologueBlocks(doc: TreeDocument): readonly number[] {
+const prologueOf = new WeakMap<TreeDocument, number>();
+function prologueBlocks(doc: TreeDocument): number {
   let pro = prologueOf.get(doc);
-  if (pro) return pro;
+  if (pro !== undefined) return pro;
   const o = outline(doc);
-  let end = -1;
-  for (let u = 0; u < o.units.length; u++) if (CODE_UNITS.has(o.units[u].kind)) { end = o.first[u]; break; }
-  pro = end > 0 ? blockRange(0, end - 1) : [];
+  pro = 0;
+  for (let u = 0; u < o.units.length; u++) if (CODE_UNITS.has(o.units[u].kind)) { pro = Math.max(0, o.first[u]); break; }
   prologueOf.set(doc, pro);
   return pro;
 }
@@ -572,10 +571,10 @@ export function planFocus(
     const floor = options.minShare * top;
     values.forEach((v, d) => {
       const lift = options.prologueValue * docValue[d];
-      const pro = lift > floor ? prologueBlocks(state[d][0].doc) : [];
-      if (pro.length === 0) return;
+      const pro = lift > floor ? prologueBlocks(state[d][0].doc) : 0;
+      if (pro === 0) return;
       const lifted = Float32Array.from(v);
-      for (const b of pro) lifted[b] = Math.max(lifted[b], lift);
+      for (let b = 0; b < pro; b++) lifted[b] = Math.max(lifted[b], lift);
       values[d] = lifted;
     });
   }
@@ -958,7 +957,7 @@ const DEF_LINE_LENGTH = 6;
  * increments to the block holding the line's start.
  */
 function definitionLineAdds(doc: TreeDocument, q: QueryTerms, weight: number, nameShare: number): { at: Int32Array; add: Float64Array } {
-  const { blocks, terms, names, nameParts } = definitionLines(doc);
+  const { blocks, terms, names, nameParts, nameText } = definitionLines(doc);
   const at: number[] = [];
   const add: number[] = [];
   const nq = q.terms.length;
@@ -968,8 +967,7 @@ function definitionLineAdds(doc: TreeDocument, q: QueryTerms, weight: number, na
   const index = new Map<string, number>();
   for (let i = 0; i < nq; i++) index.set(q.terms[i], i);
   const slot = q.terms.map((t) => index.get(t)!);
-  const nameBlob = nameShare > 0 ? names.join('\n') : '';
-  const named = q.terms.map((w) => nameShare > 0 && w.length >= 4 && nameBlob.includes(w.slice(0, 4)));
+  const named = q.terms.map((w) => nameShare > 0 && w.length >= 4 && nameText.includes(w.slice(0, 4)));
   const tf = new Int32Array(nq);
   for (let k = 0; k < blocks.length; k++) {
     const ts = terms[k];

@@ -19,6 +19,8 @@ export interface DefinitionLines {
   /** Each definition's name, lower-cased, and its parts between underscores and digits. */
   names: string[];
   nameParts: string[][];
+  /** `names` joined by newlines, for a quick "does any name hold this?" test per query term. */
+  nameText: string;
 }
 
 /** Definition lines and scopes, from one scan of the text per document version. */
@@ -77,7 +79,7 @@ function definitions(doc: TreeDocument): Definitions {
     const b1 = doc.blockAtChar(Math.max(m.index!, end - 1));
     if (b1 > b0) pairs.push(b0, b1);
   }
-  out = { scopes: Uint32Array.from(pairs), blocks: Uint32Array.from(blocks), terms: lineTerms, names, nameParts };
+  out = { scopes: Uint32Array.from(pairs), blocks: Uint32Array.from(blocks), terms: lineTerms, names, nameParts, nameText: names.join('\n') };
   cache.set(doc, out);
   return out;
 }
