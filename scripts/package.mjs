@@ -33,6 +33,8 @@ export const LIMIT_BYTES = 40_000_000;
 const ORT_BIN = 'node_modules/onnxruntime-node/bin/napi-v6';
 
 /**
+ * Files of onnxruntime-node's own folder that a target's VSIX leaves out.
+ *
  * darwin/arm64 ships the same 44.6 MB library twice, as libonnxruntime.1.30.0.dylib and
  * libonnxruntime.1.dylib (byte-identical). The binding loads only the second: its Mach-O load commands
  * are LC_LOAD_DYLIB "@rpath/libonnxruntime.1.dylib" with LC_RPATH "@loader_path", and the library's own
@@ -40,9 +42,20 @@ const ORT_BIN = 'node_modules/onnxruntime-node/bin/napi-v6';
  * JavaScript names either file (it requires only onnxruntime_binding.node). So the versioned copy is
  * left out, and verify() re-reads the binding from every darwin VSIX and fails if any library it
  * loads through @rpath/@loader_path is missing beside it (checkMachODependencies).
+ *
+ * win32 ships dxcompiler.dll and dxil.dll (24 MB, ~10 MB compressed), the DirectX shader compiler that
+ * Dawn, inside onnxruntime's WebGPU provider, loads by name at run time when present ("Use DXC instead of
+ * FXC for compiling HLSL when both dxcompiler.dll and dxil.dll is available"; without them it compiles
+ * with FXC, which is part of Windows). Neither onnxruntime.dll nor the binding imports them, directly or
+ * delay-loaded (DirectML.dll, d3d12.dll and dxgi.dll are delay-loaded; DirectML.dll ships). The CPU and
+ * DirectML providers never load them, and WebGPU comes after DirectML in DEFAULT_PROVIDERS. The room
+ * pays for a GistNet that fits the 40 MB limit; verify() re-reads both PE files from every win32 VSIX and
+ * fails if a DLL they import, of those onnxruntime-node ships, is missing beside them (checkPEDependencies).
  */
-export const DROPPED_DUPLICATES = {
+export const DROPPED_FILES = {
   'darwin-arm64': [`${ORT_BIN}/darwin/arm64/libonnxruntime.1.30.0.dylib`],
+  'win32-x64': ['dxcompiler.dll', 'dxil.dll'].map((f) => `${ORT_BIN}/win32/x64/${f}`),
+  'win32-arm64': ['dxcompiler.dll', 'dxil.dll'].map((f) => `${ORT_BIN}/win32/arm64/${f}`),
 };
 
 /**
@@ -76,7 +89,7 @@ export function ignoreFileFor(target, baseIgnore, productionPackages) {
   for (const { os, arch } of Object.values(TARGETS)) {
     if (os !== own.os || arch !== own.arch) lines.push(`${ORT_BIN}/${os}/${arch}/**`);
   }
-  for (const file of DROPPED_DUPLICATES[target] ?? []) lines.push(file);
+  for (const file of DROPPED_FILES[target] ?? []) lines.push(file);
   for (const name of productionPackages) {
     if (!RUNTIME_PACKAGES.includes(name)) lines.push(`node_modules/${name}/**`);
   }
@@ -230,6 +243,56 @@ export function checkMachODependencies(binding, bindingPath, inside) {
   return problems;
 }
 
+/** The DLLs a PE file (a Windows .dll or .node) imports: load-time imports and delay-loaded ones. */
+export function peImports(bin) {
+  if (bin.toString('latin1', 0, 2) !== 'MZ') throw new Error('not a PE file (no MZ header)');
+  const pe = bin.readUInt32LE(0x3c);
+  if (bin.readUInt32LE(pe) !== 0x4550) throw new Error('not a PE file (no PE signature)');
+  const sections = bin.readUInt16LE(pe + 6);
+  const optional = pe + 24;
+  const magic = bin.readUInt16LE(optional);
+  const directories = optional + (magic === 0x20b ? 112 : 96); // PE32+ or PE32
+  const table = optional + bin.readUInt16LE(pe + 20);
+  const offset = (rva) => {
+    for (let i = 0; i < sections; i++) {
+      const at = table + i * 40;
+      const size = Math.max(bin.readUInt32LE(at + 8), bin.readUInt32LE(at + 16));
+      const va = bin.readUInt32LE(at + 12);
+      if (rva >= va && rva < va + size) return rva - va + bin.readUInt32LE(at + 20);
+    }
+    throw new Error(`RVA 0x${rva.toString(16)} is in no section`);
+  };
+  const names = (directory, stride, nameAt) => {
+    const rva = bin.readUInt32LE(directories + directory * 8);
+    if (rva === 0) return [];
+    const out = [];
+    for (let at = offset(rva); ; at += stride) {
+      const nameRva = bin.readUInt32LE(at + nameAt);
+      if (nameRva === 0) break;
+      const from = offset(nameRva);
+      out.push(bin.toString('latin1', from, bin.indexOf(0, from)));
+    }
+    return out;
+  };
+  // Import directory (1): 20-byte descriptors, name RVA at 12. Delay-import directory (13): 32 bytes, name at 4.
+  return { imports: names(1, 20, 12), delayImports: names(13, 32, 4) };
+}
+
+/**
+ * Every DLL a win32 PE file imports (at load or delay-loaded) that onnxruntime-node ships in its folder
+ * (`shipped`, lower-case file names) must be in the VSIX beside it; the others are Windows's own.
+ */
+export function checkPEDependencies(bin, binPath, inside, shipped) {
+  const { imports, delayImports } = peImports(bin);
+  const folder = binPath.slice(0, binPath.lastIndexOf('/') + 1);
+  const have = new Set([...inside].filter((p) => p.startsWith(folder)).map((p) => p.slice(folder.length).toLowerCase()));
+  const problems = [];
+  for (const dll of [...imports, ...delayImports]) {
+    if (shipped.has(dll.toLowerCase()) && !have.has(dll.toLowerCase())) problems.push(`${binPath} imports ${dll}, which is not in the VSIX`);
+  }
+  return problems;
+}
+
 /** Reads a VSIX and runs every check on it. Returns { entries, problems }. */
 export function verify(vsixPath, target, modelFiles) {
   const zip = readFileSync(vsixPath);
@@ -244,6 +307,15 @@ export function verify(vsixPath, target, modelFiles) {
     const path = `extension/${ORT_BIN}/darwin/${TARGETS[target].arch}/onnxruntime_binding.node`;
     const binding = entries.find((e) => e.name === path);
     if (binding) problems.push(...checkMachODependencies(readZipEntry(zip, binding), path, new Set(names)));
+  }
+  if (TARGETS[target]?.os === 'win32') {
+    const folder = `${ORT_BIN}/win32/${TARGETS[target].arch}`;
+    const shipped = new Set(readdirSync(join(repoRoot, folder)).map((f) => f.toLowerCase()));
+    for (const file of ['onnxruntime_binding.node', 'onnxruntime.dll']) {
+      const entry = entries.find((e) => e.name === `extension/${folder}/${file}`);
+      if (!entry) problems.push(`missing ${folder}/${file}`);
+      else problems.push(...checkPEDependencies(readZipEntry(zip, entry), entry.name, new Set(names), shipped));
+    }
   }
   return { entries, problems };
 }

@@ -27,6 +27,8 @@ interface PackageModule {
   readZipEntry(zip: Buffer, entry: ZipEntry): Buffer;
   machOLoads(bin: Buffer): { dylibs: string[]; rpaths: string[]; id?: string };
   checkMachODependencies(binding: Buffer, bindingPath: string, inside: Set<string>): string[];
+  peImports(bin: Buffer): { imports: string[]; delayImports: string[] };
+  checkPEDependencies(bin: Buffer, binPath: string, inside: Set<string>, shipped: Set<string>): string[];
   selfCheck(): string[];
 }
 
@@ -127,6 +129,11 @@ test('the ignore file for a target leaves out every other platform and the insta
   assert.ok(lines.includes('node_modules/adm-zip/**'));
   for (const name of pkg.RUNTIME_PACKAGES) assert.ok(!lines.includes(`node_modules/${name}/**`), `${name} is ignored`);
   assert.ok(pkg.ignoreFileFor('darwin-arm64', '', []).includes(`${ORT_BIN}/darwin/arm64/libonnxruntime.1.30.0.dylib`));
+  for (const arch of ['x64', 'arm64']) {
+    const win = pkg.ignoreFileFor(`win32-${arch}`, '', []).split('\n');
+    for (const dll of ['dxcompiler.dll', 'dxil.dll']) assert.ok(win.includes(`${ORT_BIN}/win32/${arch}/${dll}`), `${arch} ${dll}`);
+    assert.ok(!win.some((l) => /DirectML|onnxruntime\.dll/.test(l)), `win32-${arch} leaves out a library it loads`);
+  }
   assert.throws(() => pkg.ignoreFileFor('darwin-x64', '', []), /unknown target darwin-x64/);
 });
 
@@ -185,4 +192,34 @@ test('the darwin binding loads libonnxruntime.1.dylib through @loader_path, and 
     [`${folder}onnxruntime_binding.node loads @rpath/libonnxruntime.1.dylib, which is not in the VSIX`]);
   // The library's own install name agrees, so nothing loads it under the versioned name either.
   assert.equal(pkg.machOLoads(readFileSync(join(repoRoot, ORT_BIN, 'darwin', 'arm64', 'libonnxruntime.1.dylib'))).id, '@rpath/libonnxruntime.1.dylib');
+});
+
+test('the win32 libraries import no DirectX shader compiler, and a missing DLL they import is caught', async (t) => {
+  const pkg = await load();
+  for (const arch of ['x64', 'arm64']) {
+    const folder = join(repoRoot, ORT_BIN, 'win32', arch);
+    if (!existsSync(join(folder, 'onnxruntime.dll'))) {
+      t.skip(`onnxruntime-node has no win32/${arch} binary here`);
+      continue;
+    }
+    const runtime = pkg.peImports(readFileSync(join(folder, 'onnxruntime.dll')));
+    assert.ok(runtime.imports.some((d) => d.toUpperCase() === 'KERNEL32.DLL'), `imports: ${runtime.imports.join(', ')}`);
+    assert.ok(runtime.delayImports.includes('DirectML.dll'), `delay imports: ${runtime.delayImports.join(', ')}`);
+    const binding = readFileSync(join(folder, 'onnxruntime_binding.node'));
+    assert.ok(pkg.peImports(binding).imports.includes('onnxruntime.dll'));
+    for (const { imports, delayImports } of [runtime, pkg.peImports(binding)]) {
+      assert.ok(![...imports, ...delayImports].some((d) => /^dx(compiler|il)\.dll$/i.test(d)), 'a DXC library is imported');
+    }
+    const at = `extension/${ORT_BIN}/win32/${arch}/`;
+    const shipped = new Set(['directml.dll', 'dxcompiler.dll', 'dxil.dll', 'onnxruntime.dll', 'onnxruntime_binding.node']);
+    const all = new Set([`${at}onnxruntime.dll`, `${at}onnxruntime_binding.node`, `${at}DirectML.dll`]);
+    assert.deepEqual(pkg.checkPEDependencies(binding, `${at}onnxruntime_binding.node`, all, shipped), []);
+    assert.deepEqual(pkg.checkPEDependencies(readFileSync(join(folder, 'onnxruntime.dll')), `${at}onnxruntime.dll`, all, shipped), []);
+    const noDirectML = new Set([`${at}onnxruntime.dll`, `${at}onnxruntime_binding.node`]);
+    assert.deepEqual(pkg.checkPEDependencies(readFileSync(join(folder, 'onnxruntime.dll')), `${at}onnxruntime.dll`, noDirectML, shipped),
+      [`${at}onnxruntime.dll imports DirectML.dll, which is not in the VSIX`]);
+    assert.deepEqual(pkg.checkPEDependencies(binding, `${at}onnxruntime_binding.node`, new Set([`${at}onnxruntime_binding.node`]), shipped),
+      [`${at}onnxruntime_binding.node imports onnxruntime.dll, which is not in the VSIX`]);
+  }
+  assert.throws(() => pkg.peImports(Buffer.from('plain text, not a library at all....................................')), /not a PE file/);
 });
