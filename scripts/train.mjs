@@ -4,16 +4,20 @@
 //   npm run train -- --smoke           tiny run (< ~1 min) into models/training/.data/smoke-models/
 //   npm run train -- --reuse-gist      skip steps 1-2 when the GistNet ONNX + state already exist
 //   npm run train -- --fake-lens       full run, but LensNet from SYNTHETIC data
-//   npm run train -- --gist-v3         GistNet v3 LOD1 (models/training/v3/: mined pairs, bag-of-embeddings encoder)
-//                                      instead of the v2 LOD1 training; the later steps are the same
+//   npm run train -- --gist-v2         the earlier GistNet v2 LOD1 (a transformer trained on the stdlib pairs of
+//                                      step 1) instead of v3, the default since round 11 (models/training/v3/:
+//                                      mined pairs, bag-of-embeddings encoder); the later steps are the same.
+//                                      --gist-v3 is accepted and changes nothing.
 //   npm run train -- --out DIR         write the models folder to DIR instead of models/ (state and the
 //                                      float32 LOD1 source then go to DIR/.state and DIR/fp32)
 //
 // `npm run train` builds first (the `pretrain` script): steps 3 and 5b run the compiled dataset builders in out/.
 //
-// Steps: (1) GistNet dataset (node), (2) GistNet training + export (python), (2b) the shipped LOD1
-// GistNet: the float32 export is kept in models/training/fp32/ (smoke: the state folder) and
-// fast_gistnet.py writes its int8 rewrite as gistnet-lod1.onnx, (3) LensNet dataset
+// Steps: (1) GistNet dataset (node; v3 then uses it for LOD2 and the in-document metrics), (1v3) GistNet v3
+// pairs: apt installs, mining, tokenising, (2v3) GistNet v3 LOD1 training, checkpointed and resumable,
+// (2) GistNet LOD2 training (v2: LOD1 too) + export (python), (2b) the shipped LOD1 GistNet: v3's int8
+// rewrite from its PyTorch state (fast_gistnet_v3.py; v2: fast_gistnet.py from the float32 export, kept
+// in models/training/fp32/), written as gistnet-lod1.onnx, (3) LensNet dataset
 // (node out/models/training/lens-data.js), (4) LensNet training + export, (5) models.json +
 // reference.json, (5b) LensNet v2, the plan's value model: its dataset from the development suites
 // (node out/models/training/value-data.js) and its training + export (train_value.py, which adds it to
@@ -30,7 +34,7 @@ const argv = process.argv.slice(2);
 const smoke = argv.includes('--smoke');
 const reuseGist = argv.includes('--reuse-gist');
 const fakeLens = argv.includes('--fake-lens');
-const gistV3 = argv.includes('--gist-v3');
+const gistV3 = !argv.includes('--gist-v2');
 const outArg = argv.includes('--out') ? argv[argv.indexOf('--out') + 1] : null;
 const PY = '/usr/bin/python3';
 const T = 'models/training';
@@ -39,9 +43,10 @@ const outDir = outArg ?? (smoke ? `${dataDir}/smoke-models` : 'models');
 const stateDir = outArg ? `${outArg}/.state` : smoke ? `${dataDir}/smoke-models/.state` : `${dataDir}/state`;
 const gistData = `${dataDir}/${smoke ? 'gist-smoke' : 'gist'}`;
 const lensData = `${dataDir}/${smoke ? 'lens-smoke' : 'lens'}`;
-// The float32 LOD1 export: the source of the shipped int8 model, committed for the full run (it is not
-// shipped: the package carries models/*.onnx only).
-const fp32Dir = outArg ? `${outArg}/fp32` : smoke ? `${stateDir}/fp32` : `${T}/fp32`;
+// The float32 LOD1 export. For v2 it is the source of the shipped int8 model, committed for the full run
+// (it is not shipped: the package carries models/*.onnx only). For v3 the int8 model is built from the
+// PyTorch state (STATE/v3/lod1v3.pt), so the float32 export stays in the state folder, uncommitted.
+const fp32Dir = outArg ? `${outArg}/fp32` : smoke || gistV3 ? `${stateDir}/fp32` : `${T}/fp32`;
 const lod1Fp32 = `${fp32Dir}/gistnet-lod1.onnx`;
 mkdirSync(stateDir, { recursive: true });
 
@@ -143,7 +148,7 @@ step('3 LensNet dataset', () => {
 step('4 LensNet training + ONNX export', () =>
   run(PY, [`${T}/train_lensnet.py`, '--data', lensData, '--out', outDir, '--state', stateDir, ...smokeArg]));
 step('5 models.json + reference.json', () =>
-  run(PY, [`${T}/make_reference.py`, '--out', outDir, '--state', stateDir, '--lod1-fp32', lod1Fp32]));
+  run(PY, [`${T}/make_reference.py`, '--out', outDir, '--state', stateDir, ...(gistV3 ? [] : ['--lod1-fp32', lod1Fp32])]));
 const valueData = `${dataDir}/${smoke ? 'value-smoke' : 'value'}`;
 const valueRef = smoke ? `${stateDir}/value-reference.json` : `${T}/value-reference.json`;
 step('5b LensNet v2 (the plan\'s value model): dataset + training + export', () => {

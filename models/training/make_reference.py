@@ -28,7 +28,7 @@ args = ap.parse_args()
 nets.seed_everything(0)
 
 _sd1 = torch.load(os.path.join(args.state, 'lod1.pt'))
-V3 = 'e1.weight' in _sd1  # GistNet v3 (nets.GistLOD1V3, npm run train -- --gist-v3)
+V3 = 'e1.weight' in _sd1  # GistNet v3 (nets.GistLOD1V3, the default recipe; --gist-v2 for the earlier LOD1)
 lod1 = nets.GistLOD1V3(bigram='eb.weight' in _sd1, keymap=True if 'keymap' in _sd1 else None) if V3 else nets.GistLOD1()
 lod1.load_state_dict(_sd1)
 lod2 = nets.GistLOD2()
@@ -110,6 +110,7 @@ if V3:
     files['lod1']['graphOptimizationLevel'] = 'all'
     files['lod1']['quantization'] = 'GistNet v3: int8 embedding tables (symmetric, one float32 scale per row), output projection folded into the tables'
     files['lod1']['architecture'] = 'gistnet-v3 hashed bag of embeddings (models/training/v3)'
+    files['lod1']['source'] = 'the PyTorch state STATE/v3/lod1v3.pt (train_v3.py), rewritten by v3/fast_gistnet_v3.py; not committed'
 if args.lod1_fp32:
     src = open(args.lod1_fp32, 'rb').read()
     files['lod1']['float32'] = {'path': args.lod1_fp32, 'bytes': len(src), 'sha256': hashlib.sha256(src).hexdigest()}

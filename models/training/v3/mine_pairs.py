@@ -222,6 +222,27 @@ def git_pairs(bundle, name, skip, work):
     return n
 
 
+def shippable(licence):
+    """May the weights we ship under MIT learn from code under `licence`? Only permissive or file-level licences:
+    copyleft (GPL, LGPL, AGPL) unless dual-licensed with a permissive alternative, and no unknown or proprietary
+    terms ("SEE LICENSE IN ...", UNLICENSED, none given)."""
+    if not licence:
+        return False
+    text = licence.upper()
+    if 'SEE LICENSE' in text or 'UNLICENSED' in text or 'PROPRIETARY' in text:
+        return False
+    options = re.split(r'\s+OR\s+|\s*/\s*', re.sub(r'[()]', ' ', text).strip())
+    return any(not re.search(r'\b(A|L)?GPL', o) for o in options if o.strip())
+
+
+def npm_licence(nm, pkg):
+    try:
+        lic = json.load(open(os.path.join(nm, pkg, 'package.json'))).get('license')
+    except (OSError, ValueError):
+        return None
+    return lic.get('type') if isinstance(lic, dict) else lic
+
+
 def deb_licence(pkg):
     """The licence of the 'Files: *' stanza of /usr/share/doc/<pkg>/copyright (DEP-5), else its first License: field."""
     try:
@@ -241,8 +262,13 @@ def deb_licence(pkg):
 
 licences = {}
 rng = random.Random(1234)
+refused = {}
 for pkg in man['debian']:
     licences[pkg] = deb_licence(pkg)
+    if not shippable(licences[pkg]):
+        refused[pkg] = licences[pkg]
+        print(f'mine: deb {pkg} SKIPPED: licence {licences[pkg]!r} is not one the shipped weights may learn from', flush=True)
+        continue
     split = 'heldout' if pkg in HELD_DEB else 'train'
     fs = deb_files(pkg)
     if args.smoke:
@@ -254,6 +280,10 @@ pk = npm_packages(nm)
 if args.smoke:
     pk = [p for p in pk if p in ('commander', 'lru-cache', 'semver')]
 for pkg in pk:
+    if not shippable(npm_licence(nm, pkg)):
+        refused[pkg] = npm_licence(nm, pkg)
+        print(f'mine: npm {pkg} SKIPPED: licence {refused[pkg]!r}', flush=True)
+        continue
     split = 'heldout' if pkg in HELD_NPM else 'train'
     fs = npm_files(nm, pkg)
     k = sum(js_file(pkg, f, split, rng) for f in fs)
@@ -276,5 +306,6 @@ out_pairs.close()
 out_negs.close()
 summary = {f'{s}/{sp}': {'pairs': sum(v.values()), 'byPackage': v} for (s, sp), v in sorted(counts.items())}
 summary['debianLicences'] = licences
+summary['refusedLicences'] = refused
 json.dump(summary, open(os.path.join(args.out, 'summary.json'), 'w'), indent=1)
-print(json.dumps({k: v['pairs'] for k, v in summary.items() if k != 'debianLicences'}))
+print(json.dumps({k: v['pairs'] for k, v in summary.items() if isinstance(v, dict) and 'pairs' in v}))
