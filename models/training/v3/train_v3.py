@@ -229,7 +229,12 @@ while step < args.steps:
     step += 1
     if step % 50 == 0:
         log(f'step {step}/{args.steps} loss {loss.item():.4f} ({(time.time() - t_train) / step:.3f} s/step this run)')
-    if step % args.eval_every == 0 or step == args.steps:
+    if (step % args.eval_every == 0 or step == args.steps) and len(dev_idx) < 2:
+        # No dev split to choose by (a smoke run over a few installed files): keep the latest step.
+        log(f'step {step}: no dev pairs ({len(dev_idx)}); keeping this step')
+        best, best_step = 0.0, step
+        torch.save(model.state_dict(), os.path.join(args.state, 'lod1v3.pt'))
+    elif step % args.eval_every == 0 or step == args.steps:
         mrr, n = eval_set(dev_idx, cap=3000)
         hist.append([step, mrr])
         log(f'step {step}: dev CSN MRR {mrr:.4f} (n {n})')
