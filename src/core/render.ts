@@ -193,8 +193,10 @@ export function blockGistText(doc: TreeDocument, b: number, keep = 3): string {
 
 /**
  * Gist text of an LOD2 node: the names of up to GROUP_NAMES units that start in it (`name L12`; the
- * outermost first, then the most salient by GistNet's LOD2 salience of their block), in line order; a
- * group without named units shows the words of its most salient children.
+ * outermost first, then public before `_private` ones, then the most salient by GistNet's LOD2 salience of
+ * their block), in line order; a group without named units shows the words of its most salient children.
+ * Public first (round 11, development data): a function the map names when its definition line is not
+ * exact, urllib/http at 1k 52.4/34.5% → 61.9/51.7%, and nothing lost on any development suite.
  */
 export function groupGistText(doc: TreeDocument, g: number, children = GROUP_CHILDREN): string {
   // Keyed by group and child count, like block gists: a root line shows 2 children, a group line GROUP_CHILDREN.
@@ -229,12 +231,12 @@ export function groupUnits(doc: TreeDocument, g: number): number[] {
   const o = outline(doc);
   const b0 = g * GROUP_BLOCKS;
   const b1 = Math.min(doc.nLod1, b0 + GROUP_BLOCKS);
-  const named: { u: number; depth: number; w: number }[] = [];
+  const named: { u: number; depth: number; priv: number; w: number }[] = [];
   for (let b = b0; b < b1; b++) {
-    for (const u of o.namedIn.get(b) ?? []) named.push({ u, depth: unitDepth(o.units, u), w: doc.salience2(g, b - b0) });
+    for (const u of o.namedIn.get(b) ?? []) named.push({ u, depth: unitDepth(o.units, u), priv: o.units[u].name.startsWith('_') ? 1 : 0, w: doc.salience2(g, b - b0) });
   }
   return named
-    .sort((x, y) => x.depth - y.depth || y.w - x.w || x.u - y.u)
+    .sort((x, y) => x.depth - y.depth || x.priv - y.priv || y.w - x.w || x.u - y.u)
     .slice(0, GROUP_NAMES)
     .map((x) => x.u)
     .sort((x, y) => x - y);

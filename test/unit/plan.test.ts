@@ -6,7 +6,8 @@ import { checkWorkingContext } from '../../src/core/invariants';
 import { BudgetTooSmallError, FocusAllocator, DEFAULT_FOCUS } from '../../src/core/focus';
 import { blockValues, DEFAULT_PLAN, isSupportFile, planFocus, type Plan } from '../../src/core/plan';
 import type { TreeDocument } from '../../src/core/tree';
-import { blockGistText, renderWorkingContext, shownBlockGist } from '../../src/core/render';
+import { blockGistText, groupGistText, groupUnits, renderWorkingContext, shownBlockGist } from '../../src/core/render';
+import { outline } from '../../src/core/outline';
 import { CostModel } from '../../src/core/cost';
 import { makeEntry } from '../../src/core/entry';
 import { QueryEvidence } from '../../src/core/features';
@@ -154,6 +155,21 @@ test('map lines name the units that start in their range with their lines (the o
     const m = /^(.*) L(\d+)$/.exec(item);
     assert.ok(m && lines[Number(m[2]) - 1].includes(`def ${m[1]}(`), `${item} names a definition with its line`);
   }
+});
+
+test('a group line names a group\'s public units before its private ones at the same depth', async () => {
+  // One group of 32 blocks holding eight top-level functions, the first five private: three names fit.
+  const fn = (name: string) => `def ${name}(value):\n    total = value + 1\n    result = total * 2\n    return result\n\n`;
+  const names = ['_helper_one', '_helper_two', '_helper_three', '_helper_four', '_helper_five', 'close', 'open_stream', 'flush'];
+  const text = names.map(fn).join('');
+  const tree = await treeOf([{ id: '/g.py', text }]);
+  const doc = tree.documents.get('/g.py')!;
+  assert.equal(doc.nLod2, 1, 'one group');
+  const shown = groupUnits(doc, 0).map((u) => outline(doc).units[u].name);
+  assert.deepEqual(shown, ['close', 'open_stream', 'flush']);
+  const line = groupGistText(doc, 0);
+  assert.ok(!line.includes('_helper'), line);
+  assert.ok(line.startsWith('close L26'), line);
 });
 
 test('line spread gives every block of a multi-block line the value of its best block', async () => {
