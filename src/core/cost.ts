@@ -98,6 +98,8 @@ export class CostModel {
     readonly blockWords = BLOCK_WORDS,
     readonly groupChildren = GROUP_CHILDREN,
     readonly blockStride = BLOCK_STRIDE,
+    /** The units a root line names first for this focus's query (RenderOptions.rootUnits): priced per focus. */
+    private readonly rootUnits?: (doc: TreeDocument) => readonly number[],
   ) {
     // Asked on every cost lookup of a line that names a document: computed once per document.
     const shown = new WeakMap<TreeDocument, string>();
@@ -122,9 +124,20 @@ export class CostModel {
    * it cost besides (a line's prefix, or a line of its own).
    */
   private docLine(doc: TreeDocument, kind: 'h' | 'r' | 'b'): number {
+    if (kind === 'r' && this.rootUnits) {
+      const first = this.rootUnits(doc);
+      if (first.length > 0) {
+        let c = this.queryRoots.get(doc);
+        if (c === undefined) this.queryRoots.set(doc, (c = countPromptTokens(rootLine(doc, this.displayPath(doc), false, first))));
+        return c;
+      }
+    }
     return this.onDocument(doc, kind, (path) =>
       countPromptTokens(kind === 'b' ? bareRunPart(path, splitPath(path)[0], undefined) : kind === 'h' ? headerLine(doc, path) : rootLine(doc, path)));
   }
+
+  /** Root lines that name query units, priced for this focus only. */
+  private readonly queryRoots = new Map<TreeDocument, number>();
 
   /** Each document's display folder (this model's display path is fixed): asked for on every bare-path change. */
   private readonly folders = new WeakMap<TreeDocument, string>();

@@ -5,7 +5,7 @@ import { BudgetTooSmallError, DEFAULT_FOCUS, FocusAllocator, type FocusSettings,
 import { checkWorkingContext, type Violation } from './invariants';
 import { loadGrammars } from './units';
 import { blockValues, DEFAULT_PLAN, isSupportFile, planFocus, planScores, type Plan, type PlanOptions } from './plan';
-import { renderWorkingContext, type Rendered } from './render';
+import { queryUnits, renderWorkingContext, type Rendered } from './render';
 import { CostModel } from './cost';
 import type { ModelRuntime } from './runtime';
 import { tokenize } from './tokenizer';
@@ -142,8 +142,15 @@ export class FocusEngine {
       relevanceOf.set(doc, (r = ev.of(doc).docMax + cos));
       return r;
     };
-    const costModel = new CostModel(displayPath, req.blockWords, req.groupChildren, req.blockStride);
-    const renderOptions = { displayPath, blockWords: req.blockWords, groupChildren: req.groupChildren, blockStride: req.blockStride };
+    // Root lines name the units whose names hold query terms first (only documents with evidence can hold any).
+    const rootUnitsOf = new Map<TreeDocument, readonly number[]>();
+    const rootUnits = (doc: TreeDocument): readonly number[] => {
+      let us = rootUnitsOf.get(doc);
+      if (us === undefined) rootUnitsOf.set(doc, (us = ev.of(doc).docMax > 0 ? queryUnits(doc, ev.q, 1) : []));
+      return us;
+    };
+    const costModel = new CostModel(displayPath, req.blockWords, req.groupChildren, req.blockStride, rootUnits);
+    const renderOptions = { displayPath, blockWords: req.blockWords, groupChildren: req.groupChildren, blockStride: req.blockStride, rootUnits };
     const planOptions = { ...DEFAULT_PLAN, ...req.plan };
     const support = (d: TreeDocument) => d.kind === 'file' && isSupportFile(displayPath(d));
     const ctx: ScoringContext = { req, settings, docs, ev, tail, count, tailMean, relevance, costModel, planOptions, support };

@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { GROUP_BLOCKS } from './constants';
 import type { Entry, FolderFold } from './entry';
-import { terms } from './lexical';
+import { terms, type QueryTerms } from './lexical';
 import { mapName, outline, outlineItems, outlineNames, unitDepth } from './outline';
 import { countPromptTokens, lineOf, tokenByteLength } from './tokenizer';
 import type { TreeDocument } from './tree';
@@ -63,6 +63,8 @@ export interface RenderOptions {
   groupChildren?: number;
   /** Only every n-th block shows its words on a `~` line (default BLOCK_STRIDE); 1 shows every block's. */
   blockStride?: number;
+  /** The units a document's root line names first, with their lines (queryUnits for the focus's query). */
+  rootUnits?: (doc: TreeDocument) => readonly number[];
 }
 
 /**
@@ -289,10 +291,45 @@ export function foldLine(f: FolderFold): string {
  * A document collapsed to its root: one short line (path, size, most salient names), so a workspace of
  * thousands of files still lists every one of them.
  */
-export function rootLine(doc: TreeDocument, path: string, bare = false): string {
+export function rootLine(doc: TreeDocument, path: string, bare = false, first: readonly number[] = NO_UNITS): string {
   if (bare) return `· ${path}\n`;
-  const names = salientNames(doc, 3);
+  let names = salientNames(doc, ROOT_NAMES);
+  if (first.length > 0) {
+    const o = outline(doc);
+    const lead = first.map((u) => mapName(o.units[u].name));
+    names = [...lead.map((n, k) => `${n} L${o.units[first[k]].line + 1}`), ...names.filter((n) => !lead.includes(n))].slice(0, Math.max(ROOT_NAMES, first.length));
+  }
   return `· ${path} (${doc.tokenCount} tok)${names.length ? ': ' + names.join(', ') : ''}\n`;
+}
+
+/** Names on a root line. */
+export const ROOT_NAMES = 3;
+const NO_UNITS: readonly number[] = [];
+/** Units whose names a root line lists for the query: definitions (not headings, turns or statements). */
+const NAMED_CODE = new Set(['function', 'method', 'class', 'interface', 'type']);
+
+/**
+ * The units of `doc` whose names hold terms of the query, for its root line (issue #17: root lines list
+ * the query-relevant names first, with their lines, so an agent that reads only the map can expand one):
+ * up to `max`, the most query weight first (the idf of the distinct query terms a name holds), then outer
+ * before inner, public before `_private`, earlier first.
+ */
+export function queryUnits(doc: TreeDocument, q: QueryTerms, max = ROOT_NAMES): number[] {
+  if (q.terms.length === 0) return [];
+  const o = outline(doc);
+  const found: { u: number; w: number; depth: number; priv: number }[] = [];
+  for (let u = 0; u < o.units.length; u++) {
+    const unit = o.units[u];
+    if (!unit.name || !NAMED_CODE.has(unit.kind)) continue;
+    let w = 0;
+    const own = terms(unit.name);
+    for (let i = 0; i < q.terms.length; i++) if (own.includes(q.terms[i])) w += q.idf[i];
+    if (w > 0) found.push({ u, w, depth: unitDepth(o.units, u), priv: unit.name.startsWith('_') ? 1 : 0 });
+  }
+  return found
+    .sort((x, y) => y.w - x.w || x.depth - y.depth || x.priv - y.priv || x.u - y.u)
+    .slice(0, max)
+    .map((x) => x.u);
 }
 
 /** A path's folder (up to its last `/`, '' for a top-level file) and its name. */
@@ -367,12 +404,19 @@ function renderDocument(
   children: number,
   stride: number,
   neighbours: [string | undefined, string | undefined],
+  rootUnits?: (doc: TreeDocument) => readonly number[],
 ): string {
   const doc = entries[0].doc;
   if (entries.length === 1 && entries[0].lod === 3) {
     const e = entries[0];
     if (e.fold) return foldLine(e.fold);
-    return e.bare ? bareRunPart(path, ...neighbours) : rootLine(doc, path);
+    if (e.bare) return bareRunPart(path, ...neighbours);
+    const first = rootUnits?.(doc) ?? NO_UNITS;
+    if (first.length > 0) {
+      const o = outline(doc);
+      maps.push({ docId: doc.id, startLine: 1, endLine: doc.lines.length, names: first.map((u) => ({ name: o.units[u].name, line: o.units[u].line + 1 })) });
+    }
+    return rootLine(doc, path, false, first);
   }
   let out = headerLine(doc, path);
   let docText: string | undefined; // decoded once per rendering, only when something is exact
@@ -443,6 +487,7 @@ export function renderWorkingContext(perDoc: Entry[][], options: RenderOptions):
     const part = renderDocument(
       entries, paths[i], length, exactRuns, mapLines,
       options.blockWords ?? BLOCK_WORDS, options.groupChildren ?? GROUP_CHILDREN, options.blockStride ?? BLOCK_STRIDE, neighbours,
+      options.rootUnits,
     );
     parts.push(part);
     length += part.length;

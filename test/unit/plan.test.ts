@@ -6,7 +6,7 @@ import { checkWorkingContext } from '../../src/core/invariants';
 import { BudgetTooSmallError, FocusAllocator, DEFAULT_FOCUS } from '../../src/core/focus';
 import { blockValues, DEFAULT_PLAN, isSupportFile, planFocus, type Plan } from '../../src/core/plan';
 import type { TreeDocument } from '../../src/core/tree';
-import { blockGistText, groupGistText, groupUnits, renderWorkingContext, shownBlockGist } from '../../src/core/render';
+import { blockGistText, groupGistText, groupUnits, queryUnits, renderWorkingContext, rootLine, shownBlockGist } from '../../src/core/render';
 import { outline } from '../../src/core/outline';
 import { CostModel } from '../../src/core/cost';
 import { makeEntry } from '../../src/core/entry';
@@ -155,6 +155,28 @@ test('map lines name the units that start in their range with their lines (the o
     const m = /^(.*) L(\d+)$/.exec(item);
     assert.ok(m && lines[Number(m[2]) - 1].includes(`def ${m[1]}(`), `${item} names a definition with its line`);
   }
+});
+
+test('a root line names first, with its line, the unit whose name holds the query\'s terms, and reports it as a map line', async () => {
+  const fn = (name: string) => `def ${name}(value):\n    total = value + 1\n    result = total * 2\n    return result\n\n`;
+  const other = ['alpha_one', 'alpha_two', 'alpha_three', 'decode_payload', 'alpha_four'].map(fn).join('');
+  const filler = Array.from({ length: 12 }, (_, i) => syntheticSource(i, 120)).map((text, i) => ({ id: `/f${i}.py`, text }));
+  const tree = await treeOf([{ id: '/codec.py', text: other }, ...filler]);
+  const doc = tree.documents.get('/codec.py')!;
+  const q = new QueryEvidence(tree, 'how is the payload decoded').q;
+  const units = queryUnits(doc, q);
+  assert.deepEqual(units.map((u) => outline(doc).units[u].name), ['decode_payload']);
+  assert.equal(rootLine(doc, '/codec.py', false, units), `· /codec.py (${doc.tokenCount} tok): decode_payload L16, alpha_one, alpha_two\n`);
+  assert.equal(rootLine(doc, '/codec.py'), `· /codec.py (${doc.tokenCount} tok): alpha_one, alpha_two, alpha_three\n`, 'without the query: the first public names');
+  assert.deepEqual(queryUnits(doc, new QueryEvidence(tree, 'nothing here qqq').q), []);
+  // Rendered at its root line for the query: the line points at the unit, the map reports it, the cost model agrees.
+  const rootUnits = (d: TreeDocument) => (d === doc ? units : []);
+  const r = renderWorkingContext([[makeEntry(doc, 3, 0)]], { displayPath: (d) => d.id, rootUnits });
+  assert.ok(r.prompt.includes('· /codec.py') && r.prompt.includes('decode_payload L16'), r.prompt);
+  assert.deepEqual(r.mapLines, [{ docId: '/codec.py', startLine: 1, endLine: doc.lines.length, names: [{ name: 'decode_payload', line: 16 }] }]);
+  const cm = new CostModel((d) => d.id, undefined, undefined, undefined, rootUnits);
+  assert.equal(cm.preamble + cm.documentCost([makeEntry(doc, 3, 0)]), r.tokens, 'priced as rendered');
+  assert.ok(cm.documentCost([makeEntry(doc, 3, 0)]) > new CostModel((d) => d.id).documentCost([makeEntry(doc, 3, 0)]), 'the line number costs tokens');
 });
 
 test('a group line names a group\'s public units before its private ones at the same depth', async () => {
