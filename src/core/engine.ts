@@ -142,11 +142,18 @@ export class FocusEngine {
       relevanceOf.set(doc, (r = ev.of(doc).docMax + cos));
       return r;
     };
-    // Root lines name the units whose names hold query terms first (only documents with evidence can hold any).
+    // Root lines of the ROOT_QUERY_DOCS most relevant documents name first the unit whose name holds the
+    // most query weight (only documents with evidence can hold any); the others keep their kept line.
+    let rootFloor: number | undefined;
     const rootUnitsOf = new Map<TreeDocument, readonly number[]>();
     const rootUnits = (doc: TreeDocument): readonly number[] => {
       let us = rootUnitsOf.get(doc);
-      if (us === undefined) rootUnitsOf.set(doc, (us = ev.of(doc).docMax > 0 ? queryUnits(doc, ev.q, 1) : []));
+      if (us !== undefined) return us;
+      if (rootFloor === undefined) {
+        const r = docs.filter((d) => ev.of(d).docMax > 0).map(relevance).sort((a, b) => b - a);
+        rootFloor = r.length > ROOT_QUERY_DOCS ? r[ROOT_QUERY_DOCS - 1] : -Infinity;
+      }
+      rootUnitsOf.set(doc, (us = ev.of(doc).docMax > 0 && relevance(doc) >= rootFloor ? queryUnits(doc, ev.q, 1) : []));
       return us;
     };
     const costModel = new CostModel(displayPath, req.blockWords, req.groupChildren, req.blockStride, rootUnits);
@@ -287,6 +294,13 @@ class LensScorer implements ScorerStrategy {
     return plannedBlocks(fill);
   }
 }
+
+/**
+ * Root lines that name a query unit (queryUnits): the most relevant documents only. Each such line is
+ * priced per focus; on every document with evidence (most of a 1M-token tree for a long query) that
+ * cost ~14 ms a refocus on the bench.
+ */
+export const ROOT_QUERY_DOCS = 32;
 
 /** At most this many bare paths, the most relevant, are scored by LensNet in one iteration. */
 export const BARE_SCORED = 512;

@@ -316,20 +316,39 @@ const NAMED_CODE = new Set(['function', 'method', 'class', 'interface', 'type'])
  */
 export function queryUnits(doc: TreeDocument, q: QueryTerms, max = ROOT_NAMES): number[] {
   if (q.terms.length === 0) return [];
-  const o = outline(doc);
-  const found: { u: number; w: number; depth: number; priv: number }[] = [];
-  for (let u = 0; u < o.units.length; u++) {
-    const unit = o.units[u];
-    if (!unit.name || !NAMED_CODE.has(unit.kind)) continue;
-    let w = 0;
-    const own = terms(unit.name);
-    for (let i = 0; i < q.terms.length; i++) if (own.includes(q.terms[i])) w += q.idf[i];
-    if (w > 0) found.push({ u, w, depth: unitDepth(o.units, u), priv: unit.name.startsWith('_') ? 1 : 0 });
+  const index = unitTermIndex(doc);
+  if (index.size === 0) return [];
+  const weight = new Map<number, number>();
+  for (let i = 0; i < q.terms.length; i++) {
+    for (const u of index.get(q.terms[i]) ?? NO_UNITS) weight.set(u, (weight.get(u) ?? 0) + q.idf[i]);
   }
-  return found
+  if (weight.size === 0) return [];
+  const o = outline(doc);
+  return [...weight]
+    .map(([u, w]) => ({ u, w, depth: unitDepth(o.units, u), priv: o.units[u].name.startsWith('_') ? 1 : 0 }))
     .sort((x, y) => y.w - x.w || x.depth - y.depth || x.priv - y.priv || x.u - y.u)
     .slice(0, max)
     .map((x) => x.u);
+}
+
+/** Per document version: each term of a definition's name → the definitions whose names hold it (once each). */
+const unitTerms = new WeakMap<TreeDocument, Map<string, number[]>>();
+function unitTermIndex(doc: TreeDocument): Map<string, number[]> {
+  let index = unitTerms.get(doc);
+  if (index) return index;
+  index = new Map();
+  const o = outline(doc);
+  for (let u = 0; u < o.units.length; u++) {
+    const unit = o.units[u];
+    if (!unit.name || !NAMED_CODE.has(unit.kind)) continue;
+    for (const t of new Set(terms(unit.name))) {
+      const list = index.get(t);
+      if (list) list.push(u);
+      else index.set(t, [u]);
+    }
+  }
+  unitTerms.set(doc, index);
+  return index;
 }
 
 /** A path's folder (up to its last `/`, '' for a top-level file) and its name. */
