@@ -52,10 +52,11 @@ const ORT_BIN = 'node_modules/onnxruntime-node/bin/napi-v6';
  * pays for a GistNet that fits the 40 MB limit; verify() re-reads both PE files from every win32 VSIX and
  * fails if a DLL they import, of those onnxruntime-node ships, is missing beside them (checkPEDependencies).
  */
+const DXC = (arch) => ['dxcompiler.dll', 'dxil.dll'].map((f) => `${ORT_BIN}/win32/${arch}/${f}`);
 export const DROPPED_FILES = {
   'darwin-arm64': [`${ORT_BIN}/darwin/arm64/libonnxruntime.1.30.0.dylib`],
-  'win32-x64': ['dxcompiler.dll', 'dxil.dll'].map((f) => `${ORT_BIN}/win32/x64/${f}`),
-  'win32-arm64': ['dxcompiler.dll', 'dxil.dll'].map((f) => `${ORT_BIN}/win32/arm64/${f}`),
+  'win32-x64': DXC('x64'),
+  'win32-arm64': DXC('arm64'),
 };
 
 /**
@@ -311,10 +312,11 @@ export function verify(vsixPath, target, modelFiles) {
   if (TARGETS[target]?.os === 'win32') {
     const folder = `${ORT_BIN}/win32/${TARGETS[target].arch}`;
     const shipped = new Set(readdirSync(join(repoRoot, folder)).map((f) => f.toLowerCase()));
+    const inside = new Set(names);
     for (const file of ['onnxruntime_binding.node', 'onnxruntime.dll']) {
       const entry = entries.find((e) => e.name === `extension/${folder}/${file}`);
       if (!entry) problems.push(`missing ${folder}/${file}`);
-      else problems.push(...checkPEDependencies(readZipEntry(zip, entry), entry.name, new Set(names), shipped));
+      else problems.push(...checkPEDependencies(readZipEntry(zip, entry), entry.name, inside, shipped));
     }
   }
   return { entries, problems };

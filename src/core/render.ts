@@ -228,6 +228,11 @@ export function groupGistText(doc: TreeDocument, g: number, children = GROUP_CHI
   return out;
 }
 
+/** 1 for a `_private` name, 0 for a public one: maps list public names first (or only). */
+function privateRank(name: string): number {
+  return name.startsWith('_') ? 1 : 0;
+}
+
 /** The named units a group line shows (see groupGistText), in line order. */
 export function groupUnits(doc: TreeDocument, g: number): number[] {
   const o = outline(doc);
@@ -235,7 +240,7 @@ export function groupUnits(doc: TreeDocument, g: number): number[] {
   const b1 = Math.min(doc.nLod1, b0 + GROUP_BLOCKS);
   const named: { u: number; depth: number; priv: number; w: number }[] = [];
   for (let b = b0; b < b1; b++) {
-    for (const u of o.namedIn.get(b) ?? []) named.push({ u, depth: unitDepth(o.units, u), priv: o.units[u].name.startsWith('_') ? 1 : 0, w: doc.salience2(g, b - b0) });
+    for (const u of o.namedIn.get(b) ?? []) named.push({ u, depth: unitDepth(o.units, u), priv: privateRank(o.units[u].name), w: doc.salience2(g, b - b0) });
   }
   return named
     .sort((x, y) => x.depth - y.depth || x.priv - y.priv || y.w - x.w || x.u - y.u)
@@ -258,7 +263,7 @@ export function salientNames(doc: TreeDocument, max = 4): string[] {
 function findNames(doc: TreeDocument, max: number): string[] {
   const o = outline(doc);
   const order: number[] = [];
-  for (const list of o.namedIn.values()) for (const u of list) if (!o.units[u].name.startsWith('_')) order.push(u);
+  for (const list of o.namedIn.values()) for (const u of list) if (!privateRank(o.units[u].name)) order.push(u);
   order.sort((x, y) => unitDepth(o.units, x) - unitDepth(o.units, y) || x - y);
   const names: string[] = [];
   const seen = new Set<string>();
@@ -325,7 +330,7 @@ export function queryUnits(doc: TreeDocument, q: QueryTerms, max = ROOT_NAMES): 
   if (weight.size === 0) return [];
   const o = outline(doc);
   return [...weight]
-    .map(([u, w]) => ({ u, w, depth: unitDepth(o.units, u), priv: o.units[u].name.startsWith('_') ? 1 : 0 }))
+    .map(([u, w]) => ({ u, w, depth: unitDepth(o.units, u), priv: privateRank(o.units[u].name) }))
     .sort((x, y) => y.w - x.w || x.depth - y.depth || x.priv - y.priv || x.u - y.u)
     .slice(0, max)
     .map((x) => x.u);

@@ -280,9 +280,10 @@ pk = npm_packages(nm)
 if args.smoke:
     pk = [p for p in pk if p in ('commander', 'lru-cache', 'semver')]
 for pkg in pk:
-    if not shippable(npm_licence(nm, pkg)):
-        refused[pkg] = npm_licence(nm, pkg)
-        print(f'mine: npm {pkg} SKIPPED: licence {refused[pkg]!r}', flush=True)
+    licence = npm_licence(nm, pkg)
+    if not shippable(licence):
+        refused[pkg] = licence
+        print(f'mine: npm {pkg} SKIPPED: licence {licence!r}', flush=True)
         continue
     split = 'heldout' if pkg in HELD_NPM else 'train'
     fs = npm_files(nm, pkg)
