@@ -147,6 +147,26 @@ export function cacheOf<K, V>(table: WeakMap<TreeDocument, Map<K, V>>, doc: Tree
 const WORD = /[\p{L}\p{N}_$]*\p{L}[\p{L}\p{N}_$]*/gu;
 
 /**
+ * Words of talk that say nothing about what a span is about (greetings, assent, exclamations): rare
+ * enough in a transcript to look like keywords, they filled its map lines (`~ L521-530: up | Yep | Thanks`).
+ */
+const CHAT_FILLER = new Set(('yeah yep yes yup nope hey hi hello wow oh ooh aww aw thanks thank ok okay sure cool great awesome ' +
+  'nice haha lol hmm um uh congrats gonna wanna gotta really totally definitely sorry sounds amazing glad anyway btw').split(' '));
+
+/**
+ * For a block of a chat turn, where its words start: past the turn's label (`D3:5 Maria: `, `User: `)
+ * when the block opens the turn, else 0; -1 for a block of anything else.
+ */
+function turnWordsStart(doc: TreeDocument, b: number, text: string): number {
+  const o = outline(doc);
+  const u = o.innermost[b] ?? -1;
+  if (u < 0 || o.units[u].kind !== 'turn') return -1;
+  if (o.first[u] !== b) return 0;
+  const m = /^(?:D\d+:\d+ )?[^:\n]{1,80}:[ \t]/.exec(text);
+  return m ? m[0].length : 0;
+}
+
+/**
  * Gist text of an LOD1 node: its `keep` most salient whole words (GistNet's per-token salience, a word
  * scoring its best token), in order, joined with ` … ` where words were skipped. A word is never a
  * fragment: a token inside `_accept_connection` shows the whole identifier.
@@ -168,8 +188,11 @@ export function blockGistText(doc: TreeDocument, b: number, keep = 3): string {
   let byte = 0;
   let from = 0;
   let tok = 0;
+  // In a chat turn: not its label, a filler word, or the end of a contraction (`re` of `you're`).
+  const talk = turnWordsStart(doc, b, text);
   for (const m of text.matchAll(WORD)) {
     if (m[0].length < 2) continue;
+    if (talk >= 0 && (m.index! < talk || CHAT_FILLER.has(m[0].toLowerCase()) || /['’]/.test(text[m.index! - 1] ?? ''))) continue;
     byte += Buffer.byteLength(text.slice(from, m.index!));
     const w0 = byte;
     const w1 = w0 + Buffer.byteLength(m[0]);

@@ -239,11 +239,76 @@ test('section prior: blocks of the section whose text matches the query gain val
   const second = Array.from({ length: doc.nBlocks }, (_, b) => b).find((b) => doc.blockText(b).includes('Session 2'))!;
   const inFirst = Math.min(6, second - 2);
   assert.ok(inFirst > 2 && raw[inFirst] === 0);
-  const off = blockValues(doc, raw, { ...DEFAULT_PLAN, section: 0 }, ev.q);
-  const on = blockValues(doc, raw, { ...DEFAULT_PLAN, section: 0.5 }, ev.q);
+  const off = blockValues(doc, raw, { ...DEFAULT_PLAN, section: 0, sessionHead: 0 }, ev.q);
+  const on = blockValues(doc, raw, { ...DEFAULT_PLAN, section: 0.5, sessionHead: 0 }, ev.q);
   assert.equal(off[inFirst], 0);
   assert.ok(on[inFirst] > 0, `a block of the matching section gains (${on[inFirst]})`);
   assert.equal(on[second + 2], off[second + 2], 'a section without the query words gains nothing');
+});
+
+/** A LoCoMo-style transcript: per session a dated heading, then turns of Caroline and Melanie in turn. */
+function transcript(dates: string[], turns = 12): string {
+  return `# Conversation between Caroline and Melanie\n` + dates.map((d, s) =>
+    `## Session ${s + 1} (1:56 pm on ${d})\n` +
+    Array.from({ length: turns }, (_, i) => `D${s + 1}:${i + 1} ${i % 2 ? 'Melanie' : 'Caroline'}: turn ${i} of session ${s + 1} about gardens and weather ${i === 5 ? 'camping trip' : ''}`).join('\n') + '\n').join('');
+}
+
+test('speaker share: when the query names one speaker of a transcript, the other speaker\'s turns weigh speakerShare; naming both or none changes nothing', async () => {
+  const tree = await treeOf([{ id: '/talk', text: transcript(['8 May, 2023', '27 June, 2023']) }]);
+  const doc = tree.documents.get('/talk')!;
+  const o = outline(doc);
+  const turnOf = (speaker: string) => o.units.findIndex((u) => u.kind === 'turn' && u.name === speaker);
+  const [carol, mel] = [turnOf('Caroline'), turnOf('Melanie')];
+  assert.ok(carol >= 0 && mel >= 0, 'the transcript has turns of both speakers');
+  const values = (query: string, speakerShare: number) => {
+    const ev = new QueryEvidence(tree, query);
+    const raw = new Float32Array(doc.nBlocks).fill(1);
+    return blockValues(doc, raw, { ...DEFAULT_PLAN, kernel: [1], lineSpread: 0, section: 0, sessionHead: 0, speakerShare }, ev.q);
+  };
+  const named = values('What does Melanie do on weekends?', 0.7);
+  assert.ok(Math.abs(named[o.first[carol]] - 0.7) < 1e-6, `Caroline's turn weighs 0.7 (${named[o.first[carol]]})`);
+  assert.equal(named[o.first[mel]], 1, 'Melanie\'s turn keeps its value');
+  assert.equal(named[0], 1, 'the title line is no turn');
+  for (const q of ['What do Caroline and Melanie both like?', 'Who went camping?']) {
+    const v = values(q, 0.7);
+    assert.equal(v[o.first[carol]], v[o.first[mel]], q);
+  }
+  assert.equal(values('What does Melanie do on weekends?', 1)[o.first[carol]], 1, 'speakerShare 1 is off');
+});
+
+test('session heading: a session whose dated heading holds the query\'s words is lifted; words every heading holds lift nothing', async () => {
+  const tree = await treeOf([{ id: '/talk', text: transcript(['8 May, 2023', '27 June, 2023', '3 July, 2023']) }]);
+  const doc = tree.documents.get('/talk')!;
+  const sessions = outline(doc).units.map((u, i) => [u, i] as const).filter(([u]) => u.kind === 'session').map(([, i]) => i);
+  assert.equal(sessions.length, 3);
+  const o = outline(doc);
+  const values = (query: string, sessionHead: number) => {
+    const ev = new QueryEvidence(tree, query);
+    return blockValues(doc, ev.of(doc).raw, { ...DEFAULT_PLAN, section: 0, sessionHead }, ev.q);
+  };
+  // A turn of each session (its last, beyond the smoothing kernel from the heading).
+  const inSession = (k: number) => o.last[sessions[k]];
+  const on = values('When did Melanie go camping in June?', 0.25);
+  const off = values('When did Melanie go camping in June?', 0);
+  assert.ok(on[inSession(1)] > off[inSession(1)], 'the June session is lifted');
+  assert.equal(on[inSession(0)], off[inSession(0)], 'the May session is not');
+  assert.equal(on[inSession(2)], off[inSession(2)], 'nor the July one');
+  const year = values('What happened in 2023 about gardens?', 0.25);
+  assert.deepEqual([...year], [...values('What happened in 2023 about gardens?', 0)], 'a year every heading names lifts nothing');
+});
+
+test('gist words of a chat turn are its talk: never its label (dialogue id, speaker), a filler word or a contraction\'s end', async () => {
+  const text = '## Session 1 (1:56 pm on 8 May, 2023)\n' +
+    Array.from({ length: 24 }, (_, i) => `D1:${i + 1} ${i % 2 ? 'Melanie' : 'Caroline'}: Yeah wow thanks, you're right: ${['pottery', 'camping', 'violin', 'marathon'][i % 4]} class ${i}`).join('\n') + '\n';
+  const tree = await treeOf([{ id: '/talk', text }]);
+  const doc = tree.documents.get('/talk')!;
+  const o = outline(doc);
+  assert.ok(o.units.filter((u) => u.kind === 'turn').length === 24, 'every line is a turn');
+  const turnBlocks = Array.from({ length: doc.nBlocks }, (_, b) => b).filter((b) => o.units[o.innermost[b]]?.kind === 'turn');
+  assert.ok(turnBlocks.length >= 24);
+  const words = turnBlocks.flatMap((b) => blockGistText(doc, b, 7).split(' … ')).filter(Boolean);
+  for (const w of words) assert.doesNotMatch(w, /^(D1|Melanie|Caroline|Yeah|wow|thanks|re)$/, `${w} is talk`);
+  assert.ok(words.some((w) => /^(pottery|camping|violin|marathon)$/.test(w)), words.join(' '));
 });
 
 test('the plan starts other documents at their root line and gives their maps back when the budget allows', async () => {
