@@ -7,6 +7,7 @@ import * as esbuild from 'esbuild';
 import { existsSync, readdirSync, statSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
+import { NOTICES_FILE, writeNotices } from './notices.mjs';
 
 const roots = ['src', 'test', 'scripts', 'models/training'];
 function tsFiles(dir) {
@@ -62,7 +63,9 @@ const sharedTokenizer = {
     build.onResolve({ filter: /^gpt-tokenizer\/encoding\/o200k_base$/ }, () => ({ path: './o200k.js', external: true }));
   },
 };
-await esbuild.build({
+// Every bundle's metafile: the packages they inline get their licences in dist/THIRD_PARTY_NOTICES.txt.
+const metafiles = [];
+const tokenizerBuild = await esbuild.build({
   entryPoints: [{ in: createRequire(import.meta.url).resolve(TOKENIZER), out: 'o200k' }],
   outdir: 'dist',
   bundle: true,
@@ -70,9 +73,11 @@ await esbuild.build({
   platform: 'node',
   target: 'node20',
   minify: production,
+  metafile: true,
   logLevel: 'warning',
 });
-await esbuild.build({
+metafiles.push(tokenizerBuild.metafile);
+const mainBuild = await esbuild.build({
   plugins: [sharedTokenizer],
   entryPoints: bundles.map((b) => ({ in: b.in, out: b.out })),
   outdir: 'dist',
@@ -85,9 +90,11 @@ await esbuild.build({
   external: ['vscode', 'onnxruntime-node', 'web-tree-sitter', '@vscode/tree-sitter-wasm'],
   sourcemap: !production,
   minify: production,
+  metafile: true,
   logLevel: 'warning',
 });
-await esbuild.build({
+metafiles.push(mainBuild.metafile);
+const viewerBuild = await esbuild.build({
   entryPoints: ['media/src/viewer.ts'],
   outfile: 'media/dist/viewer.js',
   bundle: true,
@@ -97,4 +104,9 @@ await esbuild.build({
   sourcemap: !production,
   minify: production,
   logLevel: 'warning',
+  metafile: true,
 });
+metafiles.push(viewerBuild.metafile);
+const notices = writeNotices(process.cwd(), metafiles);
+const bare = notices.filter((n) => n.texts.length === 0).map((n) => n.name);
+if (bare.length) console.warn(`build: ${NOTICES_FILE}: no licence file in ${bare.join(', ')} (their package.json licence id is listed instead)`);

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { inflateRawSync } from 'node:zlib';
+import { NOTICES_FILE } from './notices.mjs';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -99,7 +100,8 @@ export function ignoreFileFor(target, baseIgnore, productionPackages) {
 
 // bin/megacontext.js and dist/cli.js: the MCP server the extension registers with VS Code (src/extension/mcpProvider.ts).
 // dist/o200k.js: the tokenizer the host and the CLI share (scripts/build.mjs).
-const REQUIRED = ['package.json', 'dist/extension.js', 'dist/host.js', 'dist/cli.js', 'dist/o200k.js', 'bin/megacontext.js', 'models/models.json', 'media/dist/viewer.js'];
+// dist/THIRD_PARTY_NOTICES.txt: the licences of the packages the bundles inline (scripts/notices.mjs).
+const REQUIRED = ['package.json', 'dist/extension.js', 'dist/host.js', 'dist/cli.js', 'dist/o200k.js', 'bin/megacontext.js', 'models/models.json', 'media/dist/viewer.js', NOTICES_FILE];
 
 /** Paths (inside extension/) that must never ship, each with the reason printed on a violation. */
 const FORBIDDEN = [
@@ -340,6 +342,7 @@ export function selfCheck() {
   if (checkEntries(good, options).length) failures.push(`a complete listing was rejected: ${checkEntries(good, options)[0]}`);
   const wrong = [
     [good.filter((n) => n !== 'extension/dist/host.js'), 'missing dist/host.js'],
+    [good.filter((n) => n !== `extension/${NOTICES_FILE}`), 'no third-party notices'],
     [good.filter((n) => !n.endsWith('/tree-sitter-python.wasm')), 'a missing grammar'],
     [[...good, 'extension/src/extension/extension.ts'], 'a source file'],
     [[...good, `extension/${ORT_BIN}/win32/x64/onnxruntime.dll`], 'another platform binary'],

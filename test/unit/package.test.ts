@@ -44,8 +44,8 @@ const TREE_SITTER = ['node_modules/web-tree-sitter/package.json', 'node_modules/
 function complete(target = 'linux-x64'): string[] {
   const { os, arch } = { 'linux-x64': { os: 'linux', arch: 'x64' }, 'darwin-arm64': { os: 'darwin', arch: 'arm64' } }[target]!;
   return ['[Content_Types].xml', 'extension.vsixmanifest', ...[
-    'package.json', 'README.md', 'dist/extension.js', 'dist/host.js', 'dist/cli.js', 'dist/o200k.js', 'bin/megacontext.js', 'models/models.json', 'models/gistnet-lod1.onnx',
-    'media/dist/viewer.js', 'media/viewer.css', `${ORT_BIN}/${os}/${arch}/onnxruntime_binding.node`,
+    'package.json', 'README.md', 'dist/extension.js', 'dist/host.js', 'dist/cli.js', 'dist/o200k.js', 'dist/THIRD_PARTY_NOTICES.txt', 'bin/megacontext.js', 'models/models.json',
+    'models/gistnet-lod1.onnx', 'media/dist/viewer.js', 'media/viewer.css', `${ORT_BIN}/${os}/${arch}/onnxruntime_binding.node`,
     'node_modules/onnxruntime-node/package.json', 'node_modules/onnxruntime-node/dist/index.js',
     'node_modules/onnxruntime-common/package.json', ...TREE_SITTER,
   ].map((p) => `extension/${p}`)];
@@ -64,6 +64,7 @@ test('each kind of wrong entry is named in its own violation', async () => {
     ['missing host bundle', complete().filter((n) => n !== 'extension/dist/host.js'), /missing dist\/host\.js/],
     ['missing MCP server (the CLI bundle)', complete().filter((n) => n !== 'extension/dist/cli.js'), /missing dist\/cli\.js/],
     ['missing shared tokenizer', complete().filter((n) => n !== 'extension/dist/o200k.js'), /missing dist\/o200k\.js/],
+    ['missing third-party notices', complete().filter((n) => n !== 'extension/dist/THIRD_PARTY_NOTICES.txt'), /missing dist\/THIRD_PARTY_NOTICES\.txt/],
     ['missing MCP server launcher', complete().filter((n) => n !== 'extension/bin/megacontext.js'), /missing bin\/megacontext\.js/],
     ['missing model', complete().filter((n) => n !== 'extension/models/gistnet-lod1.onnx'), /missing models\/gistnet-lod1\.onnx/],
     ['missing viewer app', complete().filter((n) => !n.startsWith('extension/media/dist/')), /missing media\/dist\/viewer\.js/],
