@@ -4,7 +4,6 @@
  * hides the answer still shows the evidence to LensNet and to the allocator.
  */
 
-import { stem as porter2 } from 'porter2';
 import { smallUint32 } from './packedTokens';
 
 const STOP = new Set(
@@ -14,17 +13,18 @@ const STOP = new Set(
     'def function const let var new null undefined').split(' '),
 );
 
-/**
- * English stemming by Porter2 (the Snowball English stemmer, as search engines' English analysers use):
- * `activities`/`activity`, `participated`/`participate`, `likes`/`like` meet, where the suffix-stripping
- * stemmer before it kept them apart. Every word's stem is cached (wordTerms).
- */
-const stem = porter2;
+function stem(w: string): string {
+  if (w.length > 5 && w.endsWith('ing')) return w.slice(0, -3);
+  if (w.length > 4 && w.endsWith('ed')) return w.slice(0, -2);
+  if (w.length > 4 && w.endsWith('es')) return w.slice(0, -2);
+  if (w.length > 3 && w.endsWith('s') && !w.endsWith('ss')) return w.slice(0, -1);
+  return w;
+}
 
 const WORD = /[\p{L}\p{N}_]+/gu;
 const CAMEL = /[\p{Lu}]?[\p{Ll}\p{N}]+|[\p{Lu}]+(?![\p{Ll}])|[\p{N}]+/gu;
 
-/** Search terms of a text: words and identifier parts, lower-cased and stemmed (Porter2). */
+/** Search terms of a text: words and identifier parts, lower-cased and lightly stemmed. */
 export function terms(text: string): string[] {
   const out: string[] = [];
   for (const m of text.matchAll(WORD)) for (const t of wordTerms(m[0])) out.push(t);

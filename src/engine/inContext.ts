@@ -50,7 +50,7 @@ export function spanNames(f: FocusedEntry): string[] {
   return unitNamesOf(f.doc, b0, b1);
 }
 
-/** The query's words, each with its search terms (lower-cased, stemmed identifier parts). */
+/** The query's words, each with its search terms (lower-cased, lightly stemmed identifier parts). */
 export function queryWords(query: string): { word: string; terms: string[] }[] {
   const seen = new Set<string>();
   const out: { word: string; terms: string[] }[] = [];

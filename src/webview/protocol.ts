@@ -42,7 +42,7 @@ export interface InContextItem {
   endLine: number;
   /** Units the run shows (`name L12`), from the outline. */
   names: string[];
-  /** The query's words (as typed) found in the run, by their search terms (identifier parts, stemmed). */
+  /** The query's words (as typed) found in the run, by their search terms (identifier parts, lightly stemmed). */
   matched: string[];
   /** Best score the scorer gave its blocks. */
   score: number;

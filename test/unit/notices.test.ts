@@ -25,11 +25,11 @@ const load = (): Promise<NoticesModule> => import(modulePath) as Promise<Notices
 test('package folders come from metafile inputs: scoped, nested and Windows paths; sources are not packages', async () => {
   const n = await load();
   const dirs = n.bundledPackageDirs([
-    { inputs: { 'src/core/plan.ts': {}, 'node_modules/porter2/dist/index.js': {}, 'node_modules/porter2/dist/x.js': {} } },
+    { inputs: { 'src/core/plan.ts': {}, 'node_modules/some-pkg/dist/index.js': {}, 'node_modules/some-pkg/dist/x.js': {} } },
     { inputs: { 'node_modules/@scope/pkg/lib/a.js': {}, 'node_modules/a/node_modules/b/index.js': {}, 'node_modules\\win\\index.js': {} } },
     {},
   ]);
-  assert.deepEqual(dirs, ['node_modules/@scope/pkg', 'node_modules/a/node_modules/b', 'node_modules/porter2', 'node_modules/win']);
+  assert.deepEqual(dirs, ['node_modules/@scope/pkg', 'node_modules/a/node_modules/b', 'node_modules/some-pkg', 'node_modules/win']);
 });
 
 test('a real bundle of two dependencies yields both notices with their licence texts', async () => {
@@ -37,18 +37,18 @@ test('a real bundle of two dependencies yields both notices with their licence t
   const dir = mkdtempSync(join(tmpdir(), 'mc-notices-'));
   try {
     const entry = join(dir, 'entry.js');
-    writeFileSync(entry, "const { LRUCache } = require('lru-cache');\nconst { stem } = require('porter2');\nmodule.exports = [LRUCache, stem];\n");
+    writeFileSync(entry, "const { LRUCache } = require('lru-cache');\nconst ignore = require('ignore');\nmodule.exports = [LRUCache, ignore];\n");
     const built = await esbuild.build({ entryPoints: [entry], bundle: true, platform: 'node', write: false, metafile: true, absWorkingDir: repoRoot, nodePaths: [join(repoRoot, 'node_modules')], logLevel: 'silent' });
     const out = join(dir, 'NOTICES.txt');
     const notices = n.writeNotices(repoRoot, [built.metafile], out);
     const byName = new Map(notices.map((x) => [x.name, x]));
-    assert.deepEqual([...byName.keys()].sort(), ['lru-cache', 'porter2']);
+    assert.deepEqual([...byName.keys()].sort(), ['ignore', 'lru-cache']);
     assert.equal(byName.get('lru-cache')!.license, 'BlueOak-1.0.0');
     assert.match(byName.get('lru-cache')!.texts.map((t) => t.text).join('\n'), /Blue Oak/);
-    assert.match(byName.get('porter2')!.texts.map((t) => t.text).join('\n'), /Permission is hereby granted/);
+    assert.match(byName.get('ignore')!.texts.map((t) => t.text).join('\n'), /Permission is hereby granted/);
     const text = readFileSync(out, 'utf8');
     assert.match(text, /^lru-cache@\d+\.\d+\.\d+ \(BlueOak-1\.0\.0\)$/m);
-    assert.match(text, /^porter2@\d+\.\d+\.\d+ \(MIT\)$/m);
+    assert.match(text, /^ignore@\d+\.\d+\.\d+ \(MIT\)$/m);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -64,8 +64,8 @@ test('a package without a licence file is listed with its licence id', async () 
 test("the build's notices carry the licence of every package the shipped bundles inline", async () => {
   const n = await load();
   const text = readFileSync(join(repoRoot, n.NOTICES_FILE), 'utf8');
-  // The three the engine cannot run without: the tokenizer (its own bundle), the cache, the stemmer.
-  for (const name of ['gpt-tokenizer', 'lru-cache', 'porter2', '@modelcontextprotocol/sdk']) {
+  // The tokenizer (its own bundle), the cache, the ignore matcher and the MCP server's SDK.
+  for (const name of ['gpt-tokenizer', 'lru-cache', 'ignore', '@modelcontextprotocol/sdk']) {
     assert.match(text, new RegExp(`^${name.replace(/[/.]/g, '\\$&')}@\\S+ \\(`, 'm'), `${name} missing from ${n.NOTICES_FILE}`);
   }
   assert.doesNotMatch(text, /no licence file/, 'every bundled package ships a licence file today');
