@@ -76,7 +76,7 @@ options:
   --store DIR      where the tree is persisted (default: ~/.cache/megacontext/<hash of the paths>)
   --budget N       token budget of the working context (default 2048; mcp: of recall when the call names none, default 8192)
   --include/--exclude JSON  mcp: globs (a JSON array, .gitignore syntax) only indexed / never indexed, as the extension's settings
-  --scorer KIND    lexical (the plan over whole units, default), lens2 (the plan choosing by LensNet v2's block values; focus only) or lens (LensNet, the plan filling what it leaves)
+  --scorer KIND    lexical (default: the plan over whole units by word matches), lens2 (the same plan choosing by LensNet v2's learned block values; lexical without the model) or lens (LensNet, the plan filling what it leaves)
   --models DIR     folder holding models.json and the ONNX files (default: the package's models/)
   --providers LIST execution providers to try in order (default cuda,dml,coreml,webgpu,cpu)
   --threads N      CPU threads for inference (1 to 4 × the CPUs)
@@ -235,8 +235,9 @@ async function runEval(args: ParsedArgs, out: NodeJS.WritableStream, log: (s: st
   const named = formatNamedTable(results);
   if (named) tables.push(named);
   const rows: object[] = [...results];
-  // The issue suite compares the engine with file- and chunk-level retrieval, not with every variant.
-  const issueMethods = [BM25_FILES, ...all].filter((m) => (wanted ? wanted.includes(m.name) : ['bm25-files', 'bm25-chunks', 'mc', 'mc-lexical'].includes(m.name)));
+  // The issue suite compares the engine (the default plan, LensNet v2's values for it, LensNet) with file-
+  // and chunk-level retrieval, not with every variant.
+  const issueMethods = [BM25_FILES, ...all].filter((m) => (wanted ? wanted.includes(m.name) : ['bm25-files', 'bm25-chunks', 'mc', 'mc-lexical', 'mc-lens2'].includes(m.name)));
   if (issuesArg !== 'none' && issueMethods.length > 0) {
     const splits: IssueSplit[] = issuesSplit === 'all' ? ['dev', 'test'] : [issuesSplit as IssueSplit];
     log(`eval: issue localization (${issuesDir}), ${splits.join(' and ')} split, budgets ${issueBudgets.join(', ')}, methods ${issueMethods.map((m) => m.name).join(', ')}`);

@@ -71,7 +71,7 @@ export function focusReport(result: Omit<FocusResult, 'report' | 'snapshot'>, in
   if (result.lexicalOnly !== undefined) lines.push(`> **${markdownText(lexicalOnlyNotice(result.lexicalOnly))}**`, '');
   lines.push(`**Focus for** “${markdownText(result.query)}”: ${result.tokens.toLocaleString('en-US')} of ${result.budget.toLocaleString('en-US')} tokens, ` +
     `${result.exactTokens.toLocaleString('en-US')} of them exact text, ${result.documents} documents; ` +
-    `relevance by ${result.scorer === 'lexical' ? 'the lexical plan' : 'LensNet'}.`, '');
+    `relevance by ${result.scorer === 'lexical' ? 'the lexical plan' : result.scorer === 'lens2' ? "the plan with LensNet v2's values" : 'LensNet'}.`, '');
   if (inContext.length > 0) {
     lines.push('**In context** (exact text the model reads):', '', '| file | lines | units | why |', '|---|---|---|---|');
     for (const item of inContext) {

@@ -60,3 +60,9 @@ test('a path holding a code fence cannot close the report\'s strip block', () =>
   assert.equal(fences.length, 2);
   assert.ok(fences[0].length >= 4, `fence ${fences[0]}`);
 });
+
+test('the report names the scorer that ran: the lexical plan, the plan with LensNet v2, or LensNet', () => {
+  assert.match(focusReport(result()), /; relevance by the lexical plan\./);
+  assert.match(focusReport(result({ scorer: 'lens2' })), /; relevance by the plan with LensNet v2's values\./);
+  assert.match(focusReport(result({ scorer: 'lens' })), /; relevance by LensNet\./);
+});

@@ -72,7 +72,7 @@ test('without an editor open, no file span is held: the scorer alone decides wha
   assert.deepEqual(held, [], 'file spans held with no editor open and nothing pinned');
   assert.ok(result.tokens <= result.budget);
   const exact = result.entries.filter((e) => e.lod === 0 && e.kind === 'file').map((e) => `${e.display}:${e.startLine}-${e.endLine}`);
-  report(`      ${result.scorer === 'lens' ? 'LensNet' : 'the lexical plan'} alone put at LOD0: ${exact.join(', ') || 'nothing'} (${result.tokens}/${result.budget} tokens)`);
+  report(`      ${result.scorer === 'lens' ? 'LensNet' : result.scorer === 'lens2' ? "the plan by LensNet v2's values" : 'the lexical plan'} alone put at LOD0: ${exact.join(', ') || 'nothing'} (${result.tokens}/${result.budget} tokens)`);
 });
 
 test('@megacontext sends the exact text of the relevant span within the model window and streams the answer', async () => {
