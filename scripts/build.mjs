@@ -65,7 +65,10 @@ const sharedTokenizer = {
 };
 // Every bundle's metafile: the packages they inline get their licences in dist/THIRD_PARTY_NOTICES.txt.
 const metafiles = [];
-const tokenizerBuild = await esbuild.build({
+async function bundle(options) {
+  metafiles.push((await esbuild.build({ ...options, metafile: true })).metafile);
+}
+await bundle({
   entryPoints: [{ in: createRequire(import.meta.url).resolve(TOKENIZER), out: 'o200k' }],
   outdir: 'dist',
   bundle: true,
@@ -73,11 +76,9 @@ const tokenizerBuild = await esbuild.build({
   platform: 'node',
   target: 'node20',
   minify: production,
-  metafile: true,
   logLevel: 'warning',
 });
-metafiles.push(tokenizerBuild.metafile);
-const mainBuild = await esbuild.build({
+await bundle({
   plugins: [sharedTokenizer],
   entryPoints: bundles.map((b) => ({ in: b.in, out: b.out })),
   outdir: 'dist',
@@ -90,11 +91,9 @@ const mainBuild = await esbuild.build({
   external: ['vscode', 'onnxruntime-node', 'web-tree-sitter', '@vscode/tree-sitter-wasm'],
   sourcemap: !production,
   minify: production,
-  metafile: true,
   logLevel: 'warning',
 });
-metafiles.push(mainBuild.metafile);
-const viewerBuild = await esbuild.build({
+await bundle({
   entryPoints: ['media/src/viewer.ts'],
   outfile: 'media/dist/viewer.js',
   bundle: true,
@@ -104,9 +103,7 @@ const viewerBuild = await esbuild.build({
   sourcemap: !production,
   minify: production,
   logLevel: 'warning',
-  metafile: true,
 });
-metafiles.push(viewerBuild.metafile);
 const notices = writeNotices(process.cwd(), metafiles);
 const bare = notices.filter((n) => n.texts.length === 0).map((n) => n.name);
 if (bare.length) console.warn(`build: ${NOTICES_FILE}: no licence file in ${bare.join(', ')} (their package.json licence id is listed instead)`);

@@ -4,7 +4,7 @@
 // shows it without importing core.
 import { LOD_GLYPHS, lodStrip, STRIP_LEGEND } from '../core/strip';
 import type { FocusView } from './focusView';
-import { lexicalOnlyNotice, type EntrySummary, type FocusResult } from './protocol';
+import { lexicalOnlyNotice, type EntrySummary, type FocusResult, type ScorerChoice } from './protocol';
 import type { InContextItem } from '../webview/protocol';
 
 const LOD_NAME = ['exact (LOD0)', 'block gists (LOD1)', 'group gists (LOD2)', 'document roots'];
@@ -66,12 +66,19 @@ export function whyText(item: Pick<InContextItem, 'matched' | 'pinned' | 'score'
   return why.join('; ');
 }
 
+/** Who scored relevance, in words (the focus report, test logs). */
+export const SCORER_NAMES: Record<ScorerChoice, string> = {
+  lexical: 'the lexical plan',
+  lens2: "the plan with LensNet v2's values",
+  lens: 'LensNet',
+};
+
 export function focusReport(result: Omit<FocusResult, 'report' | 'snapshot'>, inContext: readonly InContextItem[] = []): string {
   const lines: string[] = [];
   if (result.lexicalOnly !== undefined) lines.push(`> **${markdownText(lexicalOnlyNotice(result.lexicalOnly))}**`, '');
   lines.push(`**Focus for** “${markdownText(result.query)}”: ${result.tokens.toLocaleString('en-US')} of ${result.budget.toLocaleString('en-US')} tokens, ` +
     `${result.exactTokens.toLocaleString('en-US')} of them exact text, ${result.documents} documents; ` +
-    `relevance by ${result.scorer === 'lexical' ? 'the lexical plan' : result.scorer === 'lens2' ? "the plan with LensNet v2's values" : 'LensNet'}.`, '');
+    `relevance by ${SCORER_NAMES[result.scorer]}.`, '');
   if (inContext.length > 0) {
     lines.push('**In context** (exact text the model reads):', '', '| file | lines | units | why |', '|---|---|---|---|');
     for (const item of inContext) {

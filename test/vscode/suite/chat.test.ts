@@ -4,6 +4,7 @@ import { report, test } from './harness';
 import { join } from 'node:path';
 import { DOTENV_MARKER, PLANTED_TOKEN, fakeChatModel, fakeModel, indexedApi, waitFor, workspaceRoot } from './util';
 import { ChatModelWatch } from '../../../src/extension/chatModels';
+import { SCORER_NAMES } from '../../../src/engine/report';
 
 /** A ChatResponseStream that records what the participant streams. */
 function recordingStream() {
@@ -72,7 +73,7 @@ test('without an editor open, no file span is held: the scorer alone decides wha
   assert.deepEqual(held, [], 'file spans held with no editor open and nothing pinned');
   assert.ok(result.tokens <= result.budget);
   const exact = result.entries.filter((e) => e.lod === 0 && e.kind === 'file').map((e) => `${e.display}:${e.startLine}-${e.endLine}`);
-  report(`      ${result.scorer === 'lens' ? 'LensNet' : result.scorer === 'lens2' ? "the plan by LensNet v2's values" : 'the lexical plan'} alone put at LOD0: ${exact.join(', ') || 'nothing'} (${result.tokens}/${result.budget} tokens)`);
+  report(`      ${SCORER_NAMES[result.scorer]} alone put at LOD0: ${exact.join(', ') || 'nothing'} (${result.tokens}/${result.budget} tokens)`);
 });
 
 test('@megacontext sends the exact text of the relevant span within the model window and streams the answer', async () => {
