@@ -84,10 +84,15 @@ export function trimWordCache(keep = WORD_CACHE_IDLE): void {
  */
 const termIds = new Map<string, number>();
 
-function termId(term: string): number {
+export function termId(term: string): number {
   let id = termIds.get(term);
   if (id === undefined) termIds.set(own(term), (id = termIds.size));
   return id;
+}
+
+/** A term's id, or undefined when no text of this process holds it. */
+export function knownTermId(term: string): number | undefined {
+  return termIds.get(term);
 }
 
 /** tf is kept up to this value (BM25 saturates long before). */
@@ -259,6 +264,17 @@ export function popcount(x: number): number {
   return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
 }
 
+/** Per postings (immutable): the running sum of block lengths, prefix[b] = terms in blocks before b. */
+const prefixes = new WeakMap<BlockPostings, Uint32Array>();
+function lengthPrefix(p: BlockPostings): Uint32Array {
+  let prefix = prefixes.get(p);
+  if (prefix) return prefix;
+  prefix = new Uint32Array(p.blocks + 1);
+  for (let b = 0; b < p.blocks; b++) prefix[b + 1] = prefix[b] + p.blockLength(b);
+  prefixes.set(p, prefix);
+  return prefix;
+}
+
 /**
  * BM25 of the query for arbitrary block ranges, each scored as one text: `ranges` holds [first, last]
  * block pairs (they may nest or overlap, like a class and its methods).
@@ -267,21 +283,30 @@ export function scoreRanges(p: BlockPostings, q: QueryTerms, ranges: Uint32Array
   const n = ranges.length >> 1;
   const scores = new Float32Array(n);
   if (n === 0) return scores;
-  const prefix = new Float64Array(p.blocks + 1);
-  for (let b = 0; b < p.blocks; b++) prefix[b + 1] = prefix[b] + p.blockLength(b);
+  const prefix = lengthPrefix(p);
+  // Sections and definition scopes come in order of their first block: the first posting at or after a
+  // range's start then only moves forward (a binary search per range otherwise).
+  let ascending = true;
+  for (let r = 1; r < n && ascending; r++) ascending = ranges[2 * r] >= ranges[2 * r - 2];
   for (let i = 0; i < q.terms.length; i++) {
     const list = p.get(q.terms[i]);
     if (!list) continue;
+    let lo = 0;
     for (let r = 0; r < n; r++) {
       const b0 = ranges[2 * r];
       const b1 = ranges[2 * r + 1];
       // First posting at or after b0 (lists are ordered by block).
-      let lo = 0;
       let hi = list.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (list[mid] >>> 8 < b0) lo = mid + 1;
-        else hi = mid;
+      if (ascending) {
+        while (lo < hi && list[lo] >>> 8 < b0) lo++;
+        if (lo === hi) break;
+      } else {
+        lo = 0;
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1;
+          if (list[mid] >>> 8 < b0) lo = mid + 1;
+          else hi = mid;
+        }
       }
       let tf = 0;
       for (let j = lo; j < list.length && list[j] >>> 8 <= b1; j++) tf += list[j] & MAX_TF;

@@ -22,10 +22,10 @@ import { makeEntry, type Entry } from './entry';
 import { EVIDENCE_KERNEL, smoothBlocks } from './features';
 import { children } from './focus';
 import type { CostModel } from './cost';
-import { bm25Term, scoreRanges, terms, type QueryTerms } from './lexical';
+import { bm25Term, knownTermId, scoreRanges, termId, terms, type QueryTerms } from './lexical';
 import { outline, unitChain } from './outline';
 import { lineOf } from './tokenizer';
-import { definitionLines, definitionScopes, sectionRanges } from './structure';
+import { definitionLines, definitionScopes, sectionRanges, type DefinitionLines } from './structure';
 import type { TreeDocument } from './tree';
 
 export interface PlanOptions {
@@ -155,8 +155,8 @@ export function blockValues(doc: TreeDocument, raw: Float32Array, options: PlanO
  */
 export interface ValueParts {
   readonly smooth: Float32Array;
-  readonly sectionAt: Int32Array;
-  readonly sectionAdd: Float64Array;
+  /** The section prior's and the session headings' increments, in the order they are added. */
+  readonly sections: readonly RangeAdds[];
   /** Definition scopes (first, last block pairs) and each one's whole-scope BM25 times scopeText (null: off). */
   readonly scopes: Uint32Array | null;
   readonly scopeText: Float32Array | null;
@@ -167,6 +167,12 @@ export interface ValueParts {
 }
 
 /** Which of the plan's lifts a combination of ValueParts applies. */
+/** Increments to runs of blocks: `add[k]` to every block from `ranges[2k]` to `ranges[2k + 1]`. */
+export interface RangeAdds {
+  readonly ranges: Uint32Array;
+  readonly add: Float64Array;
+}
+
 export interface Lifts {
   section: boolean;
   scope: boolean;
@@ -177,9 +183,9 @@ export const ALL_LIFTS: Lifts = { section: true, scope: true, def: true };
 /** The parts of a document's block values (see ValueParts). */
 export function valueParts(doc: TreeDocument, raw: Float32Array, options: PlanOptions, q?: QueryTerms): ValueParts {
   const smooth = smoothBlocks(raw, options.kernel ?? EVIDENCE_KERNEL);
-  const prior = options.section > 0 && q ? sectionPrior(doc, raw, q, options.section) : NO_ADDS;
-  const heads = options.sessionHead > 0 && q ? sessionHeadAdds(doc, raw, q, options.sessionHead) : NO_ADDS;
-  const section = heads.at.length === 0 ? prior : { at: concatInt(prior.at, heads.at), add: concatFloat(prior.add, heads.add) };
+  const sections: RangeAdds[] = [];
+  if (options.section > 0 && q) sectionPrior(doc, raw, q, options.section, sections);
+  if (options.sessionHead > 0 && q) sessionHeadAdds(doc, raw, q, options.sessionHead, sections);
   const def = options.defLine > 0 && q ? definitionLineAdds(doc, q, options.defLine, options.defName) : NO_ADDS;
   let scopes: Uint32Array | null = null;
   let scopeText: Float32Array | null = null;
@@ -190,20 +196,7 @@ export function valueParts(doc: TreeDocument, raw: Float32Array, options: PlanOp
     }
   }
   const others = options.speakerShare !== 1 && q ? unnamedSpeakerTurns(doc, q) : null;
-  return { smooth, sectionAt: section.at, sectionAdd: section.add, scopes, scopeText, defAt: def.at, defAdd: def.add, others };
-}
-
-function concatInt(x: Int32Array, y: Int32Array): Int32Array {
-  const out = new Int32Array(x.length + y.length);
-  out.set(x);
-  out.set(y, x.length);
-  return out;
-}
-function concatFloat(x: Float64Array, y: Float64Array): Float64Array {
-  const out = new Float64Array(x.length + y.length);
-  out.set(x);
-  out.set(y, x.length);
-  return out;
+  return { smooth, sections, scopes, scopeText, defAt: def.at, defAdd: def.add, others };
 }
 
 /**
@@ -212,9 +205,9 @@ function concatFloat(x: Float64Array, y: Float64Array): Float64Array {
  * the lowest session's, over the highest's. Nothing when the document has no sessions or every heading
  * matches alike (a year every heading names lifts nothing).
  */
-function sessionHeadAdds(doc: TreeDocument, raw: Float32Array, q: QueryTerms, weight: number): { at: Int32Array; add: Float64Array } {
+function sessionHeadAdds(doc: TreeDocument, raw: Float32Array, q: QueryTerms, weight: number, out: RangeAdds[]): void {
   const { sessions } = chatStructure(doc);
-  if (sessions.length < 2) return NO_ADDS;
+  if (sessions.length < 2) return;
   const idf = new Map(q.terms.map((t, i) => [t, q.idf[i]]));
   const sc = sessions.map((s) => {
     let x = 0;
@@ -224,19 +217,17 @@ function sessionHeadAdds(doc: TreeDocument, raw: Float32Array, q: QueryTerms, we
   let top = 0;
   let low = Infinity;
   for (const x of sc) { top = Math.max(top, x); low = Math.min(low, x); }
-  if (top <= low) return NO_ADDS;
+  if (top <= low) return;
   let best = 0;
   for (const x of raw) best = Math.max(best, x);
-  const at: number[] = [];
+  const ranges: number[] = [];
   const add: number[] = [];
   sessions.forEach((s, k) => {
     if (sc[k] <= low) return;
-    for (let b = s.first; b <= s.last; b++) {
-      at.push(b);
-      add.push((weight * best * (sc[k] - low)) / (top - low));
-    }
+    ranges.push(s.first, s.last);
+    add.push((weight * best * (sc[k] - low)) / (top - low));
   });
-  return { at: Int32Array.from(at), add: Float64Array.from(add) };
+  out.push({ ranges: Uint32Array.from(ranges), add: Float64Array.from(add) });
 }
 
 /** A transcript's sessions (blocks, heading terms) and turns (blocks, speaker), found once per document version. */
@@ -283,7 +274,14 @@ function unnamedSpeakerTurns(doc: TreeDocument, q: QueryTerms): Uint32Array | nu
 /** The block values from their parts with the chosen lifts, the line spread and the support share. */
 export function combineValues(doc: TreeDocument, parts: ValueParts, options: PlanOptions, lifts: Lifts, support: boolean): Float32Array {
   const v = Float32Array.from(parts.smooth);
-  if (lifts.section) for (let k = 0; k < parts.sectionAt.length; k++) v[parts.sectionAt[k]] += parts.sectionAdd[k];
+  if (lifts.section) {
+    for (const { ranges, add } of parts.sections) {
+      for (let k = 0; k < add.length; k++) {
+        const last = Math.min(ranges[2 * k + 1], v.length - 1);
+        for (let b = ranges[2 * k]; b <= last; b++) v[b] += add[k];
+      }
+    }
+  }
   if (lifts.scope && parts.scopes) liftScopes(v, parts.scopes, options.scopeLift, options.scopeText, parts.scopeText);
   if (lifts.def) for (let k = 0; k < parts.defAt.length; k++) v[parts.defAt[k]] += parts.defAdd[k];
   if (parts.others) for (let k = 0; k < parts.others.length; k += 2) for (let b = parts.others[k]; b <= parts.others[k + 1]; b++) v[b] *= options.speakerShare;
@@ -863,7 +861,7 @@ function pickBlocks(p: Planning, cand: Candidate[]): void {
       // Variants are priced lazily (estimates), preferred first, until one fits (or none is left).
       let fit = -1;
       for (let v = 0; v < c.variants.length; v++) {
-        const x = costOf(c, v);
+        const x = v < c.costs.length ? c.costs[v] : costOf(c, v);
         if (x !== null && x <= room) { fit = v; break; }
         if (x !== null && x < s.minAbove) s.minAbove = x;
       }
@@ -1019,26 +1017,20 @@ export function planScores(plan: Plan, entries: Entry[], tauExpand: number): Flo
 }
 
 /** The section prior's increments (PlanOptions.section), block by block in the order they are added. */
-function sectionPrior(doc: TreeDocument, raw: Float32Array, q: QueryTerms, weight: number): { at: Int32Array; add: Float64Array } {
+function sectionPrior(doc: TreeDocument, raw: Float32Array, q: QueryTerms, weight: number, out: RangeAdds[]): void {
   const sections = sectionRanges(doc);
   const n = sections.length >> 1;
-  if (n < 2) return NO_ADDS; // one section: the prior would lift every block alike
+  if (n < 2) return; // one section: the prior would lift every block alike
   const sec = scoreRanges(doc.postings, q, sections, doc.postings.totalLength() / n);
   let top = 0;
   for (const x of sec) top = Math.max(top, x);
   let best = 0;
   for (const x of raw) best = Math.max(best, x);
-  if (top <= 0) return NO_ADDS;
+  if (top <= 0) return;
   const scale = (weight * best) / top;
-  const at: number[] = [];
-  const add: number[] = [];
-  for (let s = 0; s < n; s++) {
-    for (let b = sections[2 * s]; b <= sections[2 * s + 1] && b < raw.length; b++) {
-      at.push(b);
-      add.push(scale * sec[s]);
-    }
-  }
-  return { at: Int32Array.from(at), add: Float64Array.from(add) };
+  const add = new Float64Array(n);
+  for (let s = 0; s < n; s++) add[s] = scale * sec[s];
+  out.push({ ranges: sections, add });
 }
 
 /** Blocks of a typical scope, for the length normalisation of scope BM25 (a 128-token function). */
@@ -1067,10 +1059,10 @@ const DEF_LINE_LENGTH = 6;
  * increments to the block holding the line's start.
  */
 function definitionLineAdds(doc: TreeDocument, q: QueryTerms, weight: number, nameShare: number): { at: Int32Array; add: Float64Array } {
-  const { blocks, terms, names, nameParts, nameText } = definitionLines(doc);
-  const at: number[] = [];
-  const add: number[] = [];
+  const lines = definitionLines(doc);
+  const { blocks, terms, names, nameParts, nameText } = lines;
   const nq = q.terms.length;
+  if (blocks.length === 0 || nq === 0) return NO_ADDS;
   // Query terms by index: a line's terms are looked up once each, not compared with every query term
   // (a repeated query term reads its twin's count). A term whose first four letters no definition name
   // holds matches no name here (nameHolds needs them inside the name): its names are not searched.
@@ -1078,8 +1070,26 @@ function definitionLineAdds(doc: TreeDocument, q: QueryTerms, weight: number, na
   for (let i = 0; i < nq; i++) index.set(q.terms[i], i);
   const slot = q.terms.map((t) => index.get(t)!);
   const named = q.terms.map((w) => nameShare > 0 && w.length >= 4 && nameText.includes(w.slice(0, 4)));
+  // Only lines that hold a query term, or whose name holds a named term's first four letters, can add
+  // anything: found from the lines' term index instead of reading every definition line of the document.
+  const { ids, lines: of, nameEnd } = definitionIndex(lines);
+  const look = new Uint8Array(blocks.length);
+  let any = false;
+  for (let i = 0; i < nq; i++) {
+    const id = knownTermId(q.terms[i]);
+    if (id !== undefined) {
+      for (let k = lowerBound(ids, id); k < ids.length && ids[k] === id; k++) { look[of[k]] = 1; any = true; }
+    }
+    if (!named[i]) continue;
+    const w4 = q.terms[i].slice(0, 4);
+    for (let at = nameText.indexOf(w4); at >= 0; at = nameText.indexOf(w4, at + 1)) { look[lowerBound(nameEnd, at + 1)] = 1; any = true; }
+  }
+  if (!any) return NO_ADDS;
+  const at: number[] = [];
+  const add: number[] = [];
   const tf = new Int32Array(nq);
   for (let k = 0; k < blocks.length; k++) {
+    if (!look[k]) continue;
     const ts = terms[k];
     tf.fill(0);
     for (const t of ts) {
@@ -1098,6 +1108,46 @@ function definitionLineAdds(doc: TreeDocument, q: QueryTerms, weight: number, na
     }
   }
   return { at: Int32Array.from(at), add: Float64Array.from(add) };
+}
+
+/**
+ * Per set of definition lines: (term id, line) pairs ordered by id, then line (`ids`, `lines`), and where
+ * each name ends in `nameText` (`nameEnd[k]`: one past name k's last character). Flat arrays: a tree keeps
+ * one per document with definitions.
+ */
+interface DefinitionIndex {
+  ids: Uint32Array;
+  lines: Uint32Array;
+  nameEnd: Uint32Array;
+}
+const definitionIndexes = new WeakMap<DefinitionLines, DefinitionIndex>();
+function definitionIndex(lines: DefinitionLines): DefinitionIndex {
+  let x = definitionIndexes.get(lines);
+  if (x) return x;
+  const pairs: number[] = [];
+  lines.terms.forEach((ts, k) => {
+    for (const t of new Set(ts)) pairs.push(termId(t), k);
+  });
+  const order = Array.from({ length: pairs.length / 2 }, (_, i) => i).sort((a, b) => pairs[2 * a] - pairs[2 * b] || pairs[2 * a + 1] - pairs[2 * b + 1]);
+  const ids = Uint32Array.from(order, (i) => pairs[2 * i]);
+  const of = Uint32Array.from(order, (i) => pairs[2 * i + 1]);
+  const nameEnd = new Uint32Array(lines.names.length);
+  let c = 0;
+  lines.names.forEach((name, k) => { nameEnd[k] = c += name.length; c++; });
+  definitionIndexes.set(lines, (x = { ids, lines: of, nameEnd }));
+  return x;
+}
+
+/** The first index of ascending `a` whose value is ≥ x (a.length when none). */
+function lowerBound(a: Uint32Array, x: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /**

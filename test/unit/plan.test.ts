@@ -498,6 +498,25 @@ test('range BM25 over one-block ranges equals block BM25', async () => {
   for (let s = 2; s < sections.length; s += 2) assert.equal(sections[s], sections[s - 1] + 1);
 });
 
+test('range BM25: ranges in order of their first block (walked) score as the same ranges out of order (searched)', async () => {
+  const tree = await treeOf([{ id: '/r.py', text: syntheticSource(7, 900) + '\nzebra alpha beta\n' + syntheticSource(8, 400) + '\nzebra\n' }]);
+  const doc = tree.documents.get('/r.py')!;
+  const ev = new QueryEvidence(tree, 'zebra beta render value');
+  const avg = tree.stats.avgLength();
+  const n = doc.nBlocks;
+  assert.ok(n >= 8, `blocks: ${n}`);
+  // Nested and overlapping ranges, ascending by first block (like definition scopes), with equal starts.
+  const pairs: [number, number][] = [];
+  for (let b = 0; b < n; b += 3) pairs.push([b, Math.min(n - 1, b + 5)], [b, b], [b, n - 1]);
+  const asc = Uint32Array.from(pairs.flat());
+  const order = pairs.map((_, i) => i).reverse();
+  const desc = Uint32Array.from(order.flatMap((i) => pairs[i]));
+  const a = scoreRanges(doc.postings, ev.q, asc, avg);
+  const d = scoreRanges(doc.postings, ev.q, desc, avg);
+  assert.ok(a.some((x) => x > 0));
+  order.forEach((i, k) => assert.equal(d[k], a[i], `range ${pairs[i]}`));
+});
+
 test('tests, docs, examples and release histories are support files; sources, including modules named testing.py or history.py, are not', () => {
   for (const p of ['tests/test_api.py', 'src/pkg/tests/helpers.py', 'test/index.js', 'docs/usage.md', 'examples/app.js', 'lib/__tests__/x.ts',
     'conftest.py', 'pkg/test_core.py', 'core_test.go', 'source/router.test.ts', 'x.spec.mjs', 'benchmarks/run.py', 'Docs/Guide.md',
