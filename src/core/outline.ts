@@ -29,6 +29,11 @@ export interface DocumentOutline {
 
 const cache = new WeakMap<TreeDocument, DocumentOutline>();
 
+/** Whether the document's outline is computed (a restored document parses on first use). */
+export function hasOutline(doc: TreeDocument): boolean {
+  return cache.has(doc);
+}
+
 export function outline(doc: TreeDocument): DocumentOutline {
   let o = cache.get(doc);
   if (o) return o;

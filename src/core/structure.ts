@@ -4,6 +4,7 @@
  * per document version from its text.
  */
 import { terms } from './lexical';
+import { outline } from './outline';
 import type { TreeDocument } from './tree';
 
 /** A definition's keyword and its name, captured (def, class, function, … with their modifiers). */
@@ -113,4 +114,14 @@ export function sectionRanges(doc: TreeDocument): Uint32Array {
   out = Uint32Array.from(pairs);
   sectionCache.set(doc, out);
   return out;
+}
+
+/**
+ * Computes what the first focus reads of a document restored from the store (its outline, parsed by
+ * tree-sitter; its definition lines and sections), so that an idle engine can do it before a question.
+ */
+export function warmDocument(doc: TreeDocument): void {
+  outline(doc);
+  definitions(doc);
+  sectionRanges(doc);
 }

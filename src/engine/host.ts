@@ -70,7 +70,10 @@ function openMemory(): Promise<Memory> {
       throw new Error(state.error);
     }, storeDir);
     if (choice.lexicalOnly !== undefined) process.stderr.write(`[megacontext] the models did not load, running lexical-only: ${choice.lexicalOnly}\n`);
-    return Memory.open({ runtime: choice.runtime, storeDir: choice.storeDir });
+    const m = await Memory.open({ runtime: choice.runtime, storeDir: choice.storeDir });
+    // The first question usually comes after the startup index: parse the restored outlines meanwhile.
+    m.prewarm().catch((err: unknown) => process.stderr.write(`[megacontext] prewarm failed: ${errorMessage(err)}\n`));
+    return m;
   })();
   memory.catch(() => { memory = undefined; });
   return memory;

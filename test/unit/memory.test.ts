@@ -7,6 +7,7 @@ import { promises as fsp, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Memory, MemoryRequestError, NOTES_ID } from '../../src/engine/memory';
+import { hasOutline } from '../../src/core/outline';
 import { STORE_FILE } from '../../src/core/store';
 import { FakeRuntime } from './support/fakeRuntime';
 
@@ -215,4 +216,39 @@ test('writeThrough: every change is written at once; a store written by another 
   assert.equal(a.tree.documents.get(NOTES_ID)!.text, '- from a\n- from b\n');
   assert.equal(await a.storeWrittenElsewhere(), false);
   assert.deepEqual(errors, []);
+});
+
+test('prewarm parses a restored store\'s outlines between requests; the focus is the same with or without it', { timeout: 30_000 }, async () => {
+  const root = await workspace();
+  const store = await tempDir('mgc-memory-prewarm-');
+  const memory = await Memory.open({ runtime: new FakeRuntime(16), storeDir: store });
+  await memory.index({ roots: [root] });
+  await memory.close();
+  const ask = { query: 'ship_order zebra_needle', budget: 600 };
+
+  const cold = await Memory.open({ runtime: new FakeRuntime(16), storeDir: store });
+  const docs = [...cold.tree.documents.values()];
+  assert.ok(docs.length >= 4);
+  assert.ok(docs.every((d) => !hasOutline(d)), 'a restored document is parsed on first use');
+  const coldPrompt = (await cold.focus(ask)).prompt;
+
+  const warm = await Memory.open({ runtime: new FakeRuntime(16), storeDir: store });
+  // A timer set now runs while the prewarm is under way: it yields between documents.
+  let ranDuring = false;
+  let done = false;
+  setImmediate(() => { ranDuring = !done; });
+  const parsed = await warm.prewarm();
+  done = true;
+  assert.ok(ranDuring, 'the prewarm yields to the event loop');
+  assert.equal(parsed, warm.tree.documents.size);
+  assert.ok([...warm.tree.documents.values()].every((d) => hasOutline(d)));
+  assert.equal(await warm.prewarm(), 0, 'nothing is parsed twice');
+  assert.equal((await warm.focus(ask)).prompt, coldPrompt);
+
+  // An aborted prewarm stops before the next document.
+  const stopped = await Memory.open({ runtime: new FakeRuntime(16), storeDir: store });
+  const ac = new AbortController();
+  ac.abort();
+  assert.equal(await stopped.prewarm(ac.signal), 0);
+  assert.ok([...stopped.tree.documents.values()].every((d) => !hasOutline(d)));
 });
