@@ -22,10 +22,10 @@ import { makeEntry, type Entry } from './entry';
 import { EVIDENCE_KERNEL, smoothBlocks } from './features';
 import { children } from './focus';
 import type { CostModel } from './cost';
-import { bm25Term, knownTermId, scoreRanges, termId, terms, type QueryTerms } from './lexical';
+import { bm25Term, knownTermId, scoreRanges, terms, type QueryTerms } from './lexical';
 import { outline, unitChain } from './outline';
 import { lineOf } from './tokenizer';
-import { definitionLines, definitionScopes, sectionRanges, type DefinitionLines } from './structure';
+import { definitionLines, definitionName, definitionScopes, nameParts, sectionRanges } from './structure';
 import type { TreeDocument } from './tree';
 
 export interface PlanOptions {
@@ -1060,25 +1060,24 @@ const DEF_LINE_LENGTH = 6;
  */
 function definitionLineAdds(doc: TreeDocument, q: QueryTerms, weight: number, nameShare: number): { at: Int32Array; add: Float64Array } {
   const lines = definitionLines(doc);
-  const { blocks, terms, names, nameParts, nameText } = lines;
+  const { blocks, termIds, termStart, indexIds, indexLines, nameText, nameEnd } = lines;
   const nq = q.terms.length;
   if (blocks.length === 0 || nq === 0) return NO_ADDS;
-  // Query terms by index: a line's terms are looked up once each, not compared with every query term
-  // (a repeated query term reads its twin's count). A term whose first four letters no definition name
-  // holds matches no name here (nameHolds needs them inside the name): its names are not searched.
-  const index = new Map<string, number>();
-  for (let i = 0; i < nq; i++) index.set(q.terms[i], i);
-  const slot = q.terms.map((t) => index.get(t)!);
+  // Query terms by id: a line's terms are looked up once each, not compared with every query term. A
+  // term whose first four letters no definition name holds matches no name here (nameHolds needs them
+  // inside the name): its names are not searched.
+  const index = new Map<number, number>();
+  const ids = q.terms.map((t) => knownTermId(t));
+  ids.forEach((id, i) => { if (id !== undefined && !index.has(id)) index.set(id, i); });
   const named = q.terms.map((w) => nameShare > 0 && w.length >= 4 && nameText.includes(w.slice(0, 4)));
   // Only lines that hold a query term, or whose name holds a named term's first four letters, can add
   // anything: found from the lines' term index instead of reading every definition line of the document.
-  const { ids, lines: of, nameEnd } = definitionIndex(lines);
   const look = new Uint8Array(blocks.length);
   let any = false;
   for (let i = 0; i < nq; i++) {
-    const id = knownTermId(q.terms[i]);
+    const id = ids[i];
     if (id !== undefined) {
-      for (let k = lowerBound(ids, id); k < ids.length && ids[k] === id; k++) { look[of[k]] = 1; any = true; }
+      for (let k = lowerBound(indexIds, id); k < indexIds.length && indexIds[k] === id; k++) { look[indexLines[k]] = 1; any = true; }
     }
     if (!named[i]) continue;
     const w4 = q.terms[i].slice(0, 4);
@@ -1090,17 +1089,19 @@ function definitionLineAdds(doc: TreeDocument, q: QueryTerms, weight: number, na
   const tf = new Int32Array(nq);
   for (let k = 0; k < blocks.length; k++) {
     if (!look[k]) continue;
-    const ts = terms[k];
+    const t0 = termStart[k];
+    const length = termStart[k + 1] - t0;
     tf.fill(0);
-    for (const t of ts) {
-      const i = index.get(t);
+    for (let j = t0; j < t0 + length; j++) {
+      const i = index.get(termIds[j]);
       if (i !== undefined) tf[i]++;
     }
     let s = 0;
+    let name: string | undefined;
     for (let i = 0; i < nq; i++) {
-      const n = tf[slot[i]];
-      if (n > 0) s += bm25Term(q.idf[i], n, ts.length, DEF_LINE_LENGTH);
-      else if (named[i] && nameHolds(names[k], nameParts[k], q.terms[i])) s += nameShare * bm25Term(q.idf[i], 1, ts.length, DEF_LINE_LENGTH);
+      const n = ids[i] === undefined ? 0 : tf[index.get(ids[i]!)!];
+      if (n > 0) s += bm25Term(q.idf[i], n, length, DEF_LINE_LENGTH);
+      else if (named[i] && nameHolds((name ??= definitionName(lines, k)), q.terms[i])) s += nameShare * bm25Term(q.idf[i], 1, length, DEF_LINE_LENGTH);
     }
     if (s > 0) {
       at.push(blocks[k]);
@@ -1108,34 +1109,6 @@ function definitionLineAdds(doc: TreeDocument, q: QueryTerms, weight: number, na
     }
   }
   return { at: Int32Array.from(at), add: Float64Array.from(add) };
-}
-
-/**
- * Per set of definition lines: (term id, line) pairs ordered by id, then line (`ids`, `lines`), and where
- * each name ends in `nameText` (`nameEnd[k]`: one past name k's last character). Flat arrays: a tree keeps
- * one per document with definitions.
- */
-interface DefinitionIndex {
-  ids: Uint32Array;
-  lines: Uint32Array;
-  nameEnd: Uint32Array;
-}
-const definitionIndexes = new WeakMap<DefinitionLines, DefinitionIndex>();
-function definitionIndex(lines: DefinitionLines): DefinitionIndex {
-  let x = definitionIndexes.get(lines);
-  if (x) return x;
-  const pairs: number[] = [];
-  lines.terms.forEach((ts, k) => {
-    for (const t of new Set(ts)) pairs.push(termId(t), k);
-  });
-  const order = Array.from({ length: pairs.length / 2 }, (_, i) => i).sort((a, b) => pairs[2 * a] - pairs[2 * b] || pairs[2 * a + 1] - pairs[2 * b + 1]);
-  const ids = Uint32Array.from(order, (i) => pairs[2 * i]);
-  const of = Uint32Array.from(order, (i) => pairs[2 * i + 1]);
-  const nameEnd = new Uint32Array(lines.names.length);
-  let c = 0;
-  lines.names.forEach((name, k) => { nameEnd[k] = c += name.length; c++; });
-  definitionIndexes.set(lines, (x = { ids, lines: of, nameEnd }));
-  return x;
 }
 
 /** The first index of ascending `a` whose value is ≥ x (a.length when none). */
@@ -1154,11 +1127,12 @@ function lowerBound(a: Uint32Array, x: number): number {
  * Whether a definition's name holds query term `w` (4+ letters) inside it (getmembers: member), or a
  * 4+ letter prefix of it at either end of one of the name's parts (is_symlink: symbolic; extn would not).
  */
-function nameHolds(name: string, parts: readonly string[], w: string): boolean {
+function nameHolds(name: string, w: string): boolean {
   if (w.length < 4 || name.length < 4) return false;
   if (name.includes(w)) return true;
   const w4 = w.slice(0, 4);
-  for (const p of parts) {
+  if (!name.includes(w4)) return false;
+  for (const p of nameParts(name)) {
     if (!p.includes(w4)) continue; // every prefix tried below starts with these four letters
     for (let k = Math.min(w.length - 1, p.length); k >= 4; k--) {
       const pre = w.slice(0, k);

@@ -3,7 +3,7 @@
  * sections (a conversation's session, a Markdown heading's span, a top-level definition), computed once
  * per document version from its text.
  */
-import { terms } from './lexical';
+import { termId, terms } from './lexical';
 import { outline } from './outline';
 import type { TreeDocument } from './tree';
 
@@ -13,15 +13,32 @@ const DEFINITION = String.raw`(?:export\s+)?(?:default\s+)?(?:async\s+)?(?:def|c
 /** A definition line at any indentation (the indentation captured, then the name). */
 const DEFINITION_LINE = new RegExp(String.raw`^([ \t]*)` + DEFINITION, 'gm');
 
-/** A document's definition lines: the block holding each line's start, and the line's search terms. */
+/**
+ * A document's definition lines: the block holding each line's start, the line's search terms and its
+ * definition's name. Flat arrays (a tree keeps one per document, and string arrays per line cost ~7
+ * bytes per token of a 1M-token tree).
+ */
 export interface DefinitionLines {
   blocks: Uint32Array;
-  terms: string[][];
-  /** Each definition's name, lower-cased, and its parts between underscores and digits. */
-  names: string[];
-  nameParts: string[][];
-  /** `names` joined by newlines, for a quick "does any name hold this?" test per query term. */
+  /** Line k's search terms as term ids (lexical.ts termId), in order, from termStart[k] to termStart[k + 1]. */
+  termIds: Uint32Array;
+  termStart: Uint32Array;
+  /** One (term id, line) pair per distinct term of each line, ordered by id, then line: the lines holding a term. */
+  indexIds: Uint32Array;
+  indexLines: Uint32Array;
+  /** The definitions' names, lower-cased, joined by newlines; nameEnd[k] is one past name k's last character. */
   nameText: string;
+  nameEnd: Uint32Array;
+}
+
+/** Name k of a document's definition lines. */
+export function definitionName(d: DefinitionLines, k: number): string {
+  return d.nameText.slice(k === 0 ? 0 : d.nameEnd[k - 1] + 1, d.nameEnd[k]);
+}
+
+/** A definition name's parts between underscores, digits and `$`, of four letters or more. */
+export function nameParts(name: string): string[] {
+  return name.split(/[_\d$]+/).filter((p) => p.length >= 4);
 }
 
 /** Definition lines and scopes, from one scan of the text per document version. */
@@ -31,6 +48,9 @@ interface Definitions extends DefinitionLines {
 }
 
 const cache = new WeakMap<TreeDocument, Definitions>();
+
+/** (term id, line) pairs sort as id × LINE_KEY + line (exact in a double: ids and lines stay under 2^32 and 2^21). */
+const LINE_KEY = 2 ** 21;
 
 /** Definition scopes of a document, as [definition block, last block of its body] pairs (computed once). */
 export function definitionScopes(doc: TreeDocument): Uint32Array {
@@ -47,18 +67,21 @@ function definitions(doc: TreeDocument): Definitions {
   if (out) return out;
   const pairs: number[] = [];
   const blocks: number[] = [];
-  const lineTerms: string[][] = [];
+  const termIds: number[] = [];
+  const termStart: number[] = [0];
+  const keys: number[] = [];
   const names: string[] = [];
-  const nameParts: string[][] = [];
   const text = doc.text;
   for (const m of text.matchAll(DEFINITION_LINE)) {
     const lineEnd = text.indexOf('\n', m.index!);
     const b0 = doc.blockAtChar(m.index! + m[1].length);
     blocks.push(b0);
-    lineTerms.push(terms(text.slice(m.index!, lineEnd < 0 ? text.length : lineEnd)));
-    const name = m[2].toLowerCase();
-    names.push(name);
-    nameParts.push(name.split(/[_\d$]+/).filter((p) => p.length >= 4));
+    const line = blocks.length - 1;
+    const ids = terms(text.slice(m.index!, lineEnd < 0 ? text.length : lineEnd)).map(termId);
+    termIds.push(...ids);
+    termStart.push(termIds.length);
+    for (const id of new Set(ids)) keys.push(id * LINE_KEY + line);
+    names.push(m[2].toLowerCase());
     const indent = m[1].replace(/\t/g, '    ').length;
     // The body: following lines until a non-blank line indented no deeper (Python), or a line that
     // closes at the definition's indentation (brace languages end with `}` there: included).
@@ -80,7 +103,15 @@ function definitions(doc: TreeDocument): Definitions {
     const b1 = doc.blockAtChar(Math.max(m.index!, end - 1));
     if (b1 > b0) pairs.push(b0, b1);
   }
-  out = { scopes: Uint32Array.from(pairs), blocks: Uint32Array.from(blocks), terms: lineTerms, names, nameParts, nameText: names.join('\n') };
+  const sorted = Float64Array.from(keys).sort();
+  const nameEnd = new Uint32Array(names.length);
+  let c = 0;
+  names.forEach((name, k) => { nameEnd[k] = c += name.length; c++; });
+  out = {
+    scopes: Uint32Array.from(pairs), blocks: Uint32Array.from(blocks), termIds: Uint32Array.from(termIds), termStart: Uint32Array.from(termStart),
+    indexIds: Uint32Array.from(sorted, (x) => Math.floor(x / LINE_KEY)), indexLines: Uint32Array.from(sorted, (x) => x % LINE_KEY),
+    nameText: names.join('\n'), nameEnd,
+  };
   cache.set(doc, out);
   return out;
 }
