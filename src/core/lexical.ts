@@ -57,7 +57,7 @@ function wordTerms(word: string): readonly string[] {
  * of the whole document's text in V8 (and so is its lower-cased form when nothing changed): kept as a
  * cache or table key, it would keep the entire text alive after the document let it go.
  */
-function own(s: string): string {
+export function own(s: string): string {
   return s.length < 13 ? s : (' ' + s).slice(1);
 }
 

@@ -4,6 +4,7 @@
 // Nothing here throws: whatever goes wrong with a parser ends in the fallback.
 import { dirname, join } from 'node:path';
 import type * as TreeSitter from 'web-tree-sitter';
+import { own } from './lexical';
 import { LANGUAGES, type LanguageSpec } from './units/languages';
 import { compileLanguage, treeUnits, type CompiledLanguage } from './units/syntax';
 import { conversationUnits, fallbackUnits, looksLikeConversation, markdownUnits } from './units/text';
@@ -136,8 +137,22 @@ export function documentUnits(path: string, text: string, kind: DocumentKind): U
   }
 }
 
+/**
+ * Names are slices of the document's text (a tree-sitter node's text, a regex capture): kept on the
+ * outline, a slice of 13 characters or more would keep the whole text alive after the decoded-text cache
+ * let it go (1M tokens: ~1.6 bytes/token). Each name becomes a string of its own.
+ */
+function ownNames(units: Unit[]): Unit[] {
+  for (const u of units) u.name = own(u.name);
+  return units;
+}
+
 /** Units from line structure only: Markdown, conversations, or the indentation fallback. */
 function textUnits(path: string, text: string, kind: DocumentKind): Unit[] {
+  return ownNames(lineUnits(path, text, kind));
+}
+
+function lineUnits(path: string, text: string, kind: DocumentKind): Unit[] {
   if (kind !== 'file') {
     const chat = conversationUnits(text, false);
     if (chat.some((u) => u.kind === 'turn')) return chat;
@@ -153,7 +168,7 @@ function textUnits(path: string, text: string, kind: DocumentKind): Unit[] {
 
 function safeFallback(text: string): Unit[] {
   try {
-    return fallbackUnits(text);
+    return ownNames(fallbackUnits(text));
   } catch {
     return [];
   }
@@ -173,7 +188,7 @@ function parse(grammar: Grammar, text: string, old: TreeSitter.Tree | null): { t
     return undefined;
   }
   try {
-    const units = treeUnits(grammar, tree, text);
+    const units = ownNames(treeUnits(grammar, tree, text));
     if (tree.rootNode.hasError && units.every((u) => u.kind === 'statement')) {
       tree.delete();
       return undefined;
