@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { GROUP_BLOCKS } from './constants';
 import type { Entry, FolderFold } from './entry';
-import { terms, type QueryTerms } from './lexical';
+import { own, terms, type QueryTerms } from './lexical';
 import { mapName, outline, outlineItems, outlineNames, unitDepth } from './outline';
 import { countPromptTokens, lineOf, tokenByteLength } from './tokenizer';
 import type { TreeDocument } from './tree';
@@ -211,7 +211,8 @@ export function blockGistText(doc: TreeDocument, b: number, keep = 3): string {
   const seen = new Set<string>();
   const unique = cand.sort((x, y) => y.w - x.w || x.pos - y.pos).filter((c) => !seen.has(c.text) && seen.add(c.text));
   const chosen = unique.slice(0, keep).sort((x, y) => x.pos - y.pos);
-  const out = chosen.map((c) => c.text).join(' … ');
+  // One word joins to itself: a slice of the document's text that would keep the whole text alive in this cache.
+  const out = own(chosen.map((c) => c.text).join(' … '));
   cache.set(key, out);
   return out;
 }
