@@ -1060,7 +1060,7 @@ const DEF_LINE_LENGTH = 6;
  */
 function definitionLineAdds(doc: TreeDocument, q: QueryTerms, weight: number, nameShare: number): { at: Int32Array; add: Float64Array } {
   const lines = definitionLines(doc);
-  const { blocks, termIds, termStart, indexIds, indexLines, nameText, nameEnd } = lines;
+  const { blocks, termIds, termStart, indexIds, indexLines, nameText, nameStarts } = lines;
   const nq = q.terms.length;
   if (blocks.length === 0 || nq === 0) return NO_ADDS;
   // Query terms by id: a line's terms are looked up once each, not compared with every query term. A
@@ -1069,6 +1069,8 @@ function definitionLineAdds(doc: TreeDocument, q: QueryTerms, weight: number, na
   const index = new Map<number, number>();
   const ids = q.terms.map((t) => knownTermId(t));
   ids.forEach((id, i) => { if (id !== undefined && !index.has(id)) index.set(id, i); });
+  // Each query term's count slot (-1: no text holds the term).
+  const slot = ids.map((id) => (id === undefined ? -1 : index.get(id)!));
   const named = q.terms.map((w) => nameShare > 0 && w.length >= 4 && nameText.includes(w.slice(0, 4)));
   // Only lines that hold a query term, or whose name holds a named term's first four letters, can add
   // anything: found from the lines' term index instead of reading every definition line of the document.
@@ -1081,7 +1083,7 @@ function definitionLineAdds(doc: TreeDocument, q: QueryTerms, weight: number, na
     }
     if (!named[i]) continue;
     const w4 = q.terms[i].slice(0, 4);
-    for (let at = nameText.indexOf(w4); at >= 0; at = nameText.indexOf(w4, at + 1)) { look[lowerBound(nameEnd, at + 1)] = 1; any = true; }
+    for (let at = nameText.indexOf(w4); at >= 0; at = nameText.indexOf(w4, at + 1)) { look[lineOf(nameStarts, at) - 1] = 1; any = true; }
   }
   if (!any) return NO_ADDS;
   const at: number[] = [];
@@ -1099,7 +1101,7 @@ function definitionLineAdds(doc: TreeDocument, q: QueryTerms, weight: number, na
     let s = 0;
     let name: string | undefined;
     for (let i = 0; i < nq; i++) {
-      const n = ids[i] === undefined ? 0 : tf[index.get(ids[i]!)!];
+      const n = slot[i] < 0 ? 0 : tf[slot[i]];
       if (n > 0) s += bm25Term(q.idf[i], n, length, DEF_LINE_LENGTH);
       else if (named[i] && nameHolds((name ??= definitionName(lines, k)), q.terms[i])) s += nameShare * bm25Term(q.idf[i], 1, length, DEF_LINE_LENGTH);
     }

@@ -5,6 +5,7 @@
  */
 import { termId, terms } from './lexical';
 import { outline } from './outline';
+import { lineStarts } from './tokenizer';
 import type { TreeDocument } from './tree';
 
 /** A definition's keyword and its name, captured (def, class, function, … with their modifiers). */
@@ -26,14 +27,14 @@ export interface DefinitionLines {
   /** One (term id, line) pair per distinct term of each line, ordered by id, then line: the lines holding a term. */
   indexIds: Uint32Array;
   indexLines: Uint32Array;
-  /** The definitions' names, lower-cased, joined by newlines; nameEnd[k] is one past name k's last character. */
+  /** The definitions' names, lower-cased, one per line (nameStarts: lineStarts of it, so name k is its line k + 1). */
   nameText: string;
-  nameEnd: Uint32Array;
+  nameStarts: Uint32Array;
 }
 
 /** Name k of a document's definition lines. */
 export function definitionName(d: DefinitionLines, k: number): string {
-  return d.nameText.slice(k === 0 ? 0 : d.nameEnd[k - 1] + 1, d.nameEnd[k]);
+  return d.nameText.slice(d.nameStarts[k], k + 1 < d.nameStarts.length ? d.nameStarts[k + 1] - 1 : d.nameText.length);
 }
 
 /** A definition name's parts between underscores, digits and `$`, of four letters or more. */
@@ -104,13 +105,11 @@ function definitions(doc: TreeDocument): Definitions {
     if (b1 > b0) pairs.push(b0, b1);
   }
   const sorted = Float64Array.from(keys).sort();
-  const nameEnd = new Uint32Array(names.length);
-  let c = 0;
-  names.forEach((name, k) => { nameEnd[k] = c += name.length; c++; });
+  const nameText = names.join('\n');
   out = {
     scopes: Uint32Array.from(pairs), blocks: Uint32Array.from(blocks), termIds: Uint32Array.from(termIds), termStart: Uint32Array.from(termStart),
     indexIds: Uint32Array.from(sorted, (x) => Math.floor(x / LINE_KEY)), indexLines: Uint32Array.from(sorted, (x) => x % LINE_KEY),
-    nameText: names.join('\n'), nameEnd,
+    nameText, nameStarts: lineStarts(nameText),
   };
   cache.set(doc, out);
   return out;

@@ -144,8 +144,9 @@ export class Memory {
    * Parses the outlines of documents restored from the store, one document per turn of the event loop,
    * so that the first focus after a warm start does not parse them all: a restored document is parsed on
    * first use, and the first focus prices every document's map (a 1M-token store: ~0.9 s of tree-sitter
-   * in that focus), with the definition lines and sections the plan's values read (warmDocument). Requests are served between documents; a document replaced meanwhile is left to its
-   * own update. Resolves with the number of documents parsed.
+   * in that focus), with the definition lines and sections the plan's values read (warmDocument).
+   * Requests are served between documents; a document replaced meanwhile is left to its own update.
+   * Resolves with the number of documents parsed.
    */
   async prewarm(signal?: AbortSignal): Promise<number> {
     let parsed = 0;
