@@ -4,7 +4,7 @@
  * per document version from its text.
  */
 import { termId, terms } from './lexical';
-import { outline } from './outline';
+import { hasOutline, outline } from './outline';
 import { lineStarts } from './tokenizer';
 import type { TreeDocument } from './tree';
 
@@ -154,4 +154,9 @@ export function warmDocument(doc: TreeDocument): void {
   outline(doc);
   definitions(doc);
   sectionRanges(doc);
+}
+
+/** True when warmDocument has nothing left to compute for the document. */
+export function isWarm(doc: TreeDocument): boolean {
+  return hasOutline(doc) && cache.has(doc) && sectionCache.has(doc);
 }

@@ -13,8 +13,7 @@ import { DEFAULT_EXCLUDES, DEFAULT_MAX_FILE_BYTES, isSecretPath } from '../core/
 import type { FileStat } from '../core/document';
 import { FocusEngine } from '../core/engine';
 import type { Hold } from '../core/focus';
-import { hasOutline } from '../core/outline';
-import { warmDocument } from '../core/structure';
+import { isWarm, warmDocument } from '../core/structure';
 import { indexFolders, openTree, readFileForIndex, refreshFiles, saveTree, type RefreshResult, type SkippedFile } from '../core/indexer';
 import { LexicalRuntime } from '../core/lexicalRuntime';
 import type { ModelRuntime } from '../core/runtime';
@@ -145,19 +144,19 @@ export class Memory {
    * so that the first focus after a warm start does not parse them all: a restored document is parsed on
    * first use, and the first focus prices every document's map (a 1M-token store: ~0.9 s of tree-sitter
    * in that focus), with the definition lines and sections the plan's values read (warmDocument).
-   * Requests are served between documents; a document replaced meanwhile is left to its own update.
-   * Resolves with the number of documents parsed.
+   * Requests are served between documents; a document replaced meanwhile is left to its own update, and
+   * one already warm (all three computed) is skipped. Resolves with the number of documents warmed.
    */
   async prewarm(signal?: AbortSignal): Promise<number> {
-    let parsed = 0;
+    let warmed = 0;
     for (const doc of [...this.tree.documents.values()]) {
       await new Promise<void>((resolve) => setImmediate(resolve));
       if (signal?.aborted) break;
-      if (this.tree.documents.get(doc.id) !== doc || hasOutline(doc)) continue;
+      if (this.tree.documents.get(doc.id) !== doc || isWarm(doc)) continue;
       warmDocument(doc);
-      parsed++;
+      warmed++;
     }
-    return parsed;
+    return warmed;
   }
 
   get roots(): readonly string[] {
