@@ -14,7 +14,7 @@
 // `npm run train` builds first (the `pretrain` script): steps 3 and 5b run the compiled dataset builders in out/.
 //
 // Steps: (1) GistNet dataset (node; v3 then uses it for LOD2 and the in-document metrics), (1v3) GistNet v3
-// pairs: apt installs, mining, tokenising, (2v3) GistNet v3 LOD1 training, checkpointed and resumable,
+// pairs: apt installs, the pinned extra npm packages (npm pack), mining, tokenising, (2v3) GistNet v3 LOD1 training, checkpointed and resumable,
 // (2) GistNet LOD2 training (v2: LOD1 too) + export (python), (2b) the shipped LOD1 GistNet: v3's int8
 // rewrite from its PyTorch state (fast_gistnet_v3.py; v2: fast_gistnet.py from the float32 export, kept
 // in models/training/fp32/), written as gistnet-lod1.onnx, (3) LensNet dataset
@@ -87,6 +87,13 @@ if (reuseGist && haveGist) {
   step('1 GistNet dataset (node models/training/gist-data.mjs)', () =>
     run('node', [`${T}/gist-data.mjs`, '--out', gistData, ...smokeArg]));
   const v3Args = [];
+  // The package-level dev split (manifest gistV3.devPackages) chooses the step; a smoke run mines too few
+  // packages for it and keeps its file-level split.
+  const v3Train = () => {
+    if (smoke) return [];
+    const dev = JSON.parse(readFileSync(`${T}/manifest.json`, 'utf8')).gistV3.devPackages;
+    return ['--dev-packages', dev.join(','), '--select', 'package'];
+  };
   if (gistV3) {
     // GistNet v3 (models/training/v3/): Debian packages named in manifest.json gistV3.debian (installed with apt
     // when missing and run as root; --smoke mines only what is installed), npm JSDoc, git history.
@@ -106,12 +113,18 @@ if (reuseGist && haveGist) {
           run('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...missing], { DEBIAN_FRONTEND: 'noninteractive' });
         }
       }
-      run(PY, [`${T}/v3/mine_pairs.py`, '--out', v3Data, ...smokeArg]);
+      // gistV3.npmExtra: pinned npm packages fetched with `npm pack` (not in --smoke, which mines only what is here)
+      const extra = [];
+      if (!smoke) {
+        run('node', [`${T}/v3/fetch-npm.mjs`, `${dataDir}/npm-extra`]);
+        extra.push('--extra-node-modules', `${dataDir}/npm-extra/node_modules`);
+      }
+      run(PY, [`${T}/v3/mine_pairs.py`, '--out', v3Data, ...extra, ...smokeArg]);
       run('node', [`${T}/v3/tokenize-pairs.mjs`, v3Data]);
       run('node', [`${T}/v3/keymap.mjs`, `${v3Data}/keymap.i32`]);
     });
     step('2v3 GistNet v3 LOD1 training (train_v3.py; resumes from its checkpoint)', () =>
-      run(PY, [`${T}/v3/train_v3.py`, '--data', v3Data, '--state', v3State, '--keymap', `${v3Data}/keymap.i32`, '--final-eval', ...smokeArg]));
+      run(PY, [`${T}/v3/train_v3.py`, '--data', v3Data, '--state', v3State, '--keymap', `${v3Data}/keymap.i32`, '--final-eval', ...v3Train(), ...smokeArg]));
     v3Args.push('--lod1-v3', `${v3State}/lod1v3.pt`);
   }
   step(gistV3 ? '2 GistNet v3 LOD1 evaluation + LOD2 training + ONNX export' : '2 GistNet training + ONNX export', () =>

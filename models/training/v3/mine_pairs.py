@@ -29,6 +29,7 @@ ap = argparse.ArgumentParser()
 ap.add_argument('--out', required=True)
 ap.add_argument('--smoke', action='store_true')
 ap.add_argument('--node-modules', default=os.path.join(ROOT, 'node_modules'))
+ap.add_argument('--extra-node-modules', default=None, help='the npm packages of gistV3.npmExtra (fetch-npm.mjs), mined after every other package, all train')
 args = ap.parse_args()
 man = json.load(open(os.path.join(HERE, '..', 'manifest.json')))['gistV3']
 os.makedirs(args.out, exist_ok=True)
@@ -290,6 +291,24 @@ for pkg in pk:
     k = sum(js_file(pkg, f, split, rng) for f in fs)
     if k:
         print(f'mine: npm {pkg} [{split}] files {len(fs)} pairs {k}', flush=True)
+if args.extra_node_modules and not args.smoke:
+    # After node_modules, held-out packages included: a pair that duplicates a held-out pair is dropped from
+    # training (first seen wins), and the held-out set stays what it was without these packages.
+    xm = args.extra_node_modules
+    extra_licences = {}
+    for pkg in npm_packages(xm):
+        if pkg in HELD_NPM or pkg in pk:
+            print(f'mine: npm extra {pkg} SKIPPED: held out or already in node_modules', flush=True)
+            continue
+        licence = npm_licence(xm, pkg)
+        if not shippable(licence):
+            refused[pkg] = licence
+            print(f'mine: npm extra {pkg} SKIPPED: licence {licence!r}', flush=True)
+            continue
+        extra_licences[pkg] = licence
+        fs = npm_files(xm, pkg)
+        k = sum(js_file(pkg, f, 'train', rng) for f in fs)
+        print(f'mine: npm extra {pkg} [train] files {len(fs)} pairs {k}', flush=True)
 if not args.smoke:
     inst = [json.loads(l) for l in open(man['gitInstances'])]
     skip = set()
@@ -308,5 +327,7 @@ out_negs.close()
 summary = {f'{s}/{sp}': {'pairs': sum(v.values()), 'byPackage': v} for (s, sp), v in sorted(counts.items())}
 summary['debianLicences'] = licences
 summary['refusedLicences'] = refused
+if args.extra_node_modules and not args.smoke:
+    summary['npmExtraLicences'] = extra_licences
 json.dump(summary, open(os.path.join(args.out, 'summary.json'), 'w'), indent=1)
 print(json.dumps({k: v['pairs'] for k, v in summary.items() if isinstance(v, dict) and 'pairs' in v}))

@@ -35,17 +35,23 @@ ap.add_argument('--batch', type=int, default=512)
 ap.add_argument('--tau', type=float, default=0.05)
 ap.add_argument('--lr', type=float, default=3e-3)
 ap.add_argument('--emb-lr', type=float, default=1e-2)
-ap.add_argument('--tok-drop', type=float, default=0.1)
+ap.add_argument('--tok-drop', type=float, default=0.2, help='token dropout on queries and codes (round 14: 0.2 with --ema beat 0.1 on the package dev split)')
 ap.add_argument('--bigram', type=int, default=0, help='1: a third table for hashed key bigrams (round 10 candidate; larger, not better)')
 ap.add_argument('--keymap', default=None, help='int32 [200019] id -> normalised key (keymap.mjs)')
 ap.add_argument('--eval-every', type=int, default=250)
 ap.add_argument('--ckpt-every', type=int, default=250)
 ap.add_argument('--seed', type=int, default=1234)
 ap.add_argument('--smoke', action='store_true')
+ap.add_argument('--dev-packages', default='', help='comma-separated packages held out of training as a package-level dev split (the held-out test is whole packages too); empty: none')
+ap.add_argument('--select', choices=['file', 'package'], default='file', help='early stopping on the file-level dev split or on --dev-packages')
+ap.add_argument('--ema', type=float, default=0.999, help='keep an exponential moving average of the weights with this decay (0: off); dev metrics and the saved state use it')
+ap.add_argument('--freq-keys', type=int, default=0, help='1: renumber keys by training frequency so that the most frequent 16,381 keys own their rows in both tables')
 ap.add_argument('--final-eval', action='store_true', help='also print the CSN-protocol MRR on the held-out packages (PyTorch)')
 args = ap.parse_args()
 if args.smoke:
     args.steps, args.batch, args.eval_every, args.ckpt_every = 60, 64, 30, 30
+    if args.ema > 0:
+        args.ema = min(args.ema, 0.9)  # 60 steps: a 0.999 average would still be the initial weights
 nets.seed_everything(args.seed)
 os.makedirs(args.state, exist_ok=True)
 L = 32
@@ -76,11 +82,27 @@ def fnv(s):
 
 dev_file = np.array([fnv(f) % 50 == 0 for f in files])
 is_held = meta[:, 1] == 1
-is_dev = ~is_held & dev_file[meta[:, 0]]
-train_idx = np.where(~is_held & ~is_dev)[0]
+pkg_names = tok.get('pkgNames', [])
+dev_pk = [x for x in args.dev_packages.split(',') if x]
+missing = [x for x in dev_pk if x not in pkg_names]
+if missing:
+    sys.exit(f'train_v3: --dev-packages not in the data: {", ".join(missing)}')
+if dev_pk:
+    pk = np.fromfile(os.path.join(args.data, 'pkg.i32'), dtype=np.int32)
+    is_pdev = ~is_held & np.isin(pk, [pkg_names.index(x) for x in dev_pk])
+else:
+    is_pdev = np.zeros(N, dtype=bool)
+is_dev = ~is_held & ~is_pdev & dev_file[meta[:, 0]]
+train_idx = np.where(~is_held & ~is_dev & ~is_pdev)[0]
 dev_idx = np.where(is_dev)[0]
+# package dev, scored as the held-out test is: Python docstrings (def, class) and JSDoc, separately
+pdev_py = np.where(is_pdev & (meta[:, 2] == 0) & (meta[:, 3] <= 1))[0]
+pdev_js = np.where(is_pdev & (meta[:, 2] == 1))[0]
+if args.select == 'package' and (len(pdev_py) < 2 or len(pdev_js) < 2):
+    sys.exit('train_v3: --select package needs --dev-packages with Python and npm pairs')
 held_idx = np.where(is_held)[0]
-log(f'pairs {N}: train {len(train_idx)}, dev {len(dev_idx)}, held-out {len(held_idx)}; negative chunks {len(n_all)}')
+log(f'pairs {N}: train {len(train_idx)}, dev {len(dev_idx)}, package dev {int(is_pdev.sum())} '
+    f'(Python docstrings {len(pdev_py)}, JSDoc {len(pdev_js)}), held-out {len(held_idx)}; negative chunks {len(n_all)}')
 log('train by src (deb, npm, git): ' + str(np.bincount(meta[train_idx, 2], minlength=3).tolist()))
 
 # Hard negatives: per file, the codes of its other pairs (index >= 0) and its extra chunks (-1 - j).
@@ -123,6 +145,22 @@ def drop(t, p):
 
 
 keymap = np.fromfile(args.keymap, dtype=np.int32).astype(np.int64) if args.keymap else None
+if args.freq_keys and keymap is not None:
+    # Key numbers are arbitrary, and the graph carries the map, so renumbering costs nothing at inference:
+    # the most frequent keys of the training pairs get the smallest numbers, so each of the first 16,381
+    # owns its row in both tables (rarer keys still share rows, as every key did before).
+    cnt = np.bincount(keymap[np.concatenate([q_all[train_idx].ravel(), c_all[train_idx].ravel()])], minlength=int(keymap.max()) + 1)
+    cnt[keymap[0]] = 0
+    # Ranks 16,384 to 32,767 (the next keys) take numbers in reverse, so that their rows (mod 16,384 and mod
+    # 16,381) are those of the least frequent first-tier keys, not of the most frequent ones.
+    order = np.argsort(-cnt, kind='stable')
+    num = np.arange(len(order))
+    if len(num) >= 32768:
+        num[16384:32768] = num[16384:32768][::-1]
+    renum = np.empty_like(order)
+    renum[order] = num
+    keymap = renum[keymap]
+    log(f'keys renumbered by frequency: {int((cnt > 0).sum())} of {len(cnt)} keys occur in training')
 model = nets.GistLOD1V3(bigram=bool(args.bigram), sparse=True, keymap=keymap)
 log(f'params {nets.count_params(model):,} (bigram {bool(args.bigram)})')
 emb_params = [p for n, p in model.named_parameters() if n.startswith('e')]
@@ -154,6 +192,32 @@ class Opt:
 
 
 opt = Opt()
+ema = None
+if args.ema > 0:
+    ema = {n: p.detach().clone() for n, p in model.named_parameters()}
+
+
+def ema_update():
+    with torch.no_grad():
+        for n, p in model.named_parameters():
+            ema[n].mul_(args.ema).add_(p.detach(), alpha=1 - args.ema)
+
+
+class EmaWeights:
+    """Swap the averaged weights into the model for evaluation or saving."""
+
+    def __enter__(self):
+        if ema is not None:
+            self.live = {n: p.detach().clone() for n, p in model.named_parameters()}
+            with torch.no_grad():
+                for n, p in model.named_parameters():
+                    p.copy_(ema[n])
+
+    def __exit__(self, *a):
+        if ema is not None:
+            with torch.no_grad():
+                for n, p in model.named_parameters():
+                    p.copy_(self.live[n])
 
 
 @torch.no_grad()
@@ -193,6 +257,8 @@ step, best, best_step, hist = 0, -1.0, 0, []
 if os.path.exists(ckpt):
     st = torch.load(ckpt)
     model.load_state_dict(st['model'])
+    if ema is not None and 'ema' in st:
+        ema = st['ema']
     opt.load_state_dict(st['opt'])
     step, best, best_step, hist = st['step'], st['best'], st['best_step'], st['hist']
     rng.set_state(st['np_rng'])
@@ -226,6 +292,8 @@ while step < args.steps:
     opt.zero_grad()
     loss.backward()
     opt.step()
+    if ema is not None:
+        ema_update()
     step += 1
     if step % 50 == 0:
         log(f'step {step}/{args.steps} loss {loss.item():.4f} ({(time.time() - t_train) / step:.3f} s/step this run)')
@@ -235,21 +303,32 @@ while step < args.steps:
         best, best_step = 0.0, step
         torch.save(model.state_dict(), os.path.join(args.state, 'lod1v3.pt'))
     elif step % args.eval_every == 0 or step == args.steps:
-        mrr, n = eval_set(dev_idx, cap=3000)
-        hist.append([step, mrr])
-        log(f'step {step}: dev CSN MRR {mrr:.4f} (n {n})')
-        if mrr > best:
-            best, best_step = mrr, step
-            torch.save(model.state_dict(), os.path.join(args.state, 'lod1v3.pt'))
+        with EmaWeights():
+            mrr, n = eval_set(dev_idx, cap=3000)
+            row = [step, mrr]
+            msg = f'step {step}: dev CSN MRR {mrr:.4f} (n {n})'
+            if len(pdev_py) > 1 and len(pdev_js) > 1:
+                mp, _ = eval_set(pdev_py)
+                mj, _ = eval_set(pdev_js)
+                row += [mp, mj]
+                msg += f'; package dev Python {mp:.4f} (n {len(pdev_py)}), JSDoc {mj:.4f} (n {len(pdev_js)}), mean {(mp + mj) / 2:.4f}'
+                if args.select == 'package':
+                    mrr = (mp + mj) / 2
+            hist.append(row)
+            log(msg)
+            if mrr > best:
+                best, best_step = mrr, step
+                torch.save(model.state_dict(), os.path.join(args.state, 'lod1v3.pt'))
     if step % args.ckpt_every == 0 or step == args.steps:
         torch.save({'model': model.state_dict(), 'opt': opt.state_dict(), 'step': step, 'best': best, 'best_step': best_step,
-                    'hist': hist, 'np_rng': rng.get_state(), 'torch_rng': torch.get_rng_state()}, ckpt + '.tmp')
+                    'hist': hist, 'ema': ema, 'np_rng': rng.get_state(), 'torch_rng': torch.get_rng_state()}, ckpt + '.tmp')
         os.replace(ckpt + '.tmp', ckpt)
 
 model.load_state_dict(torch.load(os.path.join(args.state, 'lod1v3.pt')))
 log(f'best dev MRR {best:.4f} at step {best_step}')
 metrics = {'keymap': bool(args.keymap), 'best_step': best_step, 'best_dev_mrr': best, 'dev_history': hist, 'params': nets.count_params(model),
-           'bigram': bool(args.bigram), 'steps': args.steps, 'batch': B, 'tau': args.tau,
+           'bigram': bool(args.bigram), 'steps': args.steps, 'select': args.select, 'dev_packages': dev_pk,
+           'ema': args.ema, 'freq_keys': bool(args.freq_keys), 'tok_drop': args.tok_drop, 'batch': B, 'tau': args.tau,
            'pairs': {'train': int(len(train_idx)), 'dev': int(len(dev_idx)), 'heldout': int(len(held_idx))}}
 if args.final_eval:
     for name, src in (('python', 0), ('tsjs', 1)):
