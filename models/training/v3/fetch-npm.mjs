@@ -31,7 +31,8 @@ const installed = (name) => {
     return undefined;
   }
 };
-const missing = specs.filter((s) => installed(parse(s).name) !== parse(s).version);
+const notPinned = () => specs.filter((s) => installed(parse(s).name) !== parse(s).version);
+const missing = notPinned();
 if (missing.length) {
   console.log(`fetch-npm: npm pack ${missing.length} of ${specs.length} packages`);
   const out = execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', tgz, ...missing], { encoding: 'utf8', maxBuffer: 256 << 20 });
@@ -47,7 +48,7 @@ if (missing.length) {
     renameSync(tmp, dest);
   }
 }
-const bad = specs.filter((s) => installed(parse(s).name) !== parse(s).version);
+const bad = notPinned();
 if (bad.length) {
   console.error(`fetch-npm: not unpacked at the pinned version: ${bad.join(' ')}`);
   process.exit(1);

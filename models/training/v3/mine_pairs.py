@@ -280,35 +280,39 @@ nm = args.node_modules
 pk = npm_packages(nm)
 if args.smoke:
     pk = [p for p in pk if p in ('commander', 'lru-cache', 'semver')]
-for pkg in pk:
-    licence = npm_licence(nm, pkg)
-    if not shippable(licence):
-        refused[pkg] = licence
-        print(f'mine: npm {pkg} SKIPPED: licence {licence!r}', flush=True)
-        continue
-    split = 'heldout' if pkg in HELD_NPM else 'train'
-    fs = npm_files(nm, pkg)
-    k = sum(js_file(pkg, f, split, rng) for f in fs)
-    if k:
-        print(f'mine: npm {pkg} [{split}] files {len(fs)} pairs {k}', flush=True)
+
+
+def mine_npm(root, pkgs, label, split_of):
+    """JSDoc pairs of each package under root whose licence the weights may learn from; returns {pkg: licence}."""
+    mined = {}
+    for pkg in pkgs:
+        licence = npm_licence(root, pkg)
+        if not shippable(licence):
+            refused[pkg] = licence
+            print(f'mine: {label} {pkg} SKIPPED: licence {licence!r}', flush=True)
+            continue
+        mined[pkg] = licence
+        split = split_of(pkg)
+        fs = npm_files(root, pkg)
+        k = sum(js_file(pkg, f, split, rng) for f in fs)
+        if k:
+            print(f'mine: {label} {pkg} [{split}] files {len(fs)} pairs {k}', flush=True)
+    return mined
+
+
+mine_npm(nm, pk, 'npm', lambda pkg: 'heldout' if pkg in HELD_NPM else 'train')
+extra_licences = None
 if args.extra_node_modules and not args.smoke:
     # After node_modules, held-out packages included: a pair that duplicates a held-out pair is dropped from
     # training (first seen wins), and the held-out set stays what it was without these packages.
     xm = args.extra_node_modules
-    extra_licences = {}
-    for pkg in npm_packages(xm):
-        if pkg in HELD_NPM or pkg in pk:
-            print(f'mine: npm extra {pkg} SKIPPED: held out or already in node_modules', flush=True)
-            continue
-        licence = npm_licence(xm, pkg)
-        if not shippable(licence):
-            refused[pkg] = licence
-            print(f'mine: npm extra {pkg} SKIPPED: licence {licence!r}', flush=True)
-            continue
-        extra_licences[pkg] = licence
-        fs = npm_files(xm, pkg)
-        k = sum(js_file(pkg, f, 'train', rng) for f in fs)
-        print(f'mine: npm extra {pkg} [train] files {len(fs)} pairs {k}', flush=True)
+    extra = []
+    for p in npm_packages(xm):
+        if p in HELD_NPM or p in pk:
+            print(f'mine: npm extra {p} SKIPPED: held out or already in node_modules', flush=True)
+        else:
+            extra.append(p)
+    extra_licences = mine_npm(xm, extra, 'npm extra', lambda pkg: 'train')
 if not args.smoke:
     inst = [json.loads(l) for l in open(man['gitInstances'])]
     skip = set()
@@ -327,7 +331,7 @@ out_negs.close()
 summary = {f'{s}/{sp}': {'pairs': sum(v.values()), 'byPackage': v} for (s, sp), v in sorted(counts.items())}
 summary['debianLicences'] = licences
 summary['refusedLicences'] = refused
-if args.extra_node_modules and not args.smoke:
+if extra_licences is not None:
     summary['npmExtraLicences'] = extra_licences
 json.dump(summary, open(os.path.join(args.out, 'summary.json'), 'w'), indent=1)
 print(json.dumps({k: v['pairs'] for k, v in summary.items() if isinstance(v, dict) and 'pairs' in v}))

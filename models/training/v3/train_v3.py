@@ -301,7 +301,8 @@ while step < args.steps:
         # No dev split to choose by (a smoke run over a few installed files): keep the latest step.
         log(f'step {step}: no dev pairs ({len(dev_idx)}); keeping this step')
         best, best_step = 0.0, step
-        torch.save(model.state_dict(), os.path.join(args.state, 'lod1v3.pt'))
+        with EmaWeights():
+            torch.save(model.state_dict(), os.path.join(args.state, 'lod1v3.pt'))
     elif step % args.eval_every == 0 or step == args.steps:
         with EmaWeights():
             mrr, n = eval_set(dev_idx, cap=3000)
