@@ -29,7 +29,7 @@ nets.seed_everything(0)
 
 _sd1 = torch.load(os.path.join(args.state, 'lod1.pt'))
 V3 = 'e1.weight' in _sd1  # GistNet v3 (nets.GistLOD1V3, the default recipe; --gist-v2 for the earlier LOD1)
-lod1 = nets.GistLOD1V3(bigram='eb.weight' in _sd1, keymap=True if 'keymap' in _sd1 else None) if V3 else nets.GistLOD1()
+lod1 = nets.lod1v3_from_state(_sd1) if V3 else nets.GistLOD1()
 lod1.load_state_dict(_sd1)
 lod2 = nets.GistLOD2()
 lod2.load_state_dict(torch.load(os.path.join(args.state, 'lod2.pt')))

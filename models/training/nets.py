@@ -129,21 +129,37 @@ class GistLOD1(GistEncoder):
         return l2norm(raw), w
 
 
+def prime_below(n):
+    """The largest prime smaller than n (16,384 -> 16,381; 32,768 -> 32,749)."""
+    k = n - 1
+    while k > 2 and any(k % f == 0 for f in range(2, int(k ** 0.5) + 1)):
+        k -= 1
+    return k
+
+
+def lod1v3_from_state(sd, sparse=False):
+    """A GistLOD1V3 shaped like the state dict `sd` (tables, bigram, key map), ready for load_state_dict."""
+    return GistLOD1V3(bigram='eb.weight' in sd, sparse=sparse, keymap=True if 'keymap' in sd else None, buckets=sd['e1.weight'].shape[0])
+
+
 class GistLOD1V3(nn.Module):
     """GistNet v3 LOD1 (same contract as GistLOD1): a hashed bag of embeddings with attention pooling.
 
-    token i -> e_i = E1[id % 16384] + E2[id % 16381] (+ EB[(id_i * 200003 + id_(i+1)) % 16384] when the next
+    token i -> e_i = E1[id % N1] + E2[id % N2] (+ EB[(id_i * 200003 + id_(i+1)) % N1] when the next
     token is valid, bigram=True); salience w = softmax over valid tokens of (e_i . u + pos_i), padded = 0;
     gist = L2(out(sum_i w_i e_i)). No token-to-token attention: one gather per table and two small GEMMs.
+    N1 = `buckets` (16,384 until round 15), N2 = the largest prime below it (16,381): together the two rows
+    name every key below N1·N2 apart.
     """
 
-    B2 = 16381
     BIG_MUL = 200003
     O200K = 200019
 
-    def __init__(self, d=D, bigram=True, sparse=False, keymap=None):
+    def __init__(self, d=D, bigram=True, sparse=False, keymap=None, buckets=VOCAB_BUCKETS):
         super().__init__()
         self.bigram = bigram
+        self.n1 = int(buckets)
+        self.n2 = prime_below(self.n1)
         # keymap: o200k id -> normalised key number (models/training/v3/keymap.mjs), applied before hashing;
         # True allocates it (to be filled by load_state_dict)
         if keymap is True:
@@ -152,12 +168,12 @@ class GistLOD1V3(nn.Module):
             self.register_buffer('keymap', torch.as_tensor(keymap, dtype=torch.int64))
         else:
             self.keymap = None
-        self.e1 = nn.Embedding(VOCAB_BUCKETS, d, sparse=sparse)
-        self.e2 = nn.Embedding(self.B2, d, sparse=sparse)
+        self.e1 = nn.Embedding(self.n1, d, sparse=sparse)
+        self.e2 = nn.Embedding(self.n2, d, sparse=sparse)
         for e in (self.e1, self.e2):
             nn.init.normal_(e.weight, std=0.05)
         if bigram:
-            self.eb = nn.Embedding(VOCAB_BUCKETS, d, sparse=sparse)
+            self.eb = nn.Embedding(self.n1, d, sparse=sparse)
             nn.init.normal_(self.eb.weight, std=0.02)
         self.sal = nn.Linear(d, 1)
         self.pos = nn.Parameter(torch.zeros(BLOCK_TOKENS))
@@ -166,11 +182,11 @@ class GistLOD1V3(nn.Module):
     def embed(self, tokens, mask):
         if self.keymap is not None:
             tokens = self.keymap[torch.remainder(tokens, self.O200K)]
-        e = self.e1(torch.remainder(tokens, VOCAB_BUCKETS)) + self.e2(torch.remainder(tokens, self.B2))
+        e = self.e1(torch.remainder(tokens, self.n1)) + self.e2(torch.remainder(tokens, self.n2))
         if self.bigram:
             nxt = torch.cat([tokens[:, 1:], torch.zeros_like(tokens[:, :1])], 1)
             nmask = torch.cat([mask[:, 1:], torch.zeros_like(mask[:, :1])], 1)
-            e = e + self.eb(torch.remainder(tokens * self.BIG_MUL + nxt, VOCAB_BUCKETS)) * nmask.unsqueeze(-1)
+            e = e + self.eb(torch.remainder(tokens * self.BIG_MUL + nxt, self.n1)) * nmask.unsqueeze(-1)
         return e
 
     def forward(self, tokens, mask):

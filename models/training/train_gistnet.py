@@ -265,7 +265,7 @@ def ppmi_init(dim, window=4, rank_cap=20000):
 # ---------------------------------------------------------------- LOD1
 if args.lod1_v3:
     _sd = torch.load(args.lod1_v3)
-    lod1 = nets.GistLOD1V3(bigram='eb.weight' in _sd, keymap=True if 'keymap' in _sd else None)
+    lod1 = nets.lod1v3_from_state(_sd)
     lod1.load_state_dict(_sd)
     lod1.emb = lod1.e1  # only read for its shape below
 else:

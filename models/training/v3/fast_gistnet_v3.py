@@ -38,7 +38,8 @@ bigram = 'eb.weight' in sd
 W, b = sd['out.weight'], sd['out.bias']  # out(x) = x W^T + b
 u = sd['sal.weight'][0]
 pos = sd['pos']
-tables = [('e1', nets.VOCAB_BUCKETS), ('e2', nets.GistLOD1V3.B2)] + ([('eb', nets.VOCAB_BUCKETS)] if bigram else [])
+n1 = sd['e1.weight'].shape[0]  # nets.GistLOD1V3: N1 rows, N2 = the prime below
+tables = [('e1', n1), ('e2', nets.prime_below(n1))] + ([('eb', n1)] if bigram else [])
 
 inits, nodes = [], []
 

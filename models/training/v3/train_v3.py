@@ -5,7 +5,7 @@
 Data: DIR from mine_pairs.py + tokenize-pairs.mjs. Train = pairs of training packages, minus a dev split
 (files whose FNV-1a hash is 0 mod 50) used for early stopping; held-out packages are never read here
 except by --final-eval (the CodeSearchNet protocol, see csn_eval below).
-Model (nets.GistLOD1V3): token i -> E1[id % 16384] + E2[id % 16381] (+ a hashed bigram table on (id_i,
+Model (nets.GistLOD1V3): token i -> E1[id % N1] + E2[id % N2] (--buckets N1, default 16,384; N2 the prime below) (+ a hashed bigram table on (id_i,
 id_i+1)); salience = softmax over valid tokens of (e_i . u + position bias); gist = L2(W sum_i w_i e_i + b).
 Loss: InfoNCE (tau) query -> code over in-batch codes + one same-file hard negative per pair, plus the
 reverse direction at 0.5. Token dropout on both sides. Checkpoint every --ckpt-every steps in STATE
@@ -45,6 +45,10 @@ ap.add_argument('--smoke', action='store_true')
 ap.add_argument('--dev-packages', default='', help='comma-separated packages held out of training as a package-level dev split (the held-out test is whole packages too); empty: none')
 ap.add_argument('--select', choices=['file', 'package'], default='file', help='early stopping on the file-level dev split or on --dev-packages')
 ap.add_argument('--ema', type=float, default=0.999, help='keep an exponential moving average of the weights with this decay (0: off); dev metrics and the saved state use it')
+ap.add_argument('--buckets', type=int, default=16384, help='rows of the first key table (the second has the largest prime below): keys share rows when there are fewer rows than keys')
+ap.add_argument('--init', default=None, help='start from this GistLOD1V3 state (lod1v3.pt) instead of random weights')
+ap.add_argument('--mined-negs-from', default=None, help='a trained GistLOD1V3 state: each training pair also gets a hard negative of another file that this model ranks close to its query (mine_negs.py)')
+ap.add_argument('--mine-pool', type=int, default=40000, help='training codes the mined negatives are drawn from (seeded sample)')
 ap.add_argument('--freq-keys', type=int, default=0, help='1: renumber keys by training frequency so that the most frequent 16,381 keys own their rows in both tables')
 ap.add_argument('--final-eval', action='store_true', help='also print the CSN-protocol MRR on the held-out packages (PyTorch)')
 args = ap.parse_args()
@@ -129,6 +133,16 @@ def hard_neg(i):
     return n_all[-1 - ch[k - (len(cand) - 1)]]
 
 
+mined = None
+if args.mined_negs_from:
+    import mine_negs
+    _sd = torch.load(args.mined_negs_from)
+    _m = nets.lod1v3_from_state(_sd)
+    _m.load_state_dict(_sd)
+    mined = mine_negs.mine(_m, q_all, c_all, meta[:, 0], train_idx, pool=args.mine_pool, seed=args.seed, log=log)
+    del _m, _sd
+
+
 def mask_of(t):
     return (t != 0).float()
 
@@ -155,13 +169,16 @@ if args.freq_keys and keymap is not None:
     # 16,381) are those of the least frequent first-tier keys, not of the most frequent ones.
     order = np.argsort(-cnt, kind='stable')
     num = np.arange(len(order))
-    if len(num) >= 32768:
-        num[16384:32768] = num[16384:32768][::-1]
+    if len(num) >= 2 * args.buckets:
+        num[args.buckets:2 * args.buckets] = num[args.buckets:2 * args.buckets][::-1]
     renum = np.empty_like(order)
     renum[order] = num
     keymap = renum[keymap]
     log(f'keys renumbered by frequency: {int((cnt > 0).sum())} of {len(cnt)} keys occur in training')
-model = nets.GistLOD1V3(bigram=bool(args.bigram), sparse=True, keymap=keymap)
+model = nets.GistLOD1V3(bigram=bool(args.bigram), sparse=True, keymap=keymap, buckets=args.buckets)
+if args.init:
+    model.load_state_dict(torch.load(args.init))
+    log(f'weights from {args.init}')
 log(f'params {nets.count_params(model):,} (bigram {bool(args.bigram)})')
 emb_params = [p for n, p in model.named_parameters() if n.startswith('e')]
 other = [p for n, p in model.named_parameters() if not n.startswith('e')]
@@ -277,6 +294,8 @@ while step < args.steps:
     q = torch.from_numpy(q_all[bi])
     c = torch.from_numpy(c_all[bi])
     hn = [hard_neg(i) for i in bi]
+    if mined is not None:
+        hn += [c_all[mined[i]] if mined[i] >= 0 else None for i in bi]
     has = np.array([h is not None for h in hn])
     h = torch.from_numpy(np.stack([x for x in hn if x is not None])) if has.any() else torch.zeros(0, L, dtype=torch.int64)
     q, c, h = drop(q, args.tok_drop), drop(c, args.tok_drop), drop(h, args.tok_drop)
@@ -329,7 +348,7 @@ model.load_state_dict(torch.load(os.path.join(args.state, 'lod1v3.pt')))
 log(f'best dev MRR {best:.4f} at step {best_step}')
 metrics = {'keymap': bool(args.keymap), 'best_step': best_step, 'best_dev_mrr': best, 'dev_history': hist, 'params': nets.count_params(model),
            'bigram': bool(args.bigram), 'steps': args.steps, 'select': args.select, 'dev_packages': dev_pk,
-           'ema': args.ema, 'freq_keys': bool(args.freq_keys), 'tok_drop': args.tok_drop, 'batch': B, 'tau': args.tau,
+           'ema': args.ema, 'buckets': args.buckets, 'init': args.init, 'mined_negs_from': args.mined_negs_from, 'freq_keys': bool(args.freq_keys), 'tok_drop': args.tok_drop, 'batch': B, 'tau': args.tau,
            'pairs': {'train': int(len(train_idx)), 'dev': int(len(dev_idx)), 'heldout': int(len(held_idx))}}
 if args.final_eval:
     for name, src in (('python', 0), ('tsjs', 1)):
