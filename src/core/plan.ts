@@ -133,6 +133,11 @@ export interface PlanOptions {
  * 80.9, 0.5: 81.7); the code and issue suites hold no transcripts. On the test conversations (42, 43) the two
  * together moved 75.9 → 76.2 (speakers alone: 2 gained, 2 lost). Tried and left out: a turn shown with its
  * question or its reply (or both neighbours) as a preferred variant, 78.1 → 78.3 at best, 78.6 with the speakers.
+ * Round 15, left out: pseudo-relevance feedback (RM3-style: the words of the best 3–10 blocks, 5–20 of them, added
+ * at 0.05–0.3 of their IDF), whole turns at 2k 81.7 → 79.4–80.7 on the development conversations; a turn-level
+ * BM25 with the same feedback had gained 67.6 → 71.3 (top 30 turns), so the plan's section, session and speaker
+ * lifts already carry what the feedback words found, and the feedback adds drift. WordNet synonyms, hyponyms and
+ * derived forms on that turn-level BM25: +1.6 at best (69.2), not tried further.
  */
 export const DEFAULT_PLAN: PlanOptions = { alpha: 0.3, minShare: 0.02, maxCandidates: 400, kernel: null, lineSpread: 0.6, scopeLift: 2, scopeText: 4, defLine: 3, defName: 1, section: 0.25, units: 1, heads: 'code', wholeDoc: 0.8, supportShare: 0.25, prologueValue: 0.3, speakerShare: 0.7, sessionHead: 0.25 };
 
