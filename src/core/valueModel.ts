@@ -16,7 +16,7 @@ import { GROUP_BLOCKS } from './constants';
 import type { QueryEvidence } from './features';
 import { popcount } from './lexical';
 import { outline } from './outline';
-import { ALL_LIFTS, bestValues, combineValues, valueParts, type PlanOptions, type ValueParts } from './plan';
+import { ALL_LIFTS, combineValues, valueParts, type PlanOptions, type ValueParts } from './plan';
 import type { ModelRuntime } from './runtime';
 import type { TreeDocument } from './tree';
 
@@ -85,17 +85,41 @@ export function valueInputs(
     const p = parts[i];
     return d.tokenCount === 0 ? new Float32Array(0) : p ? combineValues(d, p, options, ALL_LIFTS, support(d)) : ev.of(d).raw;
   });
+  // Only documents with value parts hold a value above 0: the others' values are their raw BM25, all 0.
   let top = 0;
-  for (const v of base) for (let b = 0; b < v.length; b++) if (v[b] > top) top = v[b];
+  for (let d = 0; d < docs.length; d++) {
+    if (!parts[d]) continue;
+    const v = base[d];
+    for (let b = 0; b < v.length; b++) if (v[b] > top) top = v[b];
+  }
   const floor = VALUE_FLOOR * top;
-  // At most MAX_ROWS, the best by the plan's value (ties in document and block order), as in training.
-  const best = bestValues(base, (x) => x > 0 && x >= floor, MAX_ROWS);
-  const n = best.n;
-  const keep = base.map((v) => {
-    const m = new Uint8Array(v.length);
-    for (let b = 0; b < v.length; b++) if (best.take(v[b])) m[b] = 1;
-    return m;
-  });
+  // At most MAX_ROWS, the best by the plan's value (ties in document and block order), as in training: the
+  // blocks above the floor, in document and block order, then the cut at the MAX_ROWS-th best value.
+  let size = 0;
+  for (let d = 0; d < docs.length; d++) if (parts[d]) size += base[d].length;
+  const candDoc = new Int32Array(size);
+  const candBlock = new Int32Array(size);
+  const candValue = new Float32Array(size);
+  let m = 0;
+  for (let d = 0; d < docs.length; d++) {
+    if (!parts[d]) continue;
+    const v = base[d];
+    for (let b = 0; b < v.length; b++) {
+      if (v[b] > 0 && v[b] >= floor) { candDoc[m] = d; candBlock[m] = b; candValue[m] = v[b]; m++; }
+    }
+  }
+  let n = m;
+  if (m > MAX_ROWS) {
+    const sorted = candValue.slice(0, m).sort();
+    const cut = sorted[m - MAX_ROWS];
+    let atCut = MAX_ROWS;
+    for (let j = m - 1; j >= 0 && sorted[j] > cut; j--) atCut--;
+    n = 0;
+    for (let k = 0; k < m; k++) {
+      const x = candValue[k];
+      if (x > cut || (x === cut && atCut-- > 0)) { candDoc[n] = candDoc[k]; candBlock[n] = candBlock[k]; n++; }
+    }
+  }
   const F = VALUE_FEATURES;
   const rows = new Float32Array(n * F);
   const docOf = new Int32Array(n);
@@ -113,19 +137,22 @@ export function valueInputs(
     for (let k = 0; k < dim; k++) c += row[k] * tailMean[k];
     return c;
   };
-  let r = 0;
-  docs.forEach((doc, d) => {
+  // The chosen blocks, a document at a time (they are in document and block order).
+  for (let r = 0; r < n; ) {
+    const d = candDoc[r];
+    let end = r;
+    while (end < n && candDoc[end] === d) end++;
+    const doc = docs[d];
     const v = base[d];
-    const kept = keep[d];
-    if (!kept.includes(1)) return;
     const e = ev.of(doc);
     const sup = support(doc);
     // The plan's lifts, each as what it adds: the value without it, subtracted.
     const p = parts[d]!;
+    // A lift with no parts in this document adds nothing: the value without it is the value (its feature 0).
     const without = (lifts: Partial<typeof ALL_LIFTS>) => combineValues(doc, p, options, { ...ALL_LIFTS, ...lifts }, sup);
-    const noSection = without({ section: false });
-    const noScope = without({ scope: false });
-    const noDef = without({ def: false });
+    const noSection = p.sections.length > 0 ? without({ section: false }) : v;
+    const noScope = p.scopes && p.scopes.length > 0 ? without({ scope: false }) : v;
+    const noDef = p.defAt.length > 0 ? without({ def: false }) : v;
     const smooth = e.block;
     let docTop = 0;
     let rawMax = 0;
@@ -138,8 +165,8 @@ export function valueInputs(
     const groupCos = new Map<number, number>();
     const logDocTokens = Math.log2(doc.tokenCount + 1) / 20;
     const docRawMax = log1p(rawMax);
-    for (let b = 0; b < v.length; b++) {
-      if (!kept[b]) continue;
+    for (; r < end; r++) {
+      const b = candBlock[r];
       const f = r * F;
       rows[f] = log1p(e.raw[b]);
       rows[f + 1] = log1p(smooth[b]);
@@ -173,9 +200,8 @@ export function valueInputs(
       rows[f + 22] = root;
       docOf[r] = d;
       blockOf[r] = b;
-      r++;
     }
-  });
+  }
   return { base, rows, docOf, blockOf, n };
 }
 

@@ -2,7 +2,7 @@
  * LensNet v2's cost per refocus on a large tree (issue #19: scoring a refocus on a 1M-token tree ≤ 20 ms
  * on 2 cores), against the lexical plan's own value stage in the same run.
  *
- *   node out/test/bench/valueModel.bench.js [--tokens 1000000] [--queries 20] [--threads 2] [--cold] [--passes 2]
+ *   node out/test/bench/valueModel.bench.js [--tokens 1000000] [--queries 20] [--threads 2] [--cold] [--passes 2] [--digest]
  *
  * Per query: `plan values` = blockValues over every document (what the lexical plan computes);
  * `lens2 values` = the same plus LensNet v2's features, one onnxruntime call and the corrections
@@ -13,7 +13,11 @@
  * whichever documents a query touches first; `--cold` skips it (the first queries then pay for those parses).
  * The queries run `--passes` times (default 2) and each pass is reported: the first pays for V8 compiling the
  * scoring code (a long-lived engine host has done that after its first few refocuses), the last is steady state.
+ * `--digest` prints a SHA-256 of every query's value-model inputs (the plan's values, the feature rows and
+ * the blocks they score) and exits: a rewrite of valueInputs that must not change a bit is checked by
+ * comparing the digest before and after it.
  */
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { documentOrder, FocusEngine } from '../../src/core/engine';
 import { meanVector, QueryEvidence } from '../../src/core/features';
@@ -59,6 +63,21 @@ async function main(): Promise<void> {
   const ordered = documentOrder(tree.documents.values());
   const support = (d: { kind: string; id: string }) => d.kind === 'file' && isSupportFile(d.id);
   const passes = Math.max(1, opt('--passes', 2));
+  if (process.argv.includes('--digest')) {
+    const hash = createHash('sha256');
+    const bytes = (a: ArrayBufferView) => hash.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+    for (const q of queries) {
+      const { tail, count } = await engine.tailGists(q);
+      const inputs = valueInputs(ordered, new QueryEvidence(tree, q), q, meanVector(tail, count, models.dim), DEFAULT_PLAN, support);
+      for (const v of inputs.base) bytes(v);
+      bytes(inputs.rows);
+      bytes(inputs.docOf);
+      bytes(inputs.blockOf);
+    }
+    console.log(`value inputs digest over ${queries.length} queries: ${hash.digest('hex')}`);
+    await models.dispose();
+    return;
+  }
   const line = (name: string, xs: number[], unit = 'ms') => console.log(`${name.padEnd(44)} p50 ${quantile(xs, 0.5).toFixed(1)} ${unit}, p95 ${quantile(xs, 0.95).toFixed(1)} ${unit}`);
   // Warm-up.
   await engine.focus({ query: queries[0], budget: 8192, scorer: 'lens2' });

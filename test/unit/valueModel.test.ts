@@ -4,9 +4,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FocusEngine } from '../../src/core/engine';
 import { Tree } from '../../src/core/tree';
-import { VALUE_FEATURE_NAMES, VALUE_FEATURES, valueInputs, isQuestion } from '../../src/core/valueModel';
+import { MAX_ROWS, VALUE_FEATURE_NAMES, VALUE_FEATURES, VALUE_FLOOR, valueInputs, isQuestion } from '../../src/core/valueModel';
 import { QueryEvidence, meanVector } from '../../src/core/features';
-import { DEFAULT_PLAN } from '../../src/core/plan';
+import { ALL_LIFTS, combineValues, DEFAULT_PLAN, valueParts } from '../../src/core/plan';
 import { loadModels } from '../../src/models/onnxRuntime';
 import { FakeRuntime } from './support/fakeRuntime';
 
@@ -87,4 +87,57 @@ test('scorer lens2 is the lexical plan when the model is neutral, and the lexica
   const lens2 = await new FocusEngine(tree2, neutral).focus({ ...req, scorer: 'lens2' });
   assert.equal(lens2.scorer, 'lens2');
   assert.equal(lens2.rendered.prompt, lexical.rendered.prompt, 'delta 0 is the plan exactly');
+});
+
+test('the value inputs take the MAX_ROWS best blocks (ties in document and block order) and each lift as what it adds', async () => {
+  const rt = new FakeRuntime();
+  const tree = new Tree(rt);
+  // Far more matching blocks than MAX_ROWS, most of them tied: the cut falls inside a run of equal values.
+  const many = Array.from({ length: 700 }, (_, i) => `def apply_${i}(total):\n    return discount(total, ${i % 7})\n\n`).join('');
+  await tree.ingest([
+    { id: 'src/a.py', text: many, kind: 'file' as const },
+    { id: 'tests/test_b.py', text: many, kind: 'file' as const },
+    ...DOCS.map((d) => ({ ...d, kind: 'file' as const })),
+  ]);
+  const engine = new FocusEngine(tree, rt);
+  const docs = [...tree.documents.values()];
+  const query = 'apply a discount to the total';
+  const { tail, count } = await engine.tailGists(query);
+  const ev = new QueryEvidence(tree, query);
+  const support = (d: { id: string }) => d.id.startsWith('tests/');
+  const inputs = valueInputs(docs, ev, query, meanVector(tail, count, rt.dim), DEFAULT_PLAN, support);
+  assert.equal(inputs.n, MAX_ROWS);
+  // Every block above the floor, in document and block order; the chosen ones are the best, and at the cut the first.
+  let top = 0;
+  for (const v of inputs.base) for (const x of v) top = Math.max(top, x);
+  const all: { d: number; b: number; x: number }[] = [];
+  inputs.base.forEach((v, d) => v.forEach((x, b) => { if (x > 0 && x >= VALUE_FLOOR * top) all.push({ d, b, x }); }));
+  assert.ok(all.length > MAX_ROWS + 100, `${all.length} candidates`);
+  const chosen = new Set(Array.from({ length: inputs.n }, (_, r) => `${inputs.docOf[r]}:${inputs.blockOf[r]}`));
+  const cut = [...all].sort((p, q) => q.x - p.x)[MAX_ROWS - 1].x;
+  let seenUnchosenAtCut = false;
+  for (const c of all) {
+    const isChosen = chosen.has(`${c.d}:${c.b}`);
+    if (c.x > cut) assert.ok(isChosen, 'every block above the cut is scored');
+    if (c.x < cut) assert.ok(!isChosen, 'no block below the cut is scored');
+    if (c.x === cut) {
+      if (!isChosen) seenUnchosenAtCut = true;
+      else assert.ok(!seenUnchosenAtCut, 'ties at the cut go to the earlier blocks');
+    }
+  }
+  // Rows in document and block order.
+  for (let r = 1; r < inputs.n; r++) assert.ok(inputs.docOf[r] > inputs.docOf[r - 1] || (inputs.docOf[r] === inputs.docOf[r - 1] && inputs.blockOf[r] > inputs.blockOf[r - 1]));
+  // Each lift feature is log1p of what the lift adds (value minus the value without it), support files scaled back.
+  for (let r = 0; r < inputs.n; r += 37) {
+    const d = docs[inputs.docOf[r]];
+    const b = inputs.blockOf[r];
+    const parts = valueParts(d, ev.of(d).raw, DEFAULT_PLAN, ev.q);
+    const v = inputs.base[inputs.docOf[r]][b];
+    const scale = support(d) ? 1 / DEFAULT_PLAN.supportShare : 1;
+    const lifts = [{ section: false }, { scope: false }, { def: false }];
+    lifts.forEach((off, k) => {
+      const without = combineValues(d, parts, DEFAULT_PLAN, { ...ALL_LIFTS, ...off }, support(d))[b];
+      assert.equal(inputs.rows[r * VALUE_FEATURES + 5 + k], Math.fround(Math.log1p(Math.max(0, v - without) * scale)), `${VALUE_FEATURE_NAMES[5 + k]} of row ${r}`);
+    });
+  }
 });
