@@ -728,13 +728,13 @@ function foldedStart(state: Entry[][], cm: CostModel, options: PlanOptions, plan
 function candidates(p: Planning, top: number): Candidate[] {
   const { options, budget, state } = p;
   const floor = options.minShare * top;
-  const best = bestValues(p.values, (x) => x > floor, Math.max(options.maxCandidates, Math.ceil(budget / 16)));
+  const best = bestValues(p.values, floor, -Infinity, Math.max(options.maxCandidates, Math.ceil(budget / 16)));
   const cand: Candidate[] = [];
-  p.values.forEach((v, d) => {
-    for (let b = 0; b < v.length; b++) {
-      if (best.take(v[b])) cand.push({ d, b, v: v[b], variants: [], groups: [], costs: [], priority: [], want: undefined, version: -1 });
-    }
-  });
+  for (let k = 0; k < best.n; k++) {
+    const d = best.doc[k];
+    const b = best.block[k];
+    cand.push({ d, b, v: p.values[d][b], variants: [], groups: [], costs: [], priority: [], want: undefined, version: -1 });
+  }
   cand.sort((x, y) => y.v - x.v || x.d - y.d || x.b - y.b);
   const perUnit = new Map<string, number>();
   const kept = cand.filter((c) => {
@@ -765,24 +765,35 @@ function candidates(p: Planning, top: number): Candidate[] {
 }
 
 /**
- * The `keep` best of the values that pass `passes`, found on a typed array (a large tree has tens of
- * thousands of blocks above a floor; sorting them as objects took longer than the rest of the plan's
- * candidates): `take(x)`, asked of every value in document and block order, says whether it is one of
- * them; values equal to the keep-th are taken in that order, as a full sort would. `n`: how many.
+ * The `keep` best blocks of those whose value `x` passes `x > over && x >= atLeast`, found on typed arrays (a
+ * large tree has tens of thousands of blocks above a floor; sorting them as objects took longer than the rest
+ * of the plan's candidates), in document and block order; values equal to the keep-th are taken in that
+ * order, as a full sort would. The plan's candidates and LensNet v2's rows (valueModel.ts) both choose here.
  */
-export function bestValues(values: readonly Float32Array[], passes: (x: number) => boolean, keep: number): { n: number; take: (x: number) => boolean } {
+export function bestValues(values: readonly Float32Array[], over: number, atLeast: number, keep: number): { n: number; doc: Int32Array; block: Int32Array } {
+  let size = 0;
+  for (const v of values) size += v.length;
+  const doc = new Int32Array(size);
+  const block = new Int32Array(size);
+  const value = new Float32Array(size);
+  let m = 0;
+  values.forEach((v, d) => {
+    for (let b = 0; b < v.length; b++) {
+      const x = v[b];
+      if (x > over && x >= atLeast) { doc[m] = d; block[m] = b; value[m] = x; m++; }
+    }
+  });
+  if (m <= keep) return { n: m, doc, block };
+  const sorted = value.slice(0, m).sort();
+  const cut = sorted[m - keep];
+  let atCut = keep;
+  for (let j = m - 1; j >= 0 && sorted[j] > cut; j--) atCut--;
   let n = 0;
-  for (const v of values) for (let b = 0; b < v.length; b++) if (passes(v[b])) n++;
-  if (n <= keep) return { n, take: passes };
-  const all = new Float32Array(n);
-  let k = 0;
-  for (const v of values) for (let b = 0; b < v.length; b++) if (passes(v[b])) all[k++] = v[b];
-  all.sort();
-  const cut = all[n - keep];
-  let over = 0;
-  for (let j = n - 1; j >= 0 && all[j] > cut; j--) over++;
-  let atCut = keep - over;
-  return { n: keep, take: (x) => passes(x) && (x > cut || (x === cut && atCut-- > 0)) };
+  for (let k = 0; k < m; k++) {
+    const x = value[k];
+    if (x > cut || (x === cut && atCut-- > 0)) { doc[n] = doc[k]; block[n] = block[k]; n++; }
+  }
+  return { n, doc, block };
 }
 
 /** One look at every candidate (pickBlocks): the choice it made and where it stops holding. */

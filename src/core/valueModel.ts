@@ -16,7 +16,7 @@ import { GROUP_BLOCKS } from './constants';
 import type { QueryEvidence } from './features';
 import { popcount } from './lexical';
 import { outline } from './outline';
-import { ALL_LIFTS, combineValues, valueParts, type PlanOptions, type ValueParts } from './plan';
+import { ALL_LIFTS, bestValues, combineValues, valueParts, type PlanOptions, type ValueParts } from './plan';
 import type { ModelRuntime } from './runtime';
 import type { TreeDocument } from './tree';
 
@@ -85,41 +85,10 @@ export function valueInputs(
     const p = parts[i];
     return d.tokenCount === 0 ? new Float32Array(0) : p ? combineValues(d, p, options, ALL_LIFTS, support(d)) : ev.of(d).raw;
   });
-  // Only documents with value parts hold a value above 0: the others' values are their raw BM25, all 0.
   let top = 0;
-  for (let d = 0; d < docs.length; d++) {
-    if (!parts[d]) continue;
-    const v = base[d];
-    for (let b = 0; b < v.length; b++) if (v[b] > top) top = v[b];
-  }
-  const floor = VALUE_FLOOR * top;
-  // At most MAX_ROWS, the best by the plan's value (ties in document and block order), as in training: the
-  // blocks above the floor, in document and block order, then the cut at the MAX_ROWS-th best value.
-  let size = 0;
-  for (let d = 0; d < docs.length; d++) if (parts[d]) size += base[d].length;
-  const candDoc = new Int32Array(size);
-  const candBlock = new Int32Array(size);
-  const candValue = new Float32Array(size);
-  let m = 0;
-  for (let d = 0; d < docs.length; d++) {
-    if (!parts[d]) continue;
-    const v = base[d];
-    for (let b = 0; b < v.length; b++) {
-      if (v[b] > 0 && v[b] >= floor) { candDoc[m] = d; candBlock[m] = b; candValue[m] = v[b]; m++; }
-    }
-  }
-  let n = m;
-  if (m > MAX_ROWS) {
-    const sorted = candValue.slice(0, m).sort();
-    const cut = sorted[m - MAX_ROWS];
-    let atCut = MAX_ROWS;
-    for (let j = m - 1; j >= 0 && sorted[j] > cut; j--) atCut--;
-    n = 0;
-    for (let k = 0; k < m; k++) {
-      const x = candValue[k];
-      if (x > cut || (x === cut && atCut-- > 0)) { candDoc[n] = candDoc[k]; candBlock[n] = candBlock[k]; n++; }
-    }
-  }
+  for (const v of base) for (let b = 0; b < v.length; b++) if (v[b] > top) top = v[b];
+  // At most MAX_ROWS, the best by the plan's value (ties in document and block order), as in training.
+  const { n, doc: candDoc, block: candBlock } = bestValues(base, 0, VALUE_FLOOR * top, MAX_ROWS);
   const F = VALUE_FEATURES;
   const rows = new Float32Array(n * F);
   const docOf = new Int32Array(n);
