@@ -295,6 +295,134 @@ export function combineValues(doc: TreeDocument, parts: ValueParts, options: Pla
   return out;
 }
 
+/** Per block of a document, the values with one lift left out (valueModel.ts: what each lift adds). */
+export interface LiftsOff {
+  noSection: Float32Array;
+  noScope: Float32Array;
+  noDef: Float32Array;
+}
+
+/**
+ * combineValues with one lift off (section, scope, def in turn), only at the blocks `at` (ascending):
+ * `noSection[i]` is `combineValues(doc, parts, options, { ...ALL_LIFTS, section: false }, support)[at[i]]`,
+ * the same float, and so on. LensNet v2 needs them at its ≤ 1,000 scored blocks, not at every block of
+ * every document it touches (three whole-document passes each). A lift with no parts in the document
+ * gives the value with every lift (`all`, at those blocks).
+ *
+ * Each step is the whole-array one, at one block: the section adds in their order (computed once for the
+ * document), the scope lifts whose head the block is (over their bodies before any lift), the definition
+ * lines' adds, the unnamed speakers' share, the line spread over the block's line, the support share.
+ */
+export function liftsOffAt(doc: TreeDocument, parts: ValueParts, options: PlanOptions, support: boolean, at: ArrayLike<number>, all: Float32Array): LiftsOff {
+  const n = parts.smooth.length;
+  const smooth = parts.smooth;
+  const hasSections = parts.sections.length > 0;
+  const hasScopes = !!parts.scopes && parts.scopes.length > 0;
+  const hasDefs = parts.defAt.length > 0;
+  // After the section adds, as combineValues's first step makes it (the only whole-document pass here).
+  let sectioned: Float32Array = smooth;
+  if (hasSections) {
+    sectioned = Float32Array.from(smooth);
+    for (const { ranges, add } of parts.sections) {
+      for (let k = 0; k < add.length; k++) {
+        const last = Math.min(ranges[2 * k + 1], n - 1);
+        for (let b = ranges[2 * k]; b <= last; b++) sectioned[b] += add[k];
+      }
+    }
+  }
+  const spans = options.lineSpread > 0 ? lineSpans(doc) : NO_SPANS;
+  // The blocks whose values are read: those asked for and the other blocks of their lines.
+  const needed = new Set<number>();
+  for (let i = 0, s = 0; i < at.length; i++) {
+    const x = at[i];
+    needed.add(x);
+    while (s < spans.length && spans[s + 1] < x) s += 2;
+    for (let j = s; j < spans.length && spans[j] <= x; j += 2) if (spans[j + 1] >= x) for (let y = spans[j]; y <= spans[j + 1]; y++) needed.add(y);
+  }
+  // Scopes and definition-line adds by the block they lift, in their order (only for the blocks read).
+  const scopesAt = new Map<number, number[]>();
+  if (hasScopes) {
+    const s = parts.scopes!;
+    for (let k = 0; k < s.length; k += 2) {
+      if (!needed.has(s[k])) continue;
+      const list = scopesAt.get(s[k]);
+      if (list) list.push(k);
+      else scopesAt.set(s[k], [k]);
+    }
+  }
+  const defsAt = new Map<number, number[]>();
+  for (let k = 0; k < parts.defAt.length; k++) {
+    if (!needed.has(parts.defAt[k])) continue;
+    const list = defsAt.get(parts.defAt[k]);
+    if (list) list.push(k);
+    else defsAt.set(parts.defAt[k], [k]);
+  }
+  // How many unnamed speakers' turn ranges hold each block (each multiplies once, as in combineValues).
+  let others: Uint8Array | null = null;
+  if (parts.others) {
+    others = new Uint8Array(n);
+    for (let k = 0; k < parts.others.length; k += 2) for (let b = parts.others[k]; b <= parts.others[k + 1] && b < n; b++) others[b]++;
+  }
+  // A scope's body maximum over the array its lift reads (before any lift), cached per array.
+  const bodyMax = new Map<Float32Array, Map<number, number>>();
+  const scopeBest = (src: Float32Array, k: number): number => {
+    let cache = bodyMax.get(src);
+    if (!cache) bodyMax.set(src, (cache = new Map()));
+    let best = cache.get(k);
+    if (best === undefined) {
+      best = 0;
+      for (let b = parts.scopes![k] + 1; b <= parts.scopes![k + 1]; b++) best = Math.max(best, src[b]);
+      cache.set(k, best);
+    }
+    return best;
+  };
+  // The value of block y before the line spread, with the given lifts.
+  const before = (y: number, lifts: Lifts): number => {
+    const src = lifts.section ? sectioned : smooth;
+    let v = src[y];
+    if (lifts.scope && hasScopes) {
+      for (const k of scopesAt.get(y) ?? NO_KEYS) {
+        const lifted = Math.max(options.scopeLift * scopeBest(src, k), parts.scopeText ? options.scopeText * parts.scopeText[k >> 1] : 0);
+        if (lifted > v) v = Math.fround(lifted);
+      }
+    }
+    if (lifts.def) for (const k of defsAt.get(y) ?? NO_KEYS) v = Math.fround(v + parts.defAdd[k]);
+    if (others) for (let c = others[y]; c > 0; c--) v = Math.fround(v * options.speakerShare);
+    return v;
+  };
+  const share = options.supportShare !== 1 && support ? options.supportShare : 1;
+  const valuesAt = (lifts: Lifts): Float32Array => {
+    const out = new Float32Array(at.length);
+    let s = 0;
+    for (let i = 0; i < at.length; i++) {
+      const x = at[i];
+      while (s < spans.length && spans[s + 1] < x) s += 2;
+      let v = before(x, lifts);
+      // Every line spanning several blocks that holds x (the last piece of one long line and the first of
+      // the next can share a block): the spread takes the largest.
+      let spread = 0;
+      for (let j = s; j < spans.length && spans[j] <= x; j += 2) {
+        if (spans[j + 1] < x) continue;
+        let best = 0;
+        for (let y = spans[j]; y <= spans[j + 1]; y++) best = Math.max(best, y === x ? v : before(y, lifts));
+        spread = Math.max(spread, options.lineSpread * best);
+      }
+      if (spread > v) v = Math.fround(spread);
+      out[i] = share !== 1 ? Math.fround(v * share) : v;
+    }
+    return out;
+  };
+  const allAt = (): Float32Array => Float32Array.from(at, (b) => all[b]);
+  return {
+    noSection: hasSections ? valuesAt({ section: false, scope: true, def: true }) : allAt(),
+    noScope: hasScopes ? valuesAt({ section: true, scope: false, def: true }) : allAt(),
+    noDef: hasDefs ? valuesAt({ section: true, scope: true, def: false }) : allAt(),
+  };
+}
+
+const NO_KEYS: readonly number[] = [];
+const NO_SPANS = new Uint32Array(0);
+
 const NO_ADDS = { at: new Int32Array(0), add: new Float64Array(0) };
 
 /** Every line spanning several blocks shares its best block's value (times `share`) among them. */
@@ -784,16 +912,45 @@ export function bestValues(values: readonly Float32Array[], over: number, atLeas
     }
   });
   if (m <= keep) return { n: m, doc, block };
-  const sorted = value.slice(0, m).sort();
-  const cut = sorted[m - keep];
+  // The keep-th largest value (what an ascending sort puts at m - keep), by selection rather than a sort.
+  const cut = kthSmallest(value.slice(0, m), m - keep);
   let atCut = keep;
-  for (let j = m - 1; j >= 0 && sorted[j] > cut; j--) atCut--;
+  for (let k = 0; k < m; k++) if (value[k] > cut) atCut--;
   let n = 0;
   for (let k = 0; k < m; k++) {
     const x = value[k];
     if (x > cut || (x === cut && atCut-- > 0)) { doc[n] = doc[k]; block[n] = block[k]; n++; }
   }
   return { n, doc, block };
+}
+
+/** The k-th smallest of `a` (0-based; what `a.sort()[k]` is), found in place by quickselect: `a` is reordered. */
+export function kthSmallest(a: Float32Array, k: number): number {
+  let lo = 0;
+  let hi = a.length - 1;
+  while (hi > lo) {
+    // Median of three as the pivot; Hoare's partition.
+    const mid = (lo + hi) >>> 1;
+    const x = a[lo], y = a[mid], z = a[hi];
+    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        const t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k];
+  }
+  return a[k];
 }
 
 /** One look at every candidate (pickBlocks): the choice it made and where it stops holding. */

@@ -16,7 +16,7 @@ import { GROUP_BLOCKS } from './constants';
 import type { QueryEvidence } from './features';
 import { popcount } from './lexical';
 import { outline } from './outline';
-import { ALL_LIFTS, bestValues, combineValues, valueParts, type PlanOptions, type ValueParts } from './plan';
+import { ALL_LIFTS, bestValues, combineValues, liftsOffAt, valueParts, type PlanOptions, type ValueParts } from './plan';
 import type { ModelRuntime } from './runtime';
 import type { TreeDocument } from './tree';
 
@@ -115,13 +115,9 @@ export function valueInputs(
     const v = base[d];
     const e = ev.of(doc);
     const sup = support(doc);
-    // The plan's lifts, each as what it adds: the value without it, subtracted.
-    const p = parts[d]!;
+    // The plan's lifts, each as what it adds: the value without it, subtracted, at the chosen blocks only.
     // A lift with no parts in this document adds nothing: the value without it is the value (its feature 0).
-    const without = (lifts: Partial<typeof ALL_LIFTS>) => combineValues(doc, p, options, { ...ALL_LIFTS, ...lifts }, sup);
-    const noSection = p.sections.length > 0 ? without({ section: false }) : v;
-    const noScope = p.scopes && p.scopes.length > 0 ? without({ scope: false }) : v;
-    const noDef = p.defAt.length > 0 ? without({ def: false }) : v;
+    const { noSection, noScope, noDef } = liftsOffAt(doc, parts[d]!, options, sup, candBlock.subarray(r, end), v);
     const smooth = e.block;
     let docTop = 0;
     let rawMax = 0;
@@ -134,17 +130,18 @@ export function valueInputs(
     const groupCos = new Map<number, number>();
     const logDocTokens = Math.log2(doc.tokenCount + 1) / 20;
     const docRawMax = log1p(rawMax);
-    for (; r < end; r++) {
+    for (const r0 = r; r < end; r++) {
       const b = candBlock[r];
+      const i = r - r0;
       const f = r * F;
       rows[f] = log1p(e.raw[b]);
       rows[f + 1] = log1p(smooth[b]);
       rows[f + 2] = Math.log(v[b]);
       rows[f + 3] = v[b] / docTop;
       rows[f + 4] = v[b] / top;
-      rows[f + 5] = log1p(Math.max(0, v[b] - noSection[b]) * scale);
-      rows[f + 6] = log1p(Math.max(0, v[b] - noScope[b]) * scale);
-      rows[f + 7] = log1p(Math.max(0, v[b] - noDef[b]) * scale);
+      rows[f + 5] = log1p(Math.max(0, v[b] - noSection[i]) * scale);
+      rows[f + 6] = log1p(Math.max(0, v[b] - noScope[i]) * scale);
+      rows[f + 7] = log1p(Math.max(0, v[b] - noDef[i]) * scale);
       rows[f + 8] = docRawMax;
       rows[f + 9] = doc.nBlocks > 1 ? b / (doc.nBlocks - 1) : 0;
       rows[f + 10] = logDocTokens;

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { FocusEngine } from '../../src/core/engine';
 import { checkWorkingContext } from '../../src/core/invariants';
 import { BudgetTooSmallError, FocusAllocator, DEFAULT_FOCUS } from '../../src/core/focus';
-import { blockValues, DEFAULT_PLAN, isSupportFile, planFocus, type Plan } from '../../src/core/plan';
+import { bestValues, blockValues, DEFAULT_PLAN, isSupportFile, kthSmallest, planFocus, type Plan } from '../../src/core/plan';
 import type { TreeDocument } from '../../src/core/tree';
 import { blockGistText, groupGistText, groupUnits, queryUnits, renderWorkingContext, rootLine, shownBlockGist } from '../../src/core/render';
 import { outline } from '../../src/core/outline';
@@ -571,4 +571,26 @@ test('a code file\'s prologue (imports before its first definition) is shown wit
   };
   assert.equal(await shown({ prologueValue: 0.3 }), true, 'the imports are exact with the evidence');
   assert.equal(await shown({ prologueValue: 0 }), false, 'and only because of the prologue value');
+});
+
+test('kthSmallest is the k-th of an ascending sort, and bestValues keeps the keep best with ties in order (property)', () => {
+  const values = fc.array(fc.oneof(fc.integer({ min: 0, max: 6 }).map((x) => x / 2), fc.float({ min: 0, max: 10, noNaN: true })), { minLength: 1, maxLength: 400 });
+  fc.assert(
+    fc.property(values, fc.nat(), (xs, k0) => {
+      const a = Float32Array.from(xs);
+      const k = k0 % a.length;
+      assert.equal(kthSmallest(Float32Array.from(a), k), Float32Array.from(a).sort()[k]);
+    }),
+  );
+  fc.assert(
+    fc.property(fc.array(values, { minLength: 1, maxLength: 4 }), fc.integer({ min: 1, max: 300 }), (docs, keep) => {
+      const arrays = docs.map((d) => Float32Array.from(d));
+      const got = bestValues(arrays, 0, 0.5, keep);
+      // What a stable sort by value, descending, over document and block order keeps.
+      const all = arrays.flatMap((v, d) => [...v].map((x, b) => ({ d, b, x }))).filter((c) => c.x > 0 && c.x >= 0.5);
+      const kept = [...all].sort((p, q) => q.x - p.x).slice(0, keep).sort((p, q) => p.d - q.d || p.b - q.b);
+      assert.equal(got.n, kept.length);
+      kept.forEach((c, i) => assert.deepEqual([got.doc[i], got.block[i]], [c.d, c.b]));
+    }),
+  );
 });

@@ -6,7 +6,7 @@ import { FocusEngine } from '../../src/core/engine';
 import { Tree } from '../../src/core/tree';
 import { MAX_ROWS, VALUE_FEATURE_NAMES, VALUE_FEATURES, VALUE_FLOOR, valueInputs, isQuestion } from '../../src/core/valueModel';
 import { QueryEvidence, meanVector } from '../../src/core/features';
-import { ALL_LIFTS, combineValues, DEFAULT_PLAN, valueParts } from '../../src/core/plan';
+import { ALL_LIFTS, combineValues, DEFAULT_PLAN, liftsOffAt, valueParts } from '../../src/core/plan';
 import { loadModels } from '../../src/models/onnxRuntime';
 import { FakeRuntime } from './support/fakeRuntime';
 
@@ -140,4 +140,53 @@ test('the value inputs take the MAX_ROWS best blocks (ties in document and block
       assert.equal(inputs.rows[r * VALUE_FEATURES + 5 + k], Math.fround(Math.log1p(Math.max(0, v - without) * scale)), `${VALUE_FEATURE_NAMES[5 + k]} of row ${r}`);
     });
   }
+});
+
+test('liftsOffAt gives combineValues with each lift off, the same floats, at any blocks', async () => {
+  const rt = new FakeRuntime();
+  const tree = new Tree(rt);
+  const long = Array.from({ length: 90 }, (_, i) => `discount${i % 5}`).join(' ');
+  const code =
+    `class Pricing:\n    """Prices and the discount code."""\n\n` +
+    Array.from({ length: 12 }, (_, i) => `    def apply_${i}(self, total):\n        # ${i % 3 === 0 ? long : 'apply the discount to the total'}\n        return discount(total, ${i})\n\n`).join('') +
+    `def total(items):\n    return sum(i.price for i in items)  # ${long}\n`;
+  const chat =
+    '# Conversation between Anna and Ben\n' +
+    Array.from({ length: 6 }, (_, s) => `## Session ${s + 1} (${s % 2 ? 'June' : 'July'} ${s + 3}, 2023)\n` +
+      Array.from({ length: 8 }, (_, t) => `D${s + 1}:${t + 1} ${t % 2 ? 'Ben' : 'Anna'}: ${t % 3 ? 'we talked about the discount on the total' : long}\n`).join('')).join('');
+  await tree.ingest([
+    { id: 'src/pricing.py', text: code, kind: 'file' as const },
+    { id: 'tests/test_pricing.py', text: code, kind: 'file' as const },
+    { id: 'notes/chat.txt', text: chat, kind: 'file' as const },
+  ]);
+  const support = (d: { id: string }) => d.id.startsWith('tests/');
+  let checked = 0;
+  for (const query of ['apply the discount to the total', 'What did Anna say about the discount in June?']) {
+    const ev = new QueryEvidence(tree, query);
+    for (const d of tree.documents.values()) {
+      const parts = valueParts(d, ev.of(d).raw, DEFAULT_PLAN, ev.q);
+      const all = combineValues(d, parts, DEFAULT_PLAN, ALL_LIFTS, support(d));
+      const at = Int32Array.from({ length: d.nBlocks }, (_, b) => b);
+      const off = liftsOffAt(d, parts, DEFAULT_PLAN, support(d), at, all);
+      const every = { noSection: { section: false }, noScope: { scope: false }, noDef: { def: false } } as const;
+      for (const [key, lifts] of Object.entries(every) as [keyof typeof every, (typeof every)[keyof typeof every]][]) {
+        const want = combineValues(d, parts, DEFAULT_PLAN, { ...ALL_LIFTS, ...lifts }, support(d));
+        assert.deepEqual([...off[key]], [...want], `${key} of ${d.id} for "${query}"`);
+        // A few blocks alone, out of a sparse ascending set.
+        const some = at.filter((b) => b % 3 === 1);
+        assert.deepEqual([...liftsOffAt(d, parts, DEFAULT_PLAN, support(d), some, all)[key]], [...some].map((b) => want[b]));
+      }
+      checked++;
+    }
+    // The documents exercise every step: section and session adds, scopes, definition lines, an unnamed speaker, lines over 32 tokens.
+    const chatDoc = [...tree.documents.values()].find((d) => d.id === 'notes/chat.txt')!;
+    const cp = valueParts(chatDoc, ev.of(chatDoc).raw, DEFAULT_PLAN, ev.q);
+    if (query.startsWith('What')) assert.ok(cp.others && cp.sections.length > 1, 'speaker share and session headings apply');
+  }
+  const codeDoc = [...tree.documents.values()].find((d) => d.id === 'src/pricing.py')!;
+  const cp = valueParts(codeDoc, new QueryEvidence(tree, 'apply the discount').of(codeDoc).raw, DEFAULT_PLAN, new QueryEvidence(tree, 'apply the discount').q);
+  assert.ok(cp.scopes && cp.scopes.length > 2 && cp.defAt.length > 0 && cp.sections.length > 0, 'scopes, definition lines and sections apply');
+  const lineStarts = new Set(codeDoc.lines);
+  assert.ok(Array.from({ length: codeDoc.nBlocks }, (_, b) => codeDoc.blockChar[b]).some((c) => !lineStarts.has(c)), 'some blocks start inside a line over 32 tokens');
+  assert.equal(checked, 6);
 });
