@@ -23,6 +23,7 @@ import { VALUE_FEATURE_NAMES, VALUE_FEATURES, valueInputs } from '../../src/core
 import { codeHaystack, locomoHaystacks, prepareHaystack, type Haystack } from '../../src/eval/harness';
 import { ISSUE_SPLITS, loadIssueInstances, materializeBase, RepoHaystacks, selectInstances } from '../../src/eval/issues';
 import { loadModels } from '../../src/models/onnxRuntime';
+import { historyInstances } from './issue-history';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
@@ -101,6 +102,13 @@ async function main(): Promise<void> {
     const dataDir = resolve(arg('--issues', '../shared/data/issue-loc-dev'));
     const perRepo = Number(arg('--issues-limit', '40'));
     const instances = selectInstances(loadIssueInstances(dataDir), 'dev', perRepo);
+    // --issue-history: also the development repositories' other eligible commits (issue-history.ts), never
+    // an evaluation commit and never a test-split repository.
+    if (process.argv.includes('--issue-history')) {
+      const extra = historyInstances(dataDir, resolve('.cache', 'issue-loc'));
+      console.log(`value-data: issue history: ${extra.length} more development instances`);
+      instances.push(...extra);
+    }
     for (const repo of ISSUE_SPLITS.dev) {
       const haystacks = new RepoHaystacks(runtime);
       const mine = instances.filter((i) => i.repo === repo);
