@@ -167,7 +167,8 @@ const valueRef = smoke ? `${stateDir}/value-reference.json` : `${T}/value-refere
 step('5b LensNet v2 (the plan\'s value model): dataset + training + export', () => {
   const builder = 'out/models/training/value-data.js';
   if (!existsSync(builder)) die(`${builder} not found: run \`npm run build\` first`);
-  run('node', [builder, '--models', outDir, '--out', valueData, ...smokeArg]);
+  // --issue-history: the development repositories' other eligible commits join the issue suite (round 17).
+  run('node', [builder, '--models', outDir, '--out', valueData, '--issue-history', ...smokeArg]);
   run(PY, [`${T}/train_value.py`, '--data', valueData, '--out', outDir, '--state', stateDir, '--reference', valueRef, ...smokeArg]);
 });
 step('6 parity (onnxruntime-node vs PyTorch reference)', () => run('node', [`${T}/parity.mjs`, outDir, valueRef]));
