@@ -159,6 +159,9 @@ function lineUnits(path: string, text: string, kind: DocumentKind): Unit[] {
     return looksLikeConversation(text) ? conversationUnits(text, true) : fallbackUnits(text);
   }
   if (MARKDOWN.has(extension(path))) {
+    // A transcript kept as Markdown (`## Session …` headings over `Speaker: text` lines) is a conversation:
+    // its turns, not one section per session whose map words are the turns' labels.
+    if (looksLikeConversation(text)) return conversationUnits(text, true);
     const sections = markdownUnits(text);
     return sections.length ? sections : fallbackUnits(text); // no heading at all: paragraphs
   }

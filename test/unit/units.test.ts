@@ -590,6 +590,9 @@ D2:1 Melanie: I ran a charity race for mental health last Saturday.
   ];
   assert.deepEqual(brief(documentUnits('locomo/conv-26.txt', text, 'file')), expected);
   assert.deepEqual(brief(documentUnits('locomo:conv-26', text, 'chat')), expected);
+  // Kept as Markdown, the same transcript still gets its turns; a Markdown document of prose keeps its sections.
+  assert.deepEqual(brief(documentUnits('notes/conv-26.md', text, 'file')), expected);
+  assert.ok(documentUnits('README.md', '# Shop\n\nNote: prices are in EUR.\nThe rest is prose.\nMore prose here.\n', 'file').every((u) => u.kind === 'section'));
   // Prose that merely has a few `Word: text` lines stays prose.
   const prose = 'Some notes about the release.\nIt went well overall.\nTodo: write the changelog\nMore text here.\n';
   assert.ok(documentUnits('notes.txt', prose, 'file').every((u) => u.kind === 'block'));
