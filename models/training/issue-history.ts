@@ -12,7 +12,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
-import { ISSUE_SPLITS, loadIssueInstances, materializeBase, type IssueGold, type IssueInstance } from '../../src/eval/issues';
+import { bareRepository, ISSUE_SPLITS, loadIssueInstances, type IssueGold, type IssueInstance } from '../../src/eval/issues';
 
 const BOT = /dependabot|pre-commit-ci|renovate|github-actions|\[bot\]|greenkeeper|snyk-bot|allcontributors/i;
 const PR_MERGE = /^Merge pull request #(\d+) from (\S+)/;
@@ -108,9 +108,7 @@ function git(gitDir: string, args: string[]): string {
 /** Every eligible commit of one repository's first-parent history, oldest first. */
 export function mineRepository(dataDir: string, cache: string, repo: string): IssueInstance[] {
   const bundle = `${repo.replace('/', '+')}.bundle`;
-  // materializeBase clones the bundle bare; a placeholder base of the tip is enough to get the clone.
-  const gitDir = resolve(cache, 'git', `${bundle.replace(/\.bundle$/, '')}.git`);
-  materializeClone(dataDir, cache, bundle);
+  const gitDir = bareRepository(dataDir, cache, bundle);
   const log = git(gitDir, ['log', '--first-parent', '--reverse', '--format=%x00%H%x01%P%x01%an%x01%ae%x01%B', 'HEAD']);
   const out: IssueInstance[] = [];
   for (const rec of log.split('\x00').slice(1)) {
@@ -143,18 +141,6 @@ export function mineRepository(dataDir: string, cache: string, repo: string): Is
     out.push({ id: `${repo.replace('/', '+')}@${sha.slice(0, 10)}`, repo, bundle, base, fix: sha, query: q.query, gold });
   }
   return out;
-}
-
-function materializeClone(dataDir: string, cache: string, bundle: string): void {
-  // The bare clone materializeBase makes (and reuses), without extracting a tree.
-  const name = bundle.replace(/\.bundle$/, '');
-  const gitDir = resolve(cache, 'git', `${name}.git`);
-  try {
-    git(gitDir, ['rev-parse', 'HEAD']);
-  } catch {
-    const tip = execFileSync('git', ['bundle', 'list-heads', resolve(dataDir, bundle)], { encoding: 'utf8' }).split(/\s+/)[0];
-    materializeBase(dataDir, cache, { id: 'tip', repo: name, bundle, base: tip, fix: tip, query: '', gold: [] });
-  }
 }
 
 /**

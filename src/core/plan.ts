@@ -279,20 +279,23 @@ function unnamedSpeakerTurns(doc: TreeDocument, q: QueryTerms): Uint32Array | nu
 /** The block values from their parts with the chosen lifts, the line spread and the support share. */
 export function combineValues(doc: TreeDocument, parts: ValueParts, options: PlanOptions, lifts: Lifts, support: boolean): Float32Array {
   const v = Float32Array.from(parts.smooth);
-  if (lifts.section) {
-    for (const { ranges, add } of parts.sections) {
-      for (let k = 0; k < add.length; k++) {
-        const last = Math.min(ranges[2 * k + 1], v.length - 1);
-        for (let b = ranges[2 * k]; b <= last; b++) v[b] += add[k];
-      }
-    }
-  }
+  if (lifts.section) addSections(v, parts.sections);
   if (lifts.scope && parts.scopes) liftScopes(v, parts.scopes, options.scopeLift, options.scopeText, parts.scopeText);
   if (lifts.def) for (let k = 0; k < parts.defAt.length; k++) v[parts.defAt[k]] += parts.defAdd[k];
   if (parts.others) for (let k = 0; k < parts.others.length; k += 2) for (let b = parts.others[k]; b <= parts.others[k + 1]; b++) v[b] *= options.speakerShare;
   const out = options.lineSpread > 0 ? spreadLines(doc, v, options.lineSpread) : v;
   if (options.supportShare !== 1 && support) for (let b = 0; b < out.length; b++) out[b] *= options.supportShare;
   return out;
+}
+
+/** The section prior's and session headings' increments, added to `v` in their order. */
+function addSections(v: Float32Array, sections: readonly RangeAdds[]): void {
+  for (const { ranges, add } of sections) {
+    for (let k = 0; k < add.length; k++) {
+      const last = Math.min(ranges[2 * k + 1], v.length - 1);
+      for (let b = ranges[2 * k]; b <= last; b++) v[b] += add[k];
+    }
+  }
 }
 
 /** Per block of a document, the values with one lift left out (valueModel.ts: what each lift adds). */
@@ -321,42 +324,25 @@ export function liftsOffAt(doc: TreeDocument, parts: ValueParts, options: PlanOp
   const hasDefs = parts.defAt.length > 0;
   // After the section adds, as combineValues's first step makes it (the only whole-document pass here).
   let sectioned: Float32Array = smooth;
-  if (hasSections) {
-    sectioned = Float32Array.from(smooth);
-    for (const { ranges, add } of parts.sections) {
-      for (let k = 0; k < add.length; k++) {
-        const last = Math.min(ranges[2 * k + 1], n - 1);
-        for (let b = ranges[2 * k]; b <= last; b++) sectioned[b] += add[k];
-      }
-    }
-  }
+  if (hasSections) addSections((sectioned = Float32Array.from(smooth)), parts.sections);
+  // Per block asked for, the multi-block lines holding it (start index into `spans`; the last piece of one
+  // long line and the first of the next can share a block), found in one walk.
   const spans = options.lineSpread > 0 ? lineSpans(doc) : NO_SPANS;
-  // The blocks whose values are read: those asked for and the other blocks of their lines.
+  const lineOf: (readonly number[])[] = [];
   const needed = new Set<number>();
   for (let i = 0, s = 0; i < at.length; i++) {
     const x = at[i];
-    needed.add(x);
     while (s < spans.length && spans[s + 1] < x) s += 2;
-    for (let j = s; j < spans.length && spans[j] <= x; j += 2) if (spans[j + 1] >= x) for (let y = spans[j]; y <= spans[j + 1]; y++) needed.add(y);
+    let held: number[] | undefined; // most blocks lie on no multi-block line: no array for them
+    for (let j = s; j < spans.length && spans[j] <= x; j += 2) if (spans[j + 1] >= x) (held ??= []).push(j);
+    lineOf.push(held ?? NO_KEYS);
+    // The blocks whose values are read: those asked for and the other blocks of their lines.
+    needed.add(x);
+    for (const j of lineOf[i]) for (let y = spans[j]; y <= spans[j + 1]; y++) needed.add(y);
   }
   // Scopes and definition-line adds by the block they lift, in their order (only for the blocks read).
-  const scopesAt = new Map<number, number[]>();
-  if (hasScopes) {
-    const s = parts.scopes!;
-    for (let k = 0; k < s.length; k += 2) {
-      if (!needed.has(s[k])) continue;
-      const list = scopesAt.get(s[k]);
-      if (list) list.push(k);
-      else scopesAt.set(s[k], [k]);
-    }
-  }
-  const defsAt = new Map<number, number[]>();
-  for (let k = 0; k < parts.defAt.length; k++) {
-    if (!needed.has(parts.defAt[k])) continue;
-    const list = defsAt.get(parts.defAt[k]);
-    if (list) list.push(k);
-    else defsAt.set(parts.defAt[k], [k]);
-  }
+  const scopesAt = hasScopes ? indexAt(parts.scopes!, 2, needed) : EMPTY_INDEX;
+  const defsAt = indexAt(parts.defAt, 1, needed);
   // How many unnamed speakers' turn ranges hold each block (each multiplies once, as in combineValues).
   let others: Uint8Array | null = null;
   if (parts.others) {
@@ -393,16 +379,12 @@ export function liftsOffAt(doc: TreeDocument, parts: ValueParts, options: PlanOp
   const share = options.supportShare !== 1 && support ? options.supportShare : 1;
   const valuesAt = (lifts: Lifts): Float32Array => {
     const out = new Float32Array(at.length);
-    let s = 0;
     for (let i = 0; i < at.length; i++) {
       const x = at[i];
-      while (s < spans.length && spans[s + 1] < x) s += 2;
       let v = before(x, lifts);
-      // Every line spanning several blocks that holds x (the last piece of one long line and the first of
-      // the next can share a block): the spread takes the largest.
+      // The spread over every multi-block line holding x takes the largest.
       let spread = 0;
-      for (let j = s; j < spans.length && spans[j] <= x; j += 2) {
-        if (spans[j + 1] < x) continue;
+      for (const j of lineOf[i]) {
         let best = 0;
         for (let y = spans[j]; y <= spans[j + 1]; y++) best = Math.max(best, y === x ? v : before(y, lifts));
         spread = Math.max(spread, options.lineSpread * best);
@@ -422,6 +404,19 @@ export function liftsOffAt(doc: TreeDocument, parts: ValueParts, options: PlanOp
 
 const NO_KEYS: readonly number[] = [];
 const NO_SPANS = new Uint32Array(0);
+const EMPTY_INDEX: ReadonlyMap<number, number[]> = new Map();
+
+/** The positions k (every `stride`-th, in order) of `keys` whose key is in `wanted`, by key. */
+function indexAt(keys: ArrayLike<number>, stride: number, wanted: ReadonlySet<number>): Map<number, number[]> {
+  const out = new Map<number, number[]>();
+  for (let k = 0; k < keys.length; k += stride) {
+    if (!wanted.has(keys[k])) continue;
+    const list = out.get(keys[k]);
+    if (list) list.push(k);
+    else out.set(keys[k], [k]);
+  }
+  return out;
+}
 
 const NO_ADDS = { at: new Int32Array(0), add: new Float64Array(0) };
 

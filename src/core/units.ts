@@ -158,14 +158,13 @@ function lineUnits(path: string, text: string, kind: DocumentKind): Unit[] {
     if (chat.some((u) => u.kind === 'turn')) return chat;
     return looksLikeConversation(text) ? conversationUnits(text, true) : fallbackUnits(text);
   }
+  // A conversation in a file without a grammar, Markdown included (`## Session …` headings over `Speaker: text`
+  // lines): its turns, not one section per session whose map words would be the turns' labels.
+  if (!grammarFor(path, kind) && looksLikeConversation(text)) return conversationUnits(text, true);
   if (MARKDOWN.has(extension(path))) {
-    // A transcript kept as Markdown (`## Session …` headings over `Speaker: text` lines) is a conversation:
-    // its turns, not one section per session whose map words are the turns' labels.
-    if (looksLikeConversation(text)) return conversationUnits(text, true);
     const sections = markdownUnits(text);
     return sections.length ? sections : fallbackUnits(text); // no heading at all: paragraphs
   }
-  if (!grammarFor(path, kind) && looksLikeConversation(text)) return conversationUnits(text, true);
   return fallbackUnits(text);
 }
 

@@ -77,6 +77,19 @@ export function selectInstances(all: IssueInstance[], split: IssueSplit, limit =
   });
 }
 
+/** A repository's bare clone under `cache` (made from its bundle once, then reused): its git directory. */
+export function bareRepository(dataDir: string, cache: string, bundle: string): string {
+  const gitDir = join(cache, 'git', `${bundle.replace(/\.bundle$/, '')}.git`);
+  if (!existsSync(gitDir)) {
+    const tmp = `${gitDir}.tmp-${process.pid}`;
+    rmSync(tmp, { recursive: true, force: true });
+    mkdirSync(join(cache, 'git'), { recursive: true });
+    execFileSync('git', ['clone', '--bare', '--quiet', join(dataDir, bundle), tmp], { stdio: ['ignore', 'ignore', 'pipe'] });
+    renameSync(tmp, gitDir);
+  }
+  return gitDir;
+}
+
 /**
  * The instance's base tree under `cache` (reused when present): the bundle cloned bare once per
  * repository, then `git archive <base> | tar -x`. Each tree gets an empty `.git` folder, as a checkout
@@ -85,14 +98,7 @@ export function selectInstances(all: IssueInstance[], split: IssueSplit, limit =
  */
 export function materializeBase(dataDir: string, cache: string, inst: IssueInstance): string {
   const name = inst.bundle.replace(/\.bundle$/, '');
-  const gitDir = join(cache, 'git', `${name}.git`);
-  if (!existsSync(gitDir)) {
-    const tmp = `${gitDir}.tmp-${process.pid}`;
-    rmSync(tmp, { recursive: true, force: true });
-    mkdirSync(join(cache, 'git'), { recursive: true });
-    execFileSync('git', ['clone', '--bare', '--quiet', join(dataDir, inst.bundle), tmp], { stdio: ['ignore', 'ignore', 'pipe'] });
-    renameSync(tmp, gitDir);
-  }
+  const gitDir = bareRepository(dataDir, cache, inst.bundle);
   const tree = join(cache, 'trees', name, inst.base);
   if (!existsSync(tree)) {
     // Extracted beside and renamed: an interrupted run never leaves a half tree to be reused.
