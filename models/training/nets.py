@@ -9,6 +9,7 @@ import random
 import numpy as np
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 D = 128
 VOCAB_BUCKETS = 16384
@@ -139,7 +140,10 @@ def prime_below(n):
 
 def lod1v3_from_state(sd, sparse=False):
     """A GistLOD1V3 shaped like the state dict `sd` (tables, bigram, key map), ready for load_state_dict."""
-    return GistLOD1V3(bigram='eb.weight' in sd, sparse=sparse, keymap=True if 'keymap' in sd else None, buckets=sd['e1.weight'].shape[0])
+    heads = sd['sal.weight'].shape[0]
+    hidden = sd['hid.weight'].shape[0] if 'hid.weight' in sd else 0
+    return GistLOD1V3(bigram='eb.weight' in sd, sparse=sparse, keymap=True if 'keymap' in sd else None,
+                      buckets=sd['e1.weight'].shape[0], heads=heads, hidden=hidden)
 
 
 class GistLOD1V3(nn.Module):
@@ -148,6 +152,9 @@ class GistLOD1V3(nn.Module):
     token i -> e_i = E1[id % N1] + E2[id % N2] (+ EB[(id_i * 200003 + id_(i+1)) % N1] when the next
     token is valid, bigram=True); salience w = softmax over valid tokens of (e_i . u + pos_i), padded = 0;
     gist = L2(out(sum_i w_i e_i)). No token-to-token attention: one gather per table and two small GEMMs.
+    heads > 1: H salience vectors and position biases pool H vectors, concatenated before `out` (128·H → 128);
+    hidden > 0: out is an MLP (128·H → hidden → GELU → 128). Both cost per block, not per token. The salience
+    output is then the mean of the heads' weights (still sums to 1 over valid tokens).
     N1 = `buckets` (16,384 until round 15), N2 = the largest prime below it (16,381): together the two rows
     name every key below N1·N2 apart.
     """
@@ -155,9 +162,11 @@ class GistLOD1V3(nn.Module):
     BIG_MUL = 200003
     O200K = 200019
 
-    def __init__(self, d=D, bigram=True, sparse=False, keymap=None, buckets=VOCAB_BUCKETS):
+    def __init__(self, d=D, bigram=True, sparse=False, keymap=None, buckets=VOCAB_BUCKETS, heads=1, hidden=0):
         super().__init__()
         self.bigram = bigram
+        self.heads = int(heads)
+        self.hidden = int(hidden)
         self.n1 = int(buckets)
         self.n2 = prime_below(self.n1)
         # keymap: o200k id -> normalised key number (models/training/v3/keymap.mjs), applied before hashing;
@@ -175,9 +184,14 @@ class GistLOD1V3(nn.Module):
         if bigram:
             self.eb = nn.Embedding(self.n1, d, sparse=sparse)
             nn.init.normal_(self.eb.weight, std=0.02)
-        self.sal = nn.Linear(d, 1)
-        self.pos = nn.Parameter(torch.zeros(BLOCK_TOKENS))
-        self.out = nn.Linear(d, d)
+        self.sal = nn.Linear(d, self.heads)
+        # one head keeps the round 10-15 state shapes (pos [32], out 128 -> 128)
+        self.pos = nn.Parameter(torch.zeros(BLOCK_TOKENS) if self.heads == 1 else torch.zeros(self.heads, BLOCK_TOKENS))
+        if self.hidden:
+            self.hid = nn.Linear(d * self.heads, self.hidden)
+            self.out = nn.Linear(self.hidden, d)
+        else:
+            self.out = nn.Linear(d * self.heads, d)
 
     def embed(self, tokens, mask):
         if self.keymap is not None:
@@ -191,10 +205,20 @@ class GistLOD1V3(nn.Module):
 
     def forward(self, tokens, mask):
         e = self.embed(tokens, mask)
-        logits = self.sal(e).squeeze(-1) + self.pos + (mask - 1.0) * 1.0e4
-        w = torch.softmax(logits, dim=-1) * mask
-        w = w / (w.sum(-1, keepdim=True) + 1e-9)
-        pooled = torch.matmul(w.unsqueeze(1), e).squeeze(1)
+        if self.heads == 1:
+            logits = self.sal(e).squeeze(-1) + self.pos + (mask - 1.0) * 1.0e4
+            w = torch.softmax(logits, dim=-1) * mask
+            w = w / (w.sum(-1, keepdim=True) + 1e-9)
+            pooled = torch.matmul(w.unsqueeze(1), e).squeeze(1)
+        else:
+            m = mask.unsqueeze(1)  # [B,1,32]
+            logits = self.sal(e).transpose(1, 2) + self.pos + (m - 1.0) * 1.0e4  # [B,H,32]
+            wh = torch.softmax(logits, dim=-1) * m
+            wh = wh / (wh.sum(-1, keepdim=True) + 1e-9)
+            pooled = torch.matmul(wh, e).flatten(1)  # [B,H*d]
+            w = wh.mean(1)
+        if self.hidden:
+            pooled = F.gelu(self.hid(pooled))
         return l2norm(self.out(pooled)), w
 
 

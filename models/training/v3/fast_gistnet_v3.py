@@ -9,6 +9,10 @@ Exact algebra (float32 rounding aside):
   - so per token: Gather of a 128-row and a scalar from each table (unigram id % 16384, id % 16381, bigram
     (id_i * 200003 + id_i+1) % 16384 masked when the next token is padding), softmax over valid tokens,
     one batched [1,32]x[32,128] product, + b, L2 norm.
+With several pooling heads or an MLP output (nets.GistLOD1V3 heads > 1 or hidden > 0) W cannot be folded: the tables
+stay E_k (128-wide), each gives one scalar per head (S_k = E_k U^T, [V,H]), the H pooled vectors are concatenated and
+the output layer runs once per block (a [H·128]x[128] product, + GELU layer when hidden > 0); salience is the mean
+of the heads' weights.
 --table int8 (default): the 128-wide tables are int8 with one float32 scale per row (symmetric, [-127, 127]);
 fp16 / fp32 keep them as float. Same input contract and outputs as nets.GistLOD1 (tokens int64 [B,32],
 mask f32 [B,32] -> gist f32 [B,128] L2-normalised, salience f32 [B,32]: softmax over valid tokens, padded = 0).
@@ -36,7 +40,11 @@ keymap = raw_sd['keymap'].numpy().astype(np.int32) if 'keymap' in raw_sd else No
 sd = {k: v.detach().numpy().astype(np.float64) for k, v in raw_sd.items() if k != 'keymap'}
 bigram = 'eb.weight' in sd
 W, b = sd['out.weight'], sd['out.bias']  # out(x) = x W^T + b
-u = sd['sal.weight'][0]
+U = sd['sal.weight']  # [H,128]
+H = U.shape[0]
+hidden = 'hid.weight' in sd
+fold = H == 1 and not hidden
+u = U[0]
 pos = sd['pos']
 n1 = sd['e1.weight'].shape[0]  # nets.GistLOD1V3: N1 rows, N2 = the prime below
 tables = [('e1', n1), ('e2', nets.prime_below(n1))] + ([('eb', n1)] if bigram else [])
@@ -88,8 +96,8 @@ node('Concat', ['mask_next0', 'mask_zcol'], ['mask_next'], axis=1)
 rows, sals = [], []
 for name, V in tables:
     E = sd[f'{name}.weight']
-    T = E @ W.T  # [V,128]
-    S = (E @ u).astype(np.float32)  # [V]
+    T = E @ W.T if fold else E  # [V,128]
+    S = (E @ u if fold else E @ U.T).astype(np.float32)  # [V] or [V,H]
     if name == 'eb':
         const('bigmul', np.array(nets.GistLOD1V3.BIG_MUL, np.int64))
         node('Mul', [TOK, 'bigmul'], ['tok_mul'])
@@ -120,7 +128,7 @@ for name, V in tables:
     if name == 'eb':
         node('Unsqueeze', ['mask_next', 'axm1'], ['mask_next3'])
         r = node('Mul', [r, 'mask_next3'], ['rowm_eb'])
-        s = node('Mul', [s, 'mask_next'], ['salm_eb'])
+        s = node('Mul', [s, 'mask_next' if fold else 'mask_next3'], ['salm_eb'])
     rows.append(r)
     sals.append(s)
 
@@ -131,20 +139,57 @@ lg = sals[0]
 for i, s in enumerate(sals[1:]):
     lg = node('Add', [lg, s], [f'lg_sum{i}'])
 const('pos', pos.astype(np.float32))
-node('Add', [lg, 'pos'], ['lg_pos'])
-node('Sub', ['mask', 'one_f'], ['mask_m1'])
-node('Mul', ['mask_m1', 'big'], ['mask_neg'])
-node('Add', ['lg_pos', 'mask_neg'], ['logits'])
-node('Softmax', ['logits'], ['w0'], axis=-1)
-node('Mul', ['w0', 'mask'], ['w1'])
-node('ReduceSum', ['w1', 'axm1'], ['w1s'], keepdims=1)
-node('Add', ['w1s', 'eps9'], ['w1se'])
-node('Div', ['w1', 'w1se'], ['salience'])
-node('Unsqueeze', ['salience', 'ax1'], ['w3'])
-node('MatMul', ['w3', e], ['pooled3'])
-node('Squeeze', ['pooled3', 'ax1'], ['pooled'])
-const('b_out', b.astype(np.float32))
-node('Add', ['pooled', 'b_out'], ['raw'])
+if fold:
+    node('Add', [lg, 'pos'], ['lg_pos'])
+    node('Sub', ['mask', 'one_f'], ['mask_m1'])
+    node('Mul', ['mask_m1', 'big'], ['mask_neg'])
+    node('Add', ['lg_pos', 'mask_neg'], ['logits'])
+    node('Softmax', ['logits'], ['w0'], axis=-1)
+    node('Mul', ['w0', 'mask'], ['w1'])
+    node('ReduceSum', ['w1', 'axm1'], ['w1s'], keepdims=1)
+    node('Add', ['w1s', 'eps9'], ['w1se'])
+    node('Div', ['w1', 'w1se'], ['salience'])
+    node('Unsqueeze', ['salience', 'ax1'], ['w3'])
+    node('MatMul', ['w3', e], ['pooled3'])
+    node('Squeeze', ['pooled3', 'ax1'], ['pooled'])
+    const('b_out', b.astype(np.float32))
+    node('Add', ['pooled', 'b_out'], ['raw'])
+else:
+    # logits [B,32,H] -> [B,H,32]; per head softmax over valid tokens; pooled [B,H,128] -> [B,H*128] -> output layer
+    node('Transpose', [lg], ['lg_t'], perm=[0, 2, 1])
+    node('Sub', ['mask', 'one_f'], ['mask_m1'])
+    node('Mul', ['mask_m1', 'big'], ['mask_neg'])
+    node('Add', ['lg_t', 'pos'], ['lg_pos'])
+    node('Unsqueeze', ['mask_neg', 'ax1'], ['mask_neg3'])
+    node('Add', ['lg_pos', 'mask_neg3'], ['logits'])
+    node('Softmax', ['logits'], ['w0'], axis=-1)
+    node('Unsqueeze', ['mask', 'ax1'], ['mask3'])
+    node('Mul', ['w0', 'mask3'], ['w1'])
+    node('ReduceSum', ['w1', 'axm1'], ['w1s'], keepdims=1)
+    node('Add', ['w1s', 'eps9'], ['w1se'])
+    node('Div', ['w1', 'w1se'], ['wh'])
+    node('ReduceMean', ['wh'], ['salience'], axes=[1], keepdims=0)
+    node('MatMul', ['wh', e], ['pooledh'])
+    const('flat_shape', np.array([0, -1], np.int64))
+    node('Reshape', ['pooledh', 'flat_shape'], ['pooled'])
+    x = 'pooled'
+    if hidden:
+        const('W_hid', sd['hid.weight'].T.astype(np.float32))
+        const('b_hid', sd['hid.bias'].astype(np.float32))
+        node('MatMul', [x, 'W_hid'], ['hid0'])
+        node('Add', ['hid0', 'b_hid'], ['hid1'])
+        # exact GELU: x * 0.5 * (1 + erf(x / sqrt 2))
+        const('rsqrt2', np.array(1 / np.sqrt(2), np.float32))
+        const('half', np.array(0.5, np.float32))
+        node('Mul', ['hid1', 'rsqrt2'], ['hid_s'])
+        node('Erf', ['hid_s'], ['hid_erf'])
+        node('Add', ['hid_erf', 'one_f'], ['hid_e1'])
+        node('Mul', ['hid1', 'hid_e1'], ['hid_m'])
+        x = node('Mul', ['hid_m', 'half'], ['hid'])
+    const('W_out', W.T.astype(np.float32))
+    const('b_out', b.astype(np.float32))
+    node('MatMul', [x, 'W_out'], ['raw0'])
+    node('Add', ['raw0', 'b_out'], ['raw'])
 node('Mul', ['raw', 'raw'], ['raw2'])
 node('ReduceSum', ['raw2', 'axm1'], ['ss'], keepdims=1)
 node('Add', ['ss', 'eps12'], ['sse'])
@@ -162,4 +207,4 @@ m = helper.make_model(g, opset_imports=[helper.make_opsetid('', 17)], producer_n
 m.ir_version = 8
 onnx.checker.check_model(m)
 onnx.save(m, args.out)
-print(f'fast_gistnet_v3: {args.out} ({os.path.getsize(args.out):,} bytes, tables {args.table}, bigram {bigram})')
+print(f'fast_gistnet_v3: {args.out} ({os.path.getsize(args.out):,} bytes, tables {args.table}, bigram {bigram}, heads {H}, hidden {hidden})')

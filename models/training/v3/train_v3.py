@@ -36,6 +36,8 @@ ap.add_argument('--tau', type=float, default=0.05)
 ap.add_argument('--lr', type=float, default=3e-3)
 ap.add_argument('--emb-lr', type=float, default=1e-2)
 ap.add_argument('--tok-drop', type=float, default=0.2, help='token dropout on queries and codes (round 14: 0.2 with --ema beat 0.1 on the package dev split)')
+ap.add_argument('--heads', type=int, default=1, help='attention-pooling heads (their pooled vectors are concatenated before the output layer; per-block cost)')
+ap.add_argument('--hidden', type=int, default=0, help='>0: the output layer is an MLP with this many hidden units (per-block cost)')
 ap.add_argument('--bigram', type=int, default=0, help='1: a third table for hashed key bigrams (round 10 candidate; larger, not better)')
 ap.add_argument('--keymap', default=None, help='int32 [200019] id -> normalised key (keymap.mjs)')
 ap.add_argument('--eval-every', type=int, default=250)
@@ -175,11 +177,11 @@ if args.freq_keys and keymap is not None:
     renum[order] = num
     keymap = renum[keymap]
     log(f'keys renumbered by frequency: {int((cnt > 0).sum())} of {len(cnt)} keys occur in training')
-model = nets.GistLOD1V3(bigram=bool(args.bigram), sparse=True, keymap=keymap, buckets=args.buckets)
+model = nets.GistLOD1V3(bigram=bool(args.bigram), sparse=True, keymap=keymap, buckets=args.buckets, heads=args.heads, hidden=args.hidden)
 if args.init:
     model.load_state_dict(torch.load(args.init))
     log(f'weights from {args.init}')
-log(f'params {nets.count_params(model):,} (bigram {bool(args.bigram)})')
+log(f'params {nets.count_params(model):,} (bigram {bool(args.bigram)}, heads {args.heads}, hidden {args.hidden})')
 emb_params = [p for n, p in model.named_parameters() if n.startswith('e')]
 other = [p for n, p in model.named_parameters() if not n.startswith('e')]
 # sparse embedding gradients: SparseAdam touches only the rows of the batch (dense AdamW over 6M
