@@ -205,18 +205,13 @@ class GistLOD1V3(nn.Module):
 
     def forward(self, tokens, mask):
         e = self.embed(tokens, mask)
-        if self.heads == 1:
-            logits = self.sal(e).squeeze(-1) + self.pos + (mask - 1.0) * 1.0e4
-            w = torch.softmax(logits, dim=-1) * mask
-            w = w / (w.sum(-1, keepdim=True) + 1e-9)
-            pooled = torch.matmul(w.unsqueeze(1), e).squeeze(1)
-        else:
-            m = mask.unsqueeze(1)  # [B,1,32]
-            logits = self.sal(e).transpose(1, 2) + self.pos + (m - 1.0) * 1.0e4  # [B,H,32]
-            wh = torch.softmax(logits, dim=-1) * m
-            wh = wh / (wh.sum(-1, keepdim=True) + 1e-9)
-            pooled = torch.matmul(wh, e).flatten(1)  # [B,H*d]
-            w = wh.mean(1)
+        m = mask.unsqueeze(1)  # [B,1,32]
+        # [B,H,32]; one head's pos [32] broadcasts as its [1,32]
+        logits = self.sal(e).transpose(1, 2) + self.pos + (m - 1.0) * 1.0e4
+        wh = torch.softmax(logits, dim=-1) * m
+        wh = wh / (wh.sum(-1, keepdim=True) + 1e-9)
+        pooled = torch.matmul(wh, e).flatten(1)  # [B,H*d]
+        w = wh.mean(1)
         if self.hidden:
             pooled = F.gelu(self.hid(pooled))
         return l2norm(self.out(pooled)), w

@@ -62,6 +62,16 @@ def node(op, ins, outs, **kw):
     return outs[0]
 
 
+def masked_softmax(scores, neg, msk, out):
+    """Softmax of scores + neg over the last axis, zero where msk is 0, renormalised to sum to 1."""
+    node('Add', [scores, neg], ['logits'])
+    node('Softmax', ['logits'], ['w0'], axis=-1)
+    node('Mul', ['w0', msk], ['w1'])
+    node('ReduceSum', ['w1', 'axm1'], ['w1s'], keepdims=1)
+    node('Add', ['w1s', 'eps9'], ['w1se'])
+    return node('Div', ['w1', 'w1se'], [out])
+
+
 const('ax1', np.array([1], np.int64))
 const('axm1', np.array([-1], np.int64))
 const('one_f', np.array(1.0, np.float32))
@@ -143,12 +153,7 @@ if fold:
     node('Add', [lg, 'pos'], ['lg_pos'])
     node('Sub', ['mask', 'one_f'], ['mask_m1'])
     node('Mul', ['mask_m1', 'big'], ['mask_neg'])
-    node('Add', ['lg_pos', 'mask_neg'], ['logits'])
-    node('Softmax', ['logits'], ['w0'], axis=-1)
-    node('Mul', ['w0', 'mask'], ['w1'])
-    node('ReduceSum', ['w1', 'axm1'], ['w1s'], keepdims=1)
-    node('Add', ['w1s', 'eps9'], ['w1se'])
-    node('Div', ['w1', 'w1se'], ['salience'])
+    masked_softmax('lg_pos', 'mask_neg', 'mask', 'salience')
     node('Unsqueeze', ['salience', 'ax1'], ['w3'])
     node('MatMul', ['w3', e], ['pooled3'])
     node('Squeeze', ['pooled3', 'ax1'], ['pooled'])
@@ -161,13 +166,8 @@ else:
     node('Mul', ['mask_m1', 'big'], ['mask_neg'])
     node('Add', ['lg_t', 'pos'], ['lg_pos'])
     node('Unsqueeze', ['mask_neg', 'ax1'], ['mask_neg3'])
-    node('Add', ['lg_pos', 'mask_neg3'], ['logits'])
-    node('Softmax', ['logits'], ['w0'], axis=-1)
     node('Unsqueeze', ['mask', 'ax1'], ['mask3'])
-    node('Mul', ['w0', 'mask3'], ['w1'])
-    node('ReduceSum', ['w1', 'axm1'], ['w1s'], keepdims=1)
-    node('Add', ['w1s', 'eps9'], ['w1se'])
-    node('Div', ['w1', 'w1se'], ['wh'])
+    masked_softmax('lg_pos', 'mask_neg3', 'mask3', 'wh')
     node('ReduceMean', ['wh'], ['salience'], axes=[1], keepdims=0)
     node('MatMul', ['wh', e], ['pooledh'])
     const('flat_shape', np.array([0, -1], np.int64))
