@@ -151,7 +151,7 @@ const WORD = /[\p{L}\p{N}_$]*\p{L}[\p{L}\p{N}_$]*/gu;
  * enough in a transcript to look like keywords, they filled its map lines (`~ L521-530: up | Yep | Thanks`).
  */
 const CHAT_FILLER = new Set(('yeah yep yes yup nope hey hi hello wow oh ooh aww aw thanks thank ok okay sure cool great awesome ' +
-  'nice haha lol hmm um uh congrats gonna wanna gotta really totally definitely sorry sounds amazing glad anyway btw').split(' '));
+  'nice haha lol hmm um uh congrats gonna wanna gotta kinda ya woah really totally definitely sorry sounds amazing glad anyway btw').split(' '));
 
 /**
  * For a block of a chat turn, where its words start: past the turn's label (`D3:5 Maria: `, `User: `)
