@@ -215,12 +215,31 @@ export class LexicalStats {
 
 export interface QueryTerms {
   terms: string[];
+  /** Each term's weight: its IDF, times CODE_SPAN_WEIGHT for a term of a code span. */
   idf: Float64Array;
+}
+
+/**
+ * A query term written inside a code span (`` `Popen()` ``, ``` ``shell=True`` ```) names code: an identifier, a
+ * call, a literal the change must touch. Its weight is multiplied by this (as if the query said it three
+ * times); development issues (click, httpx, attrs; `lines` at 8k / 16k / 32k): 63 / 84 / 104 → 65 / 87 / 103 of
+ * 120 (×1.5: 65 / 85, ×2: 64 / 85, ×4 at 16k: 86). Docstring queries barely move (whole functions at 2k: the
+ * development folders unchanged, unittest 55 → 57 of 92, importlib 70 → 69 of 120). The cost: a generic word in
+ * a span (``str``, `package`) is weighted as much as a rare identifier.
+ */
+export const CODE_SPAN_WEIGHT = 3;
+
+/** Terms of the query's code spans (backtick-quoted, on one line). */
+function codeSpanTerms(query: string): Set<string> {
+  const out = new Set<string>();
+  for (const m of query.matchAll(/`([^`\n]+)`/g)) for (const t of terms(m[1])) out.add(t);
+  return out;
 }
 
 export function queryTerms(query: string, stats: LexicalStats): QueryTerms {
   const uniq = [...new Set(terms(query))];
-  return { terms: uniq, idf: Float64Array.from(uniq.map((t) => stats.idf(t))) };
+  const code = codeSpanTerms(query);
+  return { terms: uniq, idf: Float64Array.from(uniq.map((t) => stats.idf(t) * (code.has(t) ? CODE_SPAN_WEIGHT : 1))) };
 }
 
 const K1 = 1.2;

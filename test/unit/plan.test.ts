@@ -11,7 +11,7 @@ import { outline } from '../../src/core/outline';
 import { CostModel } from '../../src/core/cost';
 import { makeEntry } from '../../src/core/entry';
 import { QueryEvidence } from '../../src/core/features';
-import { scoreBlocks, scoreRanges } from '../../src/core/lexical';
+import { CODE_SPAN_WEIGHT, queryTerms, scoreBlocks, scoreRanges } from '../../src/core/lexical';
 import { sectionRanges } from '../../src/core/structure';
 import { syntheticSource, treeOf } from './support/corpus';
 
@@ -295,6 +295,18 @@ test('session heading: a session whose dated heading holds the query\'s words is
   assert.equal(on[inSession(2)], off[inSession(2)], 'nor the July one');
   const year = values('What happened in 2023 about gardens?', 0.25);
   assert.deepEqual([...year], [...values('What happened in 2023 about gardens?', 0)], 'a year every heading names lifts nothing');
+});
+
+test('a query term inside a code span weighs CODE_SPAN_WEIGHT times its IDF, and only there', async () => {
+  const tree = await treeOf([{ id: '/p.py', text: 'import subprocess\n\ndef run_pager(cmd):\n    return subprocess.Popen(cmd, shell=True)\n\ndef other():\n    return 1\n' }]);
+  const plain = queryTerms('Popen pager without shell', tree.stats);
+  const spans = queryTerms('`Popen()` pager without ``shell=True``\n`not a span\nacross lines`', tree.stats);
+  const w = (q: typeof plain, t: string) => q.idf[q.terms.indexOf(t)];
+  assert.ok(CODE_SPAN_WEIGHT > 1 && w(plain, 'popen') > 0);
+  assert.equal(w(spans, 'popen'), CODE_SPAN_WEIGHT * w(plain, 'popen'));
+  assert.equal(w(spans, 'shell'), CODE_SPAN_WEIGHT * w(plain, 'shell'));
+  assert.equal(w(spans, 'pager'), w(plain, 'pager'), 'a word outside the spans keeps its IDF');
+  assert.equal(w(spans, 'span'), tree.stats.idf('span'), 'a backtick pair across a line break is not a span');
 });
 
 test('gist words of a chat turn are its talk: never its label (dialogue id, speaker), a filler word or a contraction\'s end', async () => {
