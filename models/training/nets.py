@@ -162,7 +162,7 @@ class GistLOD1V3(nn.Module):
     BIG_MUL = 200003
     O200K = 200019
 
-    def __init__(self, d=D, bigram=True, sparse=False, keymap=None, buckets=VOCAB_BUCKETS, heads=1, hidden=0):
+    def __init__(self, d=D, bigram=True, sparse=False, keymap=None, buckets=VOCAB_BUCKETS, heads=1, hidden=0, query_tables=0):
         super().__init__()
         self.bigram = bigram
         self.heads = int(heads)
@@ -184,6 +184,18 @@ class GistLOD1V3(nn.Module):
         if bigram:
             self.eb = nn.Embedding(self.n1, d, sparse=sparse)
             nn.init.normal_(self.eb.weight, std=0.02)
+        # query_tables (an asymmetric query side, as CodeSearchNet's encoders are): 1 adds a residual table
+        # qr, zero at the start, to E1 for queries only; 2 gives queries their own qe1/qe2 tables. Either way
+        # the query encoder is this graph with other tables (query_state()), and codes are encoded as before.
+        self.query_tables = int(query_tables)
+        if self.query_tables == 1:
+            self.qr = nn.Embedding(self.n1, d, sparse=sparse)
+            nn.init.zeros_(self.qr.weight)
+        elif self.query_tables == 2:
+            self.qe1 = nn.Embedding(self.n1, d, sparse=sparse)
+            self.qe2 = nn.Embedding(self.n2, d, sparse=sparse)
+            for e in (self.qe1, self.qe2):
+                nn.init.normal_(e.weight, std=0.05)
         self.sal = nn.Linear(d, self.heads)
         # one head keeps the round 10-15 state shapes (pos [32], out 128 -> 128)
         self.pos = nn.Parameter(torch.zeros(BLOCK_TOKENS) if self.heads == 1 else torch.zeros(self.heads, BLOCK_TOKENS))
@@ -193,18 +205,24 @@ class GistLOD1V3(nn.Module):
         else:
             self.out = nn.Linear(d * self.heads, d)
 
-    def embed(self, tokens, mask):
+    def embed(self, tokens, mask, query=False):
         if self.keymap is not None:
             tokens = self.keymap[torch.remainder(tokens, self.O200K)]
-        e = self.e1(torch.remainder(tokens, self.n1)) + self.e2(torch.remainder(tokens, self.n2))
+        r1, r2 = torch.remainder(tokens, self.n1), torch.remainder(tokens, self.n2)
+        if self.query_tables == 2 and query:
+            e = self.qe1(r1) + self.qe2(r2)
+        else:
+            e = self.e1(r1) + self.e2(r2)
+            if self.query_tables == 1 and query:
+                e = e + self.qr(r1)
         if self.bigram:
             nxt = torch.cat([tokens[:, 1:], torch.zeros_like(tokens[:, :1])], 1)
             nmask = torch.cat([mask[:, 1:], torch.zeros_like(mask[:, :1])], 1)
             e = e + self.eb(torch.remainder(tokens * self.BIG_MUL + nxt, self.n1)) * nmask.unsqueeze(-1)
         return e
 
-    def forward(self, tokens, mask):
-        e = self.embed(tokens, mask)
+    def forward(self, tokens, mask, query=False):
+        e = self.embed(tokens, mask, query)
         m = mask.unsqueeze(1)  # [B,1,32]
         # [B,H,32]; one head's pos [32] broadcasts as its [1,32]
         logits = self.sal(e).transpose(1, 2) + self.pos + (m - 1.0) * 1.0e4
@@ -215,6 +233,22 @@ class GistLOD1V3(nn.Module):
         if self.hidden:
             pooled = F.gelu(self.hid(pooled))
         return l2norm(self.out(pooled)), w
+
+
+def query_state(sd):
+    """The query encoder of a GistLOD1V3 state trained with query_tables: the same graph with the query side's
+    tables as E1/E2 (a residual qr folds into E1); a state without query tables is returned as it is."""
+    sd = dict(sd)
+    if 'qr.weight' in sd:
+        sd['e1.weight'] = sd['e1.weight'] + sd.pop('qr.weight')
+    if 'qe1.weight' in sd:
+        sd['e1.weight'], sd['e2.weight'] = sd.pop('qe1.weight'), sd.pop('qe2.weight')
+    return sd
+
+
+def code_state(sd):
+    """The code (block) encoder of a GistLOD1V3 state: its query tables dropped."""
+    return {k: v for k, v in sd.items() if not k.startswith(('qr.', 'qe1.', 'qe2.'))}
 
 
 class GistLOD2(GistEncoder):

@@ -34,8 +34,10 @@ ap = argparse.ArgumentParser()
 ap.add_argument('state')
 ap.add_argument('out')
 ap.add_argument('--table', default='int8', choices=['int8', 'fp16', 'fp32'])
+ap.add_argument('--query', action='store_true', help='write the query encoder of a state trained with --query-tables (default: the block encoder)')
 args = ap.parse_args()
 raw_sd = torch.load(args.state)
+raw_sd = nets.query_state(raw_sd) if args.query else nets.code_state(raw_sd)
 keymap = raw_sd['keymap'].numpy().astype(np.int32) if 'keymap' in raw_sd else None
 sd = {k: v.detach().numpy().astype(np.float64) for k, v in raw_sd.items() if k != 'keymap'}
 bigram = 'eb.weight' in sd

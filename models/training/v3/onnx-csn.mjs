@@ -1,7 +1,7 @@
 // GistNet LOD1 models in onnxruntime-node (as the product runs them): CodeSearchNet-protocol MRR on the v3
 // held-out packages, and throughput on real 32-token blocks, for several models in the same run.
 //
-//   node models/training/v3/onnx-csn.mjs --data DIR --model NAME=PATH[@level] [--model ...] [--bench] [--reps 30]
+//   node models/training/v3/onnx-csn.mjs --data DIR --model NAME=PATH[,QUERY_PATH][@level] [--model ...] [--bench] [--reps 30]
 //        [--threads 1] [--json OUT.json] [--kinds def,class,jsdoc|all] [--no-csn]
 //
 // CSN protocol: every held-out query (Python: the held-out Debian packages; TS/JS: the held-out npm packages)
@@ -22,7 +22,8 @@ const dir = opt('--data');
 const threads = Number(opt('--threads', '1'));
 const reps = Number(opt('--reps', '30'));
 const models = [];
-argv.forEach((a, i) => { if (a === '--model') { const [n, rest] = argv[i + 1].split('='); const [p, lvl] = rest.split('@'); models.push({ name: n, path: p, level: lvl ?? 'basic' }); } });
+// NAME=PATH[,QUERY_PATH][@level]: QUERY_PATH encodes the queries (a model trained with --query-tables)
+argv.forEach((a, i) => { if (a === '--model') { const [n, rest] = argv[i + 1].split('='); const [paths, lvl] = rest.split('@'); const [p, qp] = paths.split(','); models.push({ name: n, path: p, queryPath: qp, level: lvl ?? 'basic' }); } });
 const L = 32;
 // --kinds: which held-out pairs are queries (default the CodeSearchNet kinds: def/class docstrings, JSDoc);
 // 'all' adds the comment pairs
@@ -50,7 +51,12 @@ async function encode(sess, rows, idx, bs = 256) {
 const dot = (a, i, b, j) => { let s = 0; for (let k = 0; k < 128; k++) s += a[i * 128 + k] * b[j * 128 + k]; return s; };
 
 const sessions = [];
-for (const m of models) sessions.push(await ort.InferenceSession.create(m.path, { executionProviders: ['cpu'], graphOptimizationLevel: m.level, intraOpNumThreads: threads, interOpNumThreads: 1 }));
+const open = (path, m) => ort.InferenceSession.create(path, { executionProviders: ['cpu'], graphOptimizationLevel: m.level, intraOpNumThreads: threads, interOpNumThreads: 1 });
+const querySessions = [];
+for (const m of models) {
+  sessions.push(await open(m.path, m));
+  querySessions.push(m.queryPath ? await open(m.queryPath, m) : sessions[sessions.length - 1]);
+}
 const result = { threads, models: models.map((m) => m.name), csn: {}, bench: {} };
 if (!argv.includes('--no-csn')) {
   for (const [lang, src] of [['python', 0], ['tsjs', 1]]) {
@@ -64,7 +70,7 @@ if (!argv.includes('--no-csn')) {
     result.csn[lang] = { kinds: [...kinds], queries: idx.length, distractors: nd, files: new Set(file).size };
     for (let k = 0; k < models.length; k++) {
       const t0 = Date.now();
-      const qg = await encode(sessions[k], q, idx), cg = await encode(sessions[k], c, idx);
+      const qg = await encode(querySessions[k], q, idx), cg = await encode(sessions[k], c, idx);
       let mrr = 0, r1 = 0;
       for (let a = 0; a < idx.length; a++) {
         const g = dot(qg, a, cg, a);

@@ -38,6 +38,7 @@ ap.add_argument('--emb-lr', type=float, default=1e-2)
 ap.add_argument('--tok-drop', type=float, default=0.2, help='token dropout on queries and codes (round 14: 0.2 with --ema beat 0.1 on the package dev split)')
 ap.add_argument('--heads', type=int, default=1, help='attention-pooling heads (their pooled vectors are concatenated before the output layer; per-block cost)')
 ap.add_argument('--hidden', type=int, default=0, help='>0: the output layer is an MLP with this many hidden units (per-block cost)')
+ap.add_argument('--query-tables', type=int, default=0, choices=[0, 1, 2], help='an asymmetric query side: 1 a residual table added to E1 for queries (zero at the start), 2 two query tables of their own; 0 queries and codes share the tables')
 ap.add_argument('--bigram', type=int, default=0, help='1: a third table for hashed key bigrams (round 10 candidate; larger, not better)')
 ap.add_argument('--keymap', default=None, help='int32 [200019] id -> normalised key (keymap.mjs)')
 ap.add_argument('--eval-every', type=int, default=250)
@@ -177,13 +178,14 @@ if args.freq_keys and keymap is not None:
     renum[order] = num
     keymap = renum[keymap]
     log(f'keys renumbered by frequency: {int((cnt > 0).sum())} of {len(cnt)} keys occur in training')
-model = nets.GistLOD1V3(bigram=bool(args.bigram), sparse=True, keymap=keymap, buckets=args.buckets, heads=args.heads, hidden=args.hidden)
+model = nets.GistLOD1V3(bigram=bool(args.bigram), sparse=True, keymap=keymap, buckets=args.buckets, heads=args.heads, hidden=args.hidden, query_tables=args.query_tables)
 if args.init:
     model.load_state_dict(torch.load(args.init))
     log(f'weights from {args.init}')
 log(f'params {nets.count_params(model):,} (bigram {bool(args.bigram)}, heads {args.heads}, hidden {args.hidden})')
-emb_params = [p for n, p in model.named_parameters() if n.startswith('e')]
-other = [p for n, p in model.named_parameters() if not n.startswith('e')]
+TABLES = ('e1.', 'e2.', 'eb.', 'qr.', 'qe1.', 'qe2.')
+emb_params = [p for n, p in model.named_parameters() if n.startswith(TABLES)]
+other = [p for n, p in model.named_parameters() if not n.startswith(TABLES)]
 # sparse embedding gradients: SparseAdam touches only the rows of the batch (dense AdamW over 6M
 # parameters cost most of a step)
 opt_e = torch.optim.SparseAdam(emb_params, lr=args.emb_lr)
@@ -240,12 +242,12 @@ class EmaWeights:
 
 
 @torch.no_grad()
-def encode(rows, bs=4096):
+def encode(rows, bs=4096, query=False):
     model.eval()
     out = []
     for s in range(0, len(rows), bs):
         t = torch.from_numpy(rows[s:s + bs])
-        out.append(model(t, mask_of(t))[0])
+        out.append(model(t, mask_of(t), query)[0])
     model.train()
     return torch.cat(out).numpy()
 
@@ -267,7 +269,7 @@ def csn_mrr(qg, cg, fidx, n_dist=999, seed=0, cap=None):
 
 
 def eval_set(idx, cap=None):
-    qg, cg = encode(q_all[idx]), encode(c_all[idx])
+    qg, cg = encode(q_all[idx], query=True), encode(c_all[idx])
     return csn_mrr(qg, cg, meta[idx, 0], n_dist=min(999, len(idx) - 1), cap=cap)
 
 
@@ -301,7 +303,7 @@ while step < args.steps:
     has = np.array([h is not None for h in hn])
     h = torch.from_numpy(np.stack([x for x in hn if x is not None])) if has.any() else torch.zeros(0, L, dtype=torch.int64)
     q, c, h = drop(q, args.tok_drop), drop(c, args.tok_drop), drop(h, args.tok_drop)
-    gq, _ = model(q, mask_of(q))
+    gq, _ = model(q, mask_of(q), True)
     gc, _ = model(torch.cat([c, h]), mask_of(torch.cat([c, h])))
     logits = gq @ gc.T / args.tau
     # identical codes / queries in the batch are not negatives
@@ -350,7 +352,7 @@ model.load_state_dict(torch.load(os.path.join(args.state, 'lod1v3.pt')))
 log(f'best dev MRR {best:.4f} at step {best_step}')
 metrics = {'keymap': bool(args.keymap), 'best_step': best_step, 'best_dev_mrr': best, 'dev_history': hist, 'params': nets.count_params(model),
            'bigram': bool(args.bigram), 'steps': args.steps, 'select': args.select, 'dev_packages': dev_pk,
-           'ema': args.ema, 'buckets': args.buckets, 'init': args.init, 'mined_negs_from': args.mined_negs_from, 'freq_keys': bool(args.freq_keys), 'tok_drop': args.tok_drop, 'batch': B, 'tau': args.tau,
+           'ema': args.ema, 'buckets': args.buckets, 'init': args.init, 'mined_negs_from': args.mined_negs_from, 'freq_keys': bool(args.freq_keys), 'query_tables': args.query_tables, 'tok_drop': args.tok_drop, 'batch': B, 'tau': args.tau,
            'pairs': {'train': int(len(train_idx)), 'dev': int(len(dev_idx)), 'heldout': int(len(held_idx))}}
 if args.final_eval:
     for name, src in (('python', 0), ('tsjs', 1)):
