@@ -12,6 +12,8 @@ and DIR/negs.jsonl: per file, extra code chunks of that file (hard negatives bes
 Queries = the documentation's first paragraph; code = the definition with its documentation removed
 (CodeSearchNet style; the trainer keeps its first 32 o200k tokens).
 Deterministic: files and packages are visited in sorted order; duplicates (same query and code) kept once.
+Every Debian package of the manifest must be installed: a full run stops with the apt-get line that installs the
+missing ones (scripts/train.mjs installs them first); --smoke mines only what is installed.
 """
 import argparse
 import ast
@@ -261,10 +263,23 @@ def deb_licence(pkg):
     return first or 'see /usr/share/doc/%s/copyright' % pkg
 
 
+def installed(pkg):
+    return subprocess.run(['dpkg', '-s', pkg], capture_output=True).returncode == 0
+
+
+# A package that is not installed has no copyright file either: without this check it would read as an
+# unknown licence and be skipped, and a full run would quietly lose most of its Python pairs.
+absent = [p for p in man['debian'] if not installed(p)]
+if absent and not args.smoke:
+    sys.exit(f'mine_pairs: Debian packages of the manifest not installed ({len(absent)}); '
+             f'run: apt-get update && apt-get install --no-install-recommends {" ".join(absent)}')
 licences = {}
 rng = random.Random(1234)
 refused = {}
 for pkg in man['debian']:
+    if pkg in absent:
+        print(f'mine: deb {pkg} not installed: skipped (--smoke mines what is installed)', flush=True)
+        continue
     licences[pkg] = deb_licence(pkg)
     if not shippable(licences[pkg]):
         refused[pkg] = licences[pkg]
