@@ -182,7 +182,7 @@ model = nets.GistLOD1V3(bigram=bool(args.bigram), sparse=True, keymap=keymap, bu
 if args.init:
     model.load_state_dict(torch.load(args.init))
     log(f'weights from {args.init}')
-log(f'params {nets.count_params(model):,} (bigram {bool(args.bigram)}, heads {args.heads}, hidden {args.hidden})')
+log(f'params {nets.count_params(model):,} (bigram {bool(args.bigram)}, heads {args.heads}, hidden {args.hidden}, query tables {args.query_tables})')
 TABLES = ('e1.', 'e2.', 'eb.', 'qr.', 'qe1.', 'qe2.')
 emb_params = [p for n, p in model.named_parameters() if n.startswith(TABLES)]
 other = [p for n, p in model.named_parameters() if not n.startswith(TABLES)]
