@@ -246,9 +246,14 @@ def query_state(sd):
     return sd
 
 
+# Parameter-name prefixes of GistLOD1V3's embedding tables: the query side's, and all of them (trained sparse).
+QUERY_TABLES = ('qr.', 'qe1.', 'qe2.')
+TABLES = ('e1.', 'e2.', 'eb.') + QUERY_TABLES
+
+
 def code_state(sd):
     """The code (block) encoder of a GistLOD1V3 state: its query tables dropped."""
-    return {k: v for k, v in sd.items() if not k.startswith(('qr.', 'qe1.', 'qe2.'))}
+    return {k: v for k, v in sd.items() if not k.startswith(QUERY_TABLES)}
 
 
 class GistLOD2(GistEncoder):

@@ -183,9 +183,8 @@ if args.init:
     model.load_state_dict(torch.load(args.init))
     log(f'weights from {args.init}')
 log(f'params {nets.count_params(model):,} (bigram {bool(args.bigram)}, heads {args.heads}, hidden {args.hidden}, query tables {args.query_tables})')
-TABLES = ('e1.', 'e2.', 'eb.', 'qr.', 'qe1.', 'qe2.')
-emb_params = [p for n, p in model.named_parameters() if n.startswith(TABLES)]
-other = [p for n, p in model.named_parameters() if not n.startswith(TABLES)]
+emb_params = [p for n, p in model.named_parameters() if n.startswith(nets.TABLES)]
+other = [p for n, p in model.named_parameters() if not n.startswith(nets.TABLES)]
 # sparse embedding gradients: SparseAdam touches only the rows of the batch (dense AdamW over 6M
 # parameters cost most of a step)
 opt_e = torch.optim.SparseAdam(emb_params, lr=args.emb_lr)
