@@ -27,7 +27,10 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
-const { encode, decode } = require('gpt-tokenizer/cjs/encoding/o200k_base');
+const { encode: encodeSpecial, decode } = require('gpt-tokenizer/cjs/encoding/o200k_base');
+// Special-token strings are plain text, as the engine encodes them (src/core/tokenizer.ts).
+const PLAIN = { allowedSpecial: new Set(), disallowedSpecial: new Set() };
+const encode = (text) => encodeSpecial(text, PLAIN);
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);

@@ -12,7 +12,11 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
-const { encode } = require('gpt-tokenizer/cjs/encoding/o200k_base');
+const { encode: encodeSpecial } = require('gpt-tokenizer/cjs/encoding/o200k_base');
+// As the engine encodes (src/core/tokenizer.ts): a special-token string such as `<|endoftext|>` in a
+// docstring (the openai package documents it) is plain text, not an error.
+const PLAIN = { allowedSpecial: new Set(), disallowedSpecial: new Set() };
+const encode = (text) => encodeSpecial(text, PLAIN);
 const dir = process.argv[2];
 const L = 32;
 const files = new Map();
