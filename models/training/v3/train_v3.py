@@ -53,6 +53,7 @@ ap.add_argument('--init', default=None, help='start from this GistLOD1V3 state (
 ap.add_argument('--mined-negs-from', default=None, help='a trained GistLOD1V3 state: each training pair also gets a hard negative of another file that this model ranks close to its query (mine_negs.py)')
 ap.add_argument('--mine-pool', type=int, default=40000, help='training codes the mined negatives are drawn from (seeded sample)')
 ap.add_argument('--freq-keys', type=int, default=0, help='1: renumber keys by training frequency so that the most frequent 16,381 keys own their rows in both tables')
+ap.add_argument('--keep-eval-queries', action='store_true', help='train also on pairs whose query equals a held-out or package-dev query (before round 20)')
 ap.add_argument('--final-eval', action='store_true', help='also print the CSN-protocol MRR on the held-out packages (PyTorch)')
 args = ap.parse_args()
 if args.smoke:
@@ -108,6 +109,14 @@ pdev_js = np.where(is_pdev & (meta[:, 2] == 1))[0]
 if args.select == 'package' and (len(pdev_py) < 2 or len(pdev_js) < 2):
     sys.exit('train_v3: --select package needs --dev-packages with Python and npm pairs')
 held_idx = np.where(is_held)[0]
+if not args.keep_eval_queries:
+    # A training pair whose query (its 32 tokens) is the query of a held-out or package-dev pair is left out:
+    # copies bundled into other packages (lodash inside a build of @secretlint or exceljs, undici's docs in
+    # undici-types, htmlparser2's tokenizer inside vue) would otherwise teach the evaluation's own docstrings.
+    eval_q = {q_all[i].tobytes() for i in np.where(is_held | is_pdev)[0]}
+    leak = np.fromiter((q_all[i].tobytes() in eval_q for i in train_idx), dtype=bool, count=len(train_idx))
+    train_idx = train_idx[~leak]
+    log(f'left out {int(leak.sum())} training pairs whose query is a held-out or package-dev query')
 log(f'pairs {N}: train {len(train_idx)}, dev {len(dev_idx)}, package dev {int(is_pdev.sum())} '
     f'(Python docstrings {len(pdev_py)}, JSDoc {len(pdev_js)}), held-out {len(held_idx)}; negative chunks {len(n_all)}')
 log('train by src (deb, npm, git): ' + str(np.bincount(meta[train_idx, 2], minlength=3).tolist()))
