@@ -88,7 +88,15 @@ def fnv(s):
     return h
 
 
-dev_file = np.array([fnv(f) % 50 == 0 for f in files])
+def split_key(path):
+    # The file-level dev split must not depend on where the checkout or the data folder lies: an npm file is named
+    # by its path inside node_modules (the project's node_modules is mined by absolute path, the fetched packages
+    # under the data folder). Debian paths and git pairs are the same on every machine.
+    i = path.rfind('/node_modules/')
+    return path[i + len('/node_modules/'):] if i >= 0 else path
+
+
+dev_file = np.array([fnv(split_key(f)) % 50 == 0 for f in files])
 is_held = meta[:, 1] == 1
 pkg_names = tok.get('pkgNames', [])
 dev_pk = [x for x in args.dev_packages.split(',') if x]
